@@ -1,0 +1,128 @@
+"""Accelerator spec-sheet facts and the names catalogs use for them.
+
+Figures are per chip (per GPU, per Trainium/Inferentia chip, per TPU chip), dense (no sparsity)
+BF16 tensor throughput, from each vendor's public data sheet:
+
+- NVIDIA A100 data sheet (2021): 312 TFLOP/s BF16; 40 GB HBM2 at 1.555 TB/s, 80 GB HBM2e at 2.039 TB/s.
+- NVIDIA H100 SXM data sheet: 989 TFLOP/s BF16 dense, 80 GB HBM3, 3.35 TB/s.
+- NVIDIA H200 SXM product brief: 989 TFLOP/s BF16 dense, 141 GB HBM3e, 4.8 TB/s.
+- NVIDIA DGX B200 / HGX B200 spec: 2.25 PFLOP/s BF16 dense per GPU, 180 GB usable HBM3e, 8 TB/s.
+- NVIDIA Blackwell Ultra (B300/GB300) spec: 288 GB HBM3e, 8 TB/s; GB200 NVL72: 186 GB, 2.5 PFLOP/s.
+- NVIDIA L40S data sheet: 362 TFLOP/s BF16 dense, 48 GB GDDR6, 0.864 TB/s; L4: 121, 24 GB, 0.3 TB/s;
+  A10: 125 TFLOP/s, 24 GB, 0.6 TB/s.
+- AMD Instinct MI300X data sheet: 1307 TFLOP/s BF16 dense, 192 GB HBM3, 5.3 TB/s;
+  MI355X: 2.3 PFLOP/s BF16 dense, 288 GB HBM3E, 8 TB/s.
+- AWS Trainium (trn1): 190 TFLOP/s BF16, 32 GB HBM, 0.82 TB/s; Trainium2 (trn2): 667 TFLOP/s BF16
+  dense, 96 GB HBM, 2.9 TB/s; Inferentia2 (inf2): 190 TFLOP/s BF16, 32 GB HBM, 0.82 TB/s.
+- Google Cloud TPU docs: v5e 197 TFLOP/s BF16, 16 GB HBM2, 0.819 TB/s; v5p 459 TFLOP/s, 95 GB HBM2e,
+  2.765 TB/s; v6e (Trillium) 918 TFLOP/s, 32 GB HBM, 1.64 TB/s.
+
+Memory is given in GiB as catalogs report it (GB figures taken as GiB where the sheet rounds).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from archipel.catalog.model import suggest
+from archipel.errors import UnknownNameError
+
+
+@dataclass(frozen=True, slots=True)
+class Accelerator:
+    name: str
+    vendor: str
+    mem_gib: float
+    bf16_tflops: float  # dense BF16 tensor peak per chip
+    mem_bw_tb_per_s: float
+    kind: str = "gpu"  # gpu | trainium | inferentia | tpu
+
+
+ACCELERATORS: dict[str, Accelerator] = {
+    a.name: a
+    for a in (
+        Accelerator("A100", "NVIDIA", 40, 312, 1.555),
+        Accelerator("A100-80GB", "NVIDIA", 80, 312, 2.039),
+        Accelerator("H100", "NVIDIA", 80, 989, 3.35),
+        Accelerator("H200", "NVIDIA", 141, 989, 4.8),
+        Accelerator("B200", "NVIDIA", 180, 2250, 8.0),
+        Accelerator("B300", "NVIDIA", 288, 2250, 8.0),
+        Accelerator("GB200", "NVIDIA", 186, 2500, 8.0),
+        Accelerator("GB300", "NVIDIA", 288, 2500, 8.0),
+        Accelerator("L40S", "NVIDIA", 48, 362, 0.864),
+        Accelerator("L4", "NVIDIA", 24, 121, 0.3),
+        Accelerator("A10", "NVIDIA", 24, 125, 0.6),
+        Accelerator("MI300X", "AMD", 192, 1307, 5.3),
+        Accelerator("MI355X", "AMD", 288, 2300, 8.0),
+        Accelerator("Trainium", "AWS", 32, 190, 0.82, "trainium"),
+        Accelerator("Trainium2", "AWS", 96, 667, 2.9, "trainium"),
+        Accelerator("Inferentia2", "AWS", 32, 190, 0.82, "inferentia"),
+        Accelerator("TPU-v5e", "Google", 16, 197, 0.819, "tpu"),
+        Accelerator("TPU-v5p", "Google", 95, 459, 2.765, "tpu"),
+        Accelerator("TPU-v6e", "Google", 32, 918, 1.64, "tpu"),
+    )
+}
+
+# Names catalogs use for the same chip (case-insensitive keys).
+_ALIASES: dict[str, str] = {
+    "a100-40gb": "A100",
+    "a100-80g-pcie": "A100-80GB",
+    "a100-80g": "A100-80GB",
+    "a100-80gb-pcie": "A100-80GB",
+    "h100-mega": "H100",
+    "h100-sxm": "H100",
+    "h100-80gb": "H100",
+    "h100-pcie": "H100",
+    "h100-sxm5": "H100",
+    "h200-sxm": "H200",
+    "b200-sxm": "B200",
+    "trainium1": "Trainium",
+    "trn1": "Trainium",
+    "trn2": "Trainium2",
+    "inf2": "Inferentia2",
+    "tpu-v5litepod": "TPU-v5e",
+    "tpu-v5e": "TPU-v5e",
+    "tpu-v5p": "TPU-v5p",
+    "tpu-v6e": "TPU-v6e",
+}
+_TPU_SLICE = re.compile(r"^(tpu-v\d+[a-z]*?(?:litepod)?)-(\d+)$", re.IGNORECASE)
+
+
+def canonical_name(name: str) -> str | None:
+    """The facts table's name for a catalog's accelerator name, or None when it is not known.
+
+    TPU slice names (``tpu-v5litepod-8``) map to their chip (``TPU-v5e``).
+    """
+    if name in ACCELERATORS:
+        return name
+    low = name.strip().lower()
+    for known in ACCELERATORS:
+        if known.lower() == low:
+            return known
+    if low in _ALIASES:
+        return _ALIASES[low]
+    m = _TPU_SLICE.match(low)
+    if m:
+        return _ALIASES.get(m.group(1).lower())
+    return None
+
+
+def tpu_slice_chips(name: str) -> int | None:
+    """Chips in a TPU slice name such as ``tpu-v5p-128`` (None when not a TPU slice name).
+
+    GCP names v5p slices by TensorCores (two per chip); v5e/v6e slices by chips.
+    """
+    m = _TPU_SLICE.match(name.strip())
+    if not m:
+        return None
+    n = int(m.group(2))
+    return n // 2 if m.group(1).lower() == "tpu-v5p" else n
+
+
+def accelerator(name: str) -> Accelerator:
+    """Facts for an accelerator by any known name; unknown names raise with suggestions."""
+    canon = canonical_name(name)
+    if canon is None:
+        raise UnknownNameError("accelerator", name, suggest(name, ACCELERATORS))
+    return ACCELERATORS[canon]

@@ -1,0 +1,125 @@
+"""A plan as data: what runs where, what it costs, and how sure we are.
+
+This is the boundary between the planners (LP and greedy), the independent verifier, the
+reports and ``archipel diff``. It is plain pydantic so that ``--json`` output can be read back
+(``Plan.model_validate_json``) and verified, including after a person edits it by hand.
+
+Semantics every producer and checker agrees on (see docs/semantics.md):
+
+- ``Allocation.nodes`` nodes of one offering for one workload in one period, held for the whole
+  period. Cost = nodes × period hours × price per node-hour × (1 − contract discount in scope).
+  Reserved-block offerings cost nothing per use: the block's fixed cost is reported under
+  ``reserved_fixed_usd`` and in the totals, used or not.
+- ``Flow.requests_per_s`` of a service's demand from a geography served in a region in a period.
+- ``ContractYear.shortfall_usd`` = max(0, committed (pro rata to the horizon) − spent in scope);
+  billed when the contract is take-or-pay.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Status(StrEnum):
+    OPTIMAL = "optimal"  # proven optimal (continuous), or within the MIP gap tolerance
+    FEASIBLE = "feasible"  # a plan exists but optimality is not proven (time limit, greedy)
+    INFEASIBLE = "infeasible"  # no plan meets the spec; ``infeasibility`` says why
+    TIME_LIMIT = "time_limit"  # the time limit passed before any plan was found
+    ERROR = "error"  # the solver failed; ``message`` says how
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Allocation(_Data):
+    workload: str
+    workload_kind: Literal["service", "training"]
+    provider: str
+    region: str  # "provider:code"
+    instance_type: str
+    accelerator: str
+    purchase_option: str
+    offering_id: str
+    period: int
+    period_label: str
+    nodes: float
+    accelerators: float
+    hours: float  # active hours: the period's for a service, the window overlap for training
+    cost_usd: float
+
+
+class Flow(_Data):
+    service: str
+    geography: str
+    region: str
+    period: int
+    requests_per_s: float
+
+
+class ContractYear(_Data):
+    contract: str
+    provider: str
+    year: int
+    committed_usd: float
+    spent_usd: float
+    shortfall_usd: float
+    reserved_fixed_usd: float = 0.0
+
+
+class ScenarioResult(_Data):
+    """Survivability after losing ``lost`` (a provider id, or a region id for region loss)."""
+
+    scenario: str  # e.g. "provider:aws" or "region:aws:us-east-1"
+    required_fraction: float
+    # per service: the smallest fraction of demand still served over the periods
+    served_fraction: dict[str, float]
+    ok: bool
+
+
+class BindingRule(_Data):
+    family: str  # constraint family, e.g. "provider-spend-share-upper"
+    entity: str  # what it applies to, e.g. "aws" or "chat/eu/2027-Q1"
+    shadow_price_usd: float  # how much the objective would drop per unit of relaxation
+    description: str
+
+
+class Blocker(_Data):
+    """One reason a spec has no plan, with the smallest relaxation that removes it."""
+
+    family: str
+    entity: str
+    shortfall: float
+    unit: str
+    description: str
+
+
+class Plan(_Data):
+    spec_name: str
+    planner: Literal["lp", "greedy"]
+    status: Status
+    message: str = ""
+    objective_usd: float | None = None
+    lower_bound_usd: float | None = None
+    gap: float | None = None
+    verified: bool = False
+    verification_problems: list[str] = Field(default_factory=list)
+    catalog_sha256: str = ""
+    periods: list[str] = Field(default_factory=list)
+    period_hours: list[float] = Field(default_factory=list)
+    cost_by_provider_usd: dict[str, float] = Field(default_factory=dict)
+    cost_by_period_usd: list[float] = Field(default_factory=list)
+    cost_by_purchase_option_usd: dict[str, float] = Field(default_factory=dict)
+    shortfall_usd: float = 0.0
+    reserved_fixed_usd: float = 0.0
+    allocations: list[Allocation] = Field(default_factory=list)
+    flows: list[Flow] = Field(default_factory=list)
+    contracts: list[ContractYear] = Field(default_factory=list)
+    survivability: list[ScenarioResult] = Field(default_factory=list)
+    binding_rules: list[BindingRule] = Field(default_factory=list)
+    infeasibility: list[Blocker] = Field(default_factory=list)
+    timings_s: dict[str, float] = Field(default_factory=dict)
+    stats: dict[str, int] = Field(default_factory=dict)  # variables, constraints, nonzeros
