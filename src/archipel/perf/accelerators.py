@@ -75,6 +75,10 @@ _ALIASES: dict[str, str] = {
     "h100-80gb": "H100",
     "h100-pcie": "H100",
     "h100-sxm5": "H100",
+    "h100-80g-pcie": "H100",  # Hyperstack
+    "h100-80g-pcie-nvlink": "H100",  # Hyperstack
+    "h100-80g-sxm5": "H100",  # Hyperstack
+    "a100-80g-pcie-nvlink": "A100-80GB",  # Hyperstack
     "h200-sxm": "H200",
     "b200-sxm": "B200",
     "trainium1": "Trainium",

@@ -357,7 +357,7 @@ class Spec(Frozen):
     version: Literal[1] = 1
     name: str = "fleet"
     horizon: Horizon
-    catalog: CatalogSelection = Field(default_factory=CatalogSelection)  # type: ignore[arg-type]
+    catalog: CatalogSelection = Field(default_factory=CatalogSelection)
     providers: list[ProviderSettings] = Field(default_factory=list)
     geographies: list[Geography] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)

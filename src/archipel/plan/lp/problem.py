@@ -1,0 +1,154 @@
+"""The planning problem as arrays: offerings, regions, periods, prices and masks.
+
+Everything here is data derived from :class:`PlanInputs`; the LP families index into it. Masks
+follow docs/semantics.md: a cell that a rule forbids is never created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from archipel.catalog.model import PurchaseOption
+from archipel.geo import haversine_km, rtt_ms
+from archipel.plan.inputs import PlanInputs
+from archipel.spec.models import (
+    CloudActExclusionRule,
+    ExclusivityRule,
+    ResidencyRule,
+)
+from archipel.spec.periods import overlap_hours
+
+BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Problem:
+    inputs: PlanInputs
+    hours: FloatArray  # [T]
+    period_year: IntArray  # [T] calendar year of each period's start
+    providers: tuple[str, ...]
+    regions: tuple[str, ...]  # region ids present in offerings
+    off_provider: IntArray  # [O] index into providers
+    off_region: IntArray  # [O] index into regions
+    off_acc_per_node: FloatArray  # [O]
+    off_price: FloatArray  # [O] USD per node-hour
+    off_option: tuple[PurchaseOption, ...]
+    off_accelerator: tuple[str, ...]
+    region_lat: FloatArray
+    region_lon: FloatArray
+    discount: FloatArray  # [O, T] fraction
+    contract_of: IntArray  # [O, T] index into spec.contracts receiving the spend, -1 none
+
+    @property
+    def num_offerings(self) -> int:
+        return int(self.off_price.shape[0])
+
+    @property
+    def num_periods(self) -> int:
+        return int(self.hours.shape[0])
+
+
+def build_problem(inputs: PlanInputs) -> Problem:
+    offs = inputs.offerings
+    providers = tuple(sorted({o.provider for o in offs}))
+    regions = tuple(sorted({o.region_id for o in offs}))
+    p_index = {p: i for i, p in enumerate(providers)}
+    r_index = {r: i for i, r in enumerate(regions)}
+    region_objs = [inputs.catalog.region(r) for r in regions]
+    T = len(inputs.periods)
+    discount, contract_of = _contract_terms(inputs, [o.provider for o in offs], [o.region_id for o in offs])
+    return Problem(
+        inputs=inputs,
+        hours=inputs.period_hours,
+        period_year=np.array([p.year for p in inputs.periods], dtype=np.int64),
+        providers=providers,
+        regions=regions,
+        off_provider=np.array([p_index[o.provider] for o in offs], dtype=np.int64),
+        off_region=np.array([r_index[o.region_id] for o in offs], dtype=np.int64),
+        off_acc_per_node=np.array([o.accelerators_per_node for o in offs], dtype=float),
+        off_price=np.array([o.price_usd_per_node_hour for o in offs], dtype=float).reshape(-1),
+        off_option=tuple(o.purchase_option for o in offs),
+        off_accelerator=tuple(o.accelerator for o in offs),
+        region_lat=np.array([r.lat for r in region_objs], dtype=float),
+        region_lon=np.array([r.lon for r in region_objs], dtype=float),
+        discount=discount if offs else np.zeros((0, T)),
+        contract_of=contract_of if offs else np.zeros((0, T), dtype=np.int64),
+    )
+
+
+def _contract_terms(
+    inputs: PlanInputs, off_provider: list[str], off_region: list[str]
+) -> tuple[FloatArray, IntArray]:
+    """Per (offering, period): the largest discount in scope and the contract that gets the spend."""
+    O, T = len(off_provider), len(inputs.periods)
+    discount = np.zeros((O, T))
+    owner = np.full((O, T), -1, dtype=np.int64)
+    prov = np.array(off_provider, dtype=object)
+    reg = np.array(off_region, dtype=object)
+    starts = [p.start.date() for p in inputs.periods]
+    for ci, c in enumerate(inputs.spec.contracts):
+        in_scope = prov == c.provider
+        if c.regions is not None:
+            in_scope &= np.isin(reg, list(c.regions))
+        active = np.array([c.start <= s < c.end for s in starts])
+        cell = in_scope[:, None] & active[None, :]
+        better = cell & ((owner < 0) | (c.discount_pct / 100.0 > discount))  # ties: first wins
+        discount[better] = c.discount_pct / 100.0
+        owner[better] = ci
+    # reserved-block offerings: no further discount; spend goes to their own contract
+    ids = {c.id: i for i, c in enumerate(inputs.spec.contracts)}
+    for o, cid in enumerate(inputs.reserved_contract):
+        if cid is not None:
+            discount[o, :] = 0.0
+            owner[o, :] = ids[cid]
+    return discount, owner
+
+
+def workload_mask(
+    prob: Problem,
+    data_class: str | None,
+    model: str | None,
+    options: set[PurchaseOption],
+) -> BoolArray:
+    """[O, T]: offerings a workload may use in each period (purchase option and rules)."""
+    inputs = prob.inputs
+    catalog = inputs.catalog
+    ok_o = np.array([opt in options for opt in prob.off_option], dtype=bool)
+    region_objs = [catalog.region(r) for r in prob.regions]
+    for rule in inputs.spec.rules:
+        if isinstance(rule, ResidencyRule) and data_class is not None and rule.data_class == data_class:
+            allowed_r = np.array(
+                [
+                    bool(set(r.jurisdictions) & set(rule.jurisdictions)) or r.country in rule.countries
+                    for r in region_objs
+                ],
+                dtype=bool,
+            )
+            ok_o &= allowed_r[prob.off_region]
+        elif isinstance(rule, CloudActExclusionRule) and data_class in rule.data_classes:
+            exposed = np.array([inputs.cloud_act.get(p, False) for p in prob.providers], dtype=bool)
+            ok_o &= ~exposed[prob.off_provider]
+    mask = np.repeat(ok_o[:, None], prob.num_periods, axis=1)
+    for rule in inputs.spec.rules:
+        if isinstance(rule, ExclusivityRule) and model is not None and rule.model == model:
+            allowed_p = np.array([p in rule.providers for p in prob.providers], dtype=bool)
+            before = np.array([p.start.date() < rule.until for p in inputs.periods], dtype=bool)
+            mask &= ~(before[None, :] & ~allowed_p[prob.off_provider][:, None])
+    return mask
+
+
+def rtt_matrix(prob: Problem, lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """[G, R] estimated round trip in ms from each geography to each region."""
+    d = haversine_km(lat[:, None], lon[:, None], prob.region_lat[None, :], prob.region_lon[None, :])
+    return rtt_ms(d)
+
+
+def window_hours(prob: Problem, start: dt.date, end: dt.date) -> FloatArray:
+    """[T] hours of each period inside ``[start, end)``."""
+    return np.array([overlap_hours(p, start, end) for p in prob.inputs.periods], dtype=float)

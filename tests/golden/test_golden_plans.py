@@ -1,0 +1,151 @@
+"""Hand-checked plans on the small catalog of tests/factories.py.
+
+Common facts (see the factories' docstring): model m70 serves 5 requests/s per replica of 2 H100,
+so one 8-GPU node serves 20 requests/s. H100 node prices per hour: ovh:gra 72 (≤ 10 nodes per
+period), aws:us-east-1 80, gcp (both regions) 88, aws:eu-west-1 96. The horizon is 2027-Q1
+(2160 h) and 2027-Q2 (2184 h): 4344 h. Every region is within 100 ms of Paris ("eu").
+The catalog selection is narrowed to H100 on-demand so that the figures stay hand-checkable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from factories import Q1_HOURS, Q2_HOURS, service, small_catalog, spec_with, training_job  # noqa: E402
+
+from archipel.catalog.model import PurchaseOption  # noqa: E402
+from archipel.plan.planner import PlanOptions, make_plan  # noqa: E402
+from archipel.plan.result import Plan, Status  # noqa: E402
+from archipel.spec.models import (  # noqa: E402
+    CatalogSelection,
+    CloudActExclusionRule,
+    Contract,
+    ExclusivityRule,
+    PriceOverride,
+    ProviderSettings,
+    ResidencyRule,
+    Spec,
+    SurvivabilityRule,
+)
+
+HOURS = Q1_HOURS + Q2_HOURS  # 4344
+
+
+def h100_only(spec: Spec) -> Spec:
+    sel = CatalogSelection(source="tests", accelerators=["H100"], purchase_options=[PurchaseOption.ON_DEMAND])
+    return spec.model_copy(update={"catalog": sel})
+
+
+def run(spec: Spec, **options: Any) -> Plan:
+    plan = make_plan(h100_only(spec), small_catalog(), options=PlanOptions(**options))
+    assert plan.status == Status.OPTIMAL, plan.message
+    assert plan.verified, plan.verification_problems
+    return plan
+
+
+def providers_used(plan: Plan, workload: str = "chat") -> set[str]:
+    return {a.provider for a in plan.allocations if a.workload == workload}
+
+
+def test_cheapest_offering_wins() -> None:
+    """100 requests/s from eu need 5 nodes; ovh at 72/h is cheapest: 5 × 72 × 4344 = 1,563,840."""
+    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})]))
+    assert providers_used(plan) == {"ovh"}
+    assert plan.objective_usd == pytest.approx(1_563_840)
+
+
+def test_eu_residency_moves_service_into_eu_regions() -> None:
+    """300 requests/s need 15 nodes; ovh holds 10. Without a rule the other 5 go to aws:us-east-1
+    (80/h); with EU residency they go to gcp:europe-west4 (88/h, cheaper than aws:eu-west-1 at 96):
+    (10 × 72 + 5 × 88) × 4344 = 5,039,040 (without: (720 + 400) × 4344 = 4,865,280)."""
+    svc = service(demand={"eu": [300, 300]}, data_class="personal")
+    free = run(spec_with(services=[svc]))
+    assert free.objective_usd == pytest.approx(4_865_280)
+    plan = run(spec_with(services=[svc], rules=[ResidencyRule(data_class="personal", jurisdictions=["EU"])]))
+    assert plan.objective_usd == pytest.approx(5_039_040)
+    assert {f.region for f in plan.flows} == {"ovh:gra", "gcp:europe-west4"}
+
+
+def test_cloud_act_exclusion_moves_service_to_non_us_provider() -> None:
+    """With ovh negotiated at 90/h, aws:us-east-1 (80/h) is cheapest: 5 × 80 × 4344 = 1,737,600.
+    Excluding CLOUD Act providers leaves only ovh: 5 × 90 × 4344 = 1,954,800."""
+    ovh90 = ProviderSettings(id="ovh", prices=[PriceOverride(instance_type="h100-8", usd_per_node_hour=90)])
+    svc = service(demand={"us": [100, 100]}, data_class="sovereign")
+    free = run(spec_with(services=[svc], providers=[ovh90]))
+    assert providers_used(free) == {"aws"}
+    assert free.objective_usd == pytest.approx(1_737_600)
+    plan = run(spec_with(services=[svc], providers=[ovh90],
+                         rules=[CloudActExclusionRule(data_classes=["sovereign"])]))
+    assert providers_used(plan) == {"ovh"}
+    assert plan.objective_usd == pytest.approx(1_954_800)
+
+
+def test_exclusivity_pins_model_until_end_date_then_frees_it() -> None:
+    """m70 exclusive to gcp until 2027-04-01: Q1 on gcp at 88 (5 × 88 × 2160 = 950,400), Q2 free, on
+    ovh at 72 (5 × 72 × 2184 = 786,240). Total 1,736,640."""
+    rule = ExclusivityRule(model="m70", providers=["gcp"], until=dt.date(2027, 4, 1))
+    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})], rules=[rule]))
+    q1 = {a.provider for a in plan.allocations if a.period == 0}
+    q2 = {a.provider for a in plan.allocations if a.period == 1}
+    assert q1 == {"gcp"} and q2 == {"ovh"}
+    assert plan.objective_usd == pytest.approx(1_736_640)
+
+
+def test_take_or_pay_pulls_work_up_to_the_commitment_and_not_beyond() -> None:
+    """An aws contract commits 250 × 8760 USD/year, pro rata over 4344 h: 1,086,000. Moving a
+    node-hour from ovh (72) to aws:us-east-1 (80) costs 8 and saves 80 of shortfall, so aws gets
+    exactly 1,086,000 / 80 = 13,575 node-hours; ovh the rest of 5 × 4344 = 21,720: 8,145 × 72 =
+    586,440. Total 1,672,440 with no shortfall."""
+    contract = Contract(id="aws-commit", provider="aws", start=dt.date(2027, 1, 1), end=dt.date(2028, 1, 1),
+                        committed_usd_per_year=250 * 8760, take_or_pay=True)
+    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})], contracts=[contract]))
+    aws = sum(a.cost_usd for a in plan.allocations if a.provider == "aws")
+    assert aws == pytest.approx(1_086_000)
+    assert plan.shortfall_usd == pytest.approx(0, abs=1e-6)
+    assert plan.objective_usd == pytest.approx(1_672_440)
+    (row,) = plan.contracts
+    assert row.committed_usd == pytest.approx(1_086_000) and row.shortfall_usd == pytest.approx(0, abs=1e-6)
+
+
+def test_survivability_forces_more_providers_and_reports_its_cost() -> None:
+    """Losing any provider must leave 100% of 5 nodes' worth: a+b ≥ 5, a+c ≥ 5, b+c ≥ 5 for ovh (72),
+    aws (80), gcp (88) nodes. The cheapest vertex is 2.5 each: 600/h × 4344 = 2,606,400 against
+    1,563,840 without the rule, so the rule costs 1,042,560."""
+    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})],
+                         rules=[SurvivabilityRule(loss="provider", served_fraction=1.0)]))
+    assert providers_used(plan) == {"ovh", "aws", "gcp"}
+    assert plan.objective_usd == pytest.approx(2_606_400)
+    (cost,) = [r for r in plan.binding_rules if r.family == "rule"]
+    assert cost.shadow_price_usd == pytest.approx(1_042_560)
+    assert all(s.ok and s.served_fraction["chat"] >= 1.0 - 1e-6 for s in plan.survivability)
+
+
+def test_training_job_lands_in_one_region_with_enough_capacity() -> None:
+    """400,000 H100-hours = 50,000 node-hours. ovh holds 10 × 4344 = 43,440, so a split plan costs
+    43,440 × 72 + 6,560 × 80 = 3,652,480; in one region the job goes to aws:us-east-1 at 80:
+    50,000 × 80 = 4,000,000."""
+    split = run(spec_with(training=[training_job(accelerator_hours=400_000, single_region=False)]))
+    assert split.objective_usd == pytest.approx(3_652_480)
+    plan = run(spec_with(training=[training_job(accelerator_hours=400_000, single_region=True)]))
+    assert {a.region for a in plan.allocations} == {"aws:us-east-1"}
+    assert plan.objective_usd == pytest.approx(4_000_000)
+
+
+def test_infeasible_spec_is_explained() -> None:
+    """EU residency + CLOUD Act exclusion leave only ovh (10 nodes = 200 requests/s) for 400
+    requests/s: 200 requests/s per period cannot be served, and the explanation says so."""
+    svc = service(demand={"eu": [400, 400]}, data_class="sovereign")
+    spec = spec_with(services=[svc], rules=[ResidencyRule(data_class="sovereign", jurisdictions=["EU"]),
+                                            CloudActExclusionRule(data_classes=["sovereign"])])
+    plan = make_plan(h100_only(spec), small_catalog())
+    assert plan.status == Status.INFEASIBLE
+    assert plan.allocations == []
+    shortfalls = {b.entity: b.shortfall for b in plan.infeasibility}
+    assert shortfalls == pytest.approx({"chat/eu/2027-Q1": 200.0, "chat/eu/2027-Q2": 200.0})
