@@ -1,0 +1,124 @@
+"""Plan files: round trip, and precise errors for every way a file can be wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from archipel.errors import PlanFileError
+from archipel.plan.result import Allocation, Plan, Status
+from archipel.report.planfile import load_plan, save_plan
+
+
+def make_plan() -> Plan:
+    return Plan(
+        spec_name="lab",
+        planner="greedy",
+        status=Status.FEASIBLE,
+        objective_usd=1234.5,
+        periods=["2027-Q1"],
+        cost_by_provider_usd={"aws": 1234.5},
+        allocations=[
+            Allocation(
+                workload="chat",
+                workload_kind="service",
+                provider="aws",
+                region="aws:eu-west-1",
+                instance_type="p5.48xlarge",
+                accelerator="H100",
+                purchase_option="on_demand",
+                offering_id="o1",
+                period=0,
+                period_label="2027-Q1",
+                nodes=1.5,
+                accelerators=12.0,
+                hours=2160.0,
+                cost_usd=1234.5,
+            )
+        ],
+    )
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plan.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    plan = make_plan()
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path) == plan
+    assert load_plan(str(path)) == plan
+    assert path.read_text(encoding="utf-8").endswith("}\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temporary file left
+
+
+def test_save_replaces_an_existing_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "old")
+    save_plan(make_plan(), path)
+    assert load_plan(path).spec_name == "lab"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.json"
+    with pytest.raises(PlanFileError, match="no such plan file") as info:
+        load_plan(path)
+    assert str(path) in str(info.value)
+    assert info.value.code == "ARC-PLANFILE"
+
+
+def test_directory(tmp_path: Path) -> None:
+    with pytest.raises(PlanFileError, match="is a directory"):
+        load_plan(tmp_path)
+
+
+def test_bad_json_gives_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, '{\n  "spec_name": "lab",\n  "planner": lp\n}\n')
+    with pytest.raises(PlanFileError) as info:
+        load_plan(path)
+    assert f"{path}:3:14: invalid JSON: Expecting value" in str(info.value)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_bytes(b'{"spec_name": "\xff"}')
+    with pytest.raises(PlanFileError, match="not UTF-8 text"):
+        load_plan(path)
+
+
+def test_wrong_value_names_the_field_path(tmp_path: Path) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["allocations"][0]["nodes"] = "lots"
+    data["status"] = "great"
+    with pytest.raises(PlanFileError) as info:
+        load_plan(write(tmp_path, json.dumps(data)))
+    message = str(info.value)
+    assert "2 values do not match the plan model" in message
+    assert "allocations[0].nodes: Input should be a valid number" in message
+    assert '(got "lots")' in message
+    assert "status: Input should be" in message
+
+
+def test_missing_and_unknown_fields(tmp_path: Path) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    del data["spec_name"]
+    data["allocations"][0]["colour"] = "red"
+    with pytest.raises(PlanFileError) as info:
+        load_plan(write(tmp_path, json.dumps(data)))
+    message = str(info.value)
+    assert "spec_name: Field required" in message
+    assert "allocations[0].colour: Extra inputs are not permitted" in message
+
+
+def test_top_level_not_an_object(tmp_path: Path) -> None:
+    with pytest.raises(PlanFileError, match=r"\(the whole file\)"):
+        load_plan(write(tmp_path, "[1, 2]"))
+
+
+def test_save_into_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(PlanFileError, match="cannot be written"):
+        save_plan(make_plan(), tmp_path / "missing" / "plan.json")

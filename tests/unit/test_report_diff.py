@@ -1,0 +1,200 @@
+"""``diff_plans``: deltas checked against hand-computed figures."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult, Status
+from archipel.report.diff import PlanDiff, diff_plans, render_diff
+
+
+def alloc(
+    region: str, accelerator: str, option: str, period: int, nodes: float, cost: float
+) -> Allocation:
+    return Allocation(
+        workload="chat",
+        workload_kind="service",
+        provider=region.split(":")[0],
+        region=region,
+        instance_type="node",
+        accelerator=accelerator,
+        purchase_option=option,
+        offering_id=f"{region}/{accelerator}/{option}",
+        period=period,
+        period_label=f"2027-Q{period + 1}",
+        nodes=nodes,
+        accelerators=nodes * 8,
+        hours=2000.0,
+        cost_usd=cost,
+    )
+
+
+def contract(spent: float, shortfall: float) -> ContractYear:
+    return ContractYear(
+        contract="aws-38b",
+        provider="aws",
+        year=2027,
+        committed_usd=2_000_000.0,
+        spent_usd=spent,
+        shortfall_usd=shortfall,
+    )
+
+
+def scenario(chat: float) -> ScenarioResult:
+    return ScenarioResult(
+        scenario="provider:aws",
+        required_fraction=0.5,
+        served_fraction={"chat": chat},
+        ok=chat >= 0.5,
+    )
+
+
+def make_plan(**overrides: Any) -> Plan:
+    fields: dict[str, Any] = {
+        "spec_name": "lab",
+        "planner": "lp",
+        "status": Status.OPTIMAL,
+        "verified": True,
+        "objective_usd": 3_000_000.0,
+        "periods": ["2027-Q1", "2027-Q2"],
+        "cost_by_provider_usd": {"aws": 2_000_000.0, "gcp": 1_000_000.0},
+        "cost_by_period_usd": [1_500_000.0, 1_500_000.0],
+        "allocations": [
+            alloc("aws:eu-west-1", "H100", "on_demand", 0, 10, 1_000_000.0),
+            alloc("aws:eu-west-1", "H100", "on_demand", 1, 10, 1_000_000.0),
+            alloc("gcp:europe-west4", "H100", "on_demand", 0, 5, 500_000.0),
+            alloc("gcp:europe-west4", "H100", "on_demand", 1, 5, 500_000.0),
+        ],
+        "contracts": [contract(2_000_000.0, 0.0)],
+        "survivability": [scenario(0.6)],
+    }
+    fields.update(overrides)
+    return Plan(**fields)
+
+
+def moved_plan() -> Plan:
+    """aws H100 drops to 6 nodes in period 1 (-4 × 8 × 2000 = -64,000 accel-h, -$400K);
+    gcp H100 goes away; azure spot H100 appears: 7 nodes in each period = 224,000 accel-h."""
+    return make_plan(
+        status=Status.FEASIBLE,
+        verified=False,
+        objective_usd=2_850_000.0,
+        cost_by_provider_usd={"aws": 1_600_000.0, "azure": 1_250_000.0},
+        cost_by_period_usd=[1_500_000.0, 1_350_000.0],
+        allocations=[
+            alloc("aws:eu-west-1", "H100", "on_demand", 0, 10, 1_000_000.0),
+            alloc("aws:eu-west-1", "H100", "on_demand", 1, 6, 600_000.0),
+            alloc("azure:westeurope", "H100", "spot", 0, 7, 625_000.0),
+            alloc("azure:westeurope", "H100", "spot", 1, 7, 625_000.0),
+        ],
+        contracts=[contract(1_600_000.0, 400_000.0)],
+        survivability=[scenario(0.45)],
+    )
+
+
+def test_objective_status_and_verified() -> None:
+    d = diff_plans(make_plan(), moved_plan())
+    assert d.objective_delta_usd == pytest.approx(-150_000.0)
+    assert (d.old_status, d.new_status) == (Status.OPTIMAL, Status.FEASIBLE)
+    assert (d.old_verified, d.new_verified) == (True, False)
+    assert not d.is_empty
+
+
+def test_provider_and_period_deltas() -> None:
+    d = diff_plans(make_plan(), moved_plan())
+    deltas = {c.name: c.delta for c in d.providers}
+    assert deltas == pytest.approx({"aws": -400_000.0, "gcp": -1_000_000.0, "azure": 1_250_000.0})
+    assert [c.name for c in d.providers] == ["azure", "gcp", "aws"]  # by |delta|
+    assert [(c.name, c.delta) for c in d.periods] == [("2027-Q1", 0.0), ("2027-Q2", -150_000.0)]
+    azure = next(c for c in d.providers if c.name == "azure")
+    assert azure.relative is None  # new provider: no relative change
+
+
+def test_allocations_moved() -> None:
+    d = diff_plans(make_plan(), moved_plan())
+    by_region = {c.key.region: c for c in d.placements}
+    aws = by_region["aws:eu-west-1"]
+    assert aws.kind == "changed"
+    assert aws.old_accelerator_hours == pytest.approx(320_000.0)  # 20 node-periods × 8 × 2000
+    assert aws.accelerator_hours_delta == pytest.approx(-64_000.0)
+    assert aws.cost_delta_usd == pytest.approx(-400_000.0)
+    gcp = by_region["gcp:europe-west4"]
+    assert gcp.kind == "removed"
+    assert (gcp.new_accelerator_hours, gcp.cost_delta_usd) == (0.0, -1_000_000.0)
+    azure = by_region["azure:westeurope"]
+    assert azure.kind == "added"
+    assert azure.key.purchase_option == "spot"
+    assert azure.new_accelerator_hours == pytest.approx(224_000.0)
+    assert azure.cost_delta_usd == pytest.approx(1_250_000.0)
+    assert [c.key.region for c in d.placements] == [
+        "azure:westeurope",
+        "gcp:europe-west4",
+        "aws:eu-west-1",
+    ]
+    assert d.unchanged_placements == 0
+
+
+def test_contract_and_survivability_changes() -> None:
+    d = diff_plans(make_plan(), moved_plan())
+    (c,) = d.contracts
+    assert (c.contract, c.year) == ("aws-38b", 2027)
+    assert c.shortfall_delta_usd == pytest.approx(400_000.0)
+    (s,) = d.survivability
+    assert (s.scenario, s.service, s.old_served, s.new_served) == (
+        "provider:aws",
+        "chat",
+        0.6,
+        0.45,
+    )
+    assert (s.old_ok, s.new_ok) == (True, False)
+
+
+def test_same_plan_has_no_differences() -> None:
+    plan = make_plan()
+    d = diff_plans(plan, Plan.model_validate_json(plan.model_dump_json()))
+    assert d.is_empty
+    assert d.placements == () and d.unchanged_placements == 2
+    console = Console(record=True, width=100)
+    render_diff(d, console)
+    assert "No differences." in console.export_text()
+
+
+def test_status_only_change() -> None:
+    d = diff_plans(make_plan(planner="greedy", status=Status.FEASIBLE), make_plan())
+    assert not d.is_empty and d.placements_and_costs_unchanged
+    console = Console(record=True, width=100)
+    render_diff(d, console)
+    text = console.export_text()
+    assert "status feasible → optimal" in text
+    assert "Costs, placements, commitments and survivability are unchanged." in text
+
+
+def test_tiny_float_noise_is_not_a_change() -> None:
+    plan = make_plan()
+    noisy = make_plan(cost_by_provider_usd={"aws": 2_000_000.0000001, "gcp": 1_000_000.0})
+    assert diff_plans(plan, noisy).is_empty
+
+
+def test_diff_is_frozen() -> None:
+    d = diff_plans(make_plan(), moved_plan())
+    assert isinstance(d, PlanDiff)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.new_spec = "x"  # type: ignore[misc]
+
+
+def test_render_diff_shows_the_deltas() -> None:
+    console = Console(record=True, width=100)
+    render_diff(diff_plans(make_plan(), moved_plan()), console)
+    text = console.export_text()
+    assert "status optimal → feasible" in text
+    assert "verified ✓ → ✗" in text
+    assert "objective $3M → $2.85M (-$150K, -5.0%)" in text
+    assert "+$1.25M" in text and "-$400K" in text
+    assert "-64,000" in text and "+224,000" in text
+    assert "$0 → $400K" in text
+    assert "60.0% → 45.0%" in text and "✓ → ✗" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
