@@ -34,7 +34,7 @@ plan_cmd.register(app)
 
 def main() -> None:
     """Console-script entry point: run the app, turning Archipel errors into clean exits."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         app()
     except UserError as exc:

@@ -36,7 +36,9 @@ class Horizon(Frozen):
     for a tactical plan over a day or a week.
     """
 
-    start: dt.date = Field(description="First day of the first period (months/quarters start on day 1).")
+    start: dt.date = Field(
+        description="First day of the first period (months/quarters start on day 1)."
+    )
     granularity: Literal["month", "quarter", "hour"] = "quarter"
     periods: int = Field(ge=1, le=10_000, description="How many periods the plan covers.")
 
@@ -62,10 +64,13 @@ class CatalogSelection(Frozen):
     """Which offerings of the catalog the plan may use."""
 
     source: str = Field(
-        "builtin", description="'builtin' for the shipped snapshot, or a path to a snapshot directory."
+        "builtin",
+        description="'builtin' for the shipped snapshot, or a path to a snapshot directory.",
     )
     providers: list[Id] | None = Field(None, description="Only these providers (default: all).")
-    accelerators: list[str] | None = Field(None, description="Only these accelerators (default: all).")
+    accelerators: list[str] | None = Field(
+        None, description="Only these accelerators (default: all)."
+    )
     purchase_options: list[PurchaseOption] = Field(
         default_factory=lambda: [PurchaseOption.ON_DEMAND, PurchaseOption.SPOT],
         description="Catalog purchase options to consider; reserved capacity comes from contracts.",
@@ -84,7 +89,9 @@ class PriceOverride(Frozen):
     """A negotiated price replacing the catalog's list price for an instance type."""
 
     instance_type: str
-    region: str | None = Field(None, description="Region id 'provider:code'; default: every region.")
+    region: str | None = Field(
+        None, description="Region id 'provider:code'; default: every region."
+    )
     purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND
     usd_per_node_hour: NonNeg
 
@@ -225,7 +232,9 @@ class TrainingJob(Frozen):
     model: Id | None = None
     work: Work
     accelerators: list[str] = Field(min_length=1)
-    gang_min_accelerators: int = Field(0, ge=0, description="Accelerators held in every period of the window.")
+    gang_min_accelerators: int = Field(
+        0, ge=0, description="Accelerators held in every period of the window."
+    )
     gang_max_accelerators: int | None = Field(None, ge=1)
     single_region: bool = True
     start: dt.date | None = Field(None, description="Earliest start; default: the horizon's start.")
@@ -239,7 +248,10 @@ class TrainingJob(Frozen):
     def _window(self) -> TrainingJob:
         if self.start is not None and self.start >= self.deadline:
             raise ValueError(f"start {self.start} is not before deadline {self.deadline}")
-        if self.gang_max_accelerators is not None and self.gang_max_accelerators < self.gang_min_accelerators:
+        if (
+            self.gang_max_accelerators is not None
+            and self.gang_max_accelerators < self.gang_min_accelerators
+        ):
             raise ValueError("gang_max_accelerators is below gang_min_accelerators")
         return self
 
