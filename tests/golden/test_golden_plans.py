@@ -18,12 +18,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from factories import Q1_HOURS, Q2_HOURS, service, small_catalog, spec_with, training_job  # noqa: E402
-
-from archipel.catalog.model import PurchaseOption  # noqa: E402
-from archipel.plan.planner import PlanOptions, make_plan  # noqa: E402
-from archipel.plan.result import Plan, Status  # noqa: E402
-from archipel.spec.models import (  # noqa: E402
+from archipel.catalog.model import PurchaseOption
+from archipel.plan.planner import PlanOptions, make_plan
+from archipel.plan.result import Plan, Status
+from archipel.spec.models import (
     CatalogSelection,
     CloudActExclusionRule,
     Contract,
@@ -34,12 +32,15 @@ from archipel.spec.models import (  # noqa: E402
     Spec,
     SurvivabilityRule,
 )
+from factories import Q1_HOURS, Q2_HOURS, service, small_catalog, spec_with, training_job
 
 HOURS = Q1_HOURS + Q2_HOURS  # 4344
 
 
 def h100_only(spec: Spec) -> Spec:
-    sel = CatalogSelection(source="tests", accelerators=["H100"], purchase_options=[PurchaseOption.ON_DEMAND])
+    sel = CatalogSelection(
+        source="tests", accelerators=["H100"], purchase_options=[PurchaseOption.ON_DEMAND]
+    )
     return spec.model_copy(update={"catalog": sel})
 
 
@@ -68,7 +69,11 @@ def test_eu_residency_moves_service_into_eu_regions() -> None:
     svc = service(demand={"eu": [300, 300]}, data_class="personal")
     free = run(spec_with(services=[svc]))
     assert free.objective_usd == pytest.approx(4_865_280)
-    plan = run(spec_with(services=[svc], rules=[ResidencyRule(data_class="personal", jurisdictions=["EU"])]))
+    plan = run(
+        spec_with(
+            services=[svc], rules=[ResidencyRule(data_class="personal", jurisdictions=["EU"])]
+        )
+    )
     assert plan.objective_usd == pytest.approx(5_039_040)
     assert {f.region for f in plan.flows} == {"ovh:gra", "gcp:europe-west4"}
 
@@ -76,13 +81,20 @@ def test_eu_residency_moves_service_into_eu_regions() -> None:
 def test_cloud_act_exclusion_moves_service_to_non_us_provider() -> None:
     """With ovh negotiated at 90/h, aws:us-east-1 (80/h) is cheapest: 5 × 80 × 4344 = 1,737,600.
     Excluding CLOUD Act providers leaves only ovh: 5 × 90 × 4344 = 1,954,800."""
-    ovh90 = ProviderSettings(id="ovh", prices=[PriceOverride(instance_type="h100-8", usd_per_node_hour=90)])
+    ovh90 = ProviderSettings(
+        id="ovh", prices=[PriceOverride(instance_type="h100-8", usd_per_node_hour=90)]
+    )
     svc = service(demand={"us": [100, 100]}, data_class="sovereign")
     free = run(spec_with(services=[svc], providers=[ovh90]))
     assert providers_used(free) == {"aws"}
     assert free.objective_usd == pytest.approx(1_737_600)
-    plan = run(spec_with(services=[svc], providers=[ovh90],
-                         rules=[CloudActExclusionRule(data_classes=["sovereign"])]))
+    plan = run(
+        spec_with(
+            services=[svc],
+            providers=[ovh90],
+            rules=[CloudActExclusionRule(data_classes=["sovereign"])],
+        )
+    )
     assert providers_used(plan) == {"ovh"}
     assert plan.objective_usd == pytest.approx(1_954_800)
 
@@ -103,23 +115,35 @@ def test_take_or_pay_pulls_work_up_to_the_commitment_and_not_beyond() -> None:
     node-hour from ovh (72) to aws:us-east-1 (80) costs 8 and saves 80 of shortfall, so aws gets
     exactly 1,086,000 / 80 = 13,575 node-hours; ovh the rest of 5 × 4344 = 21,720: 8,145 × 72 =
     586,440. Total 1,672,440 with no shortfall."""
-    contract = Contract(id="aws-commit", provider="aws", start=dt.date(2027, 1, 1), end=dt.date(2028, 1, 1),
-                        committed_usd_per_year=250 * 8760, take_or_pay=True)
+    contract = Contract(
+        id="aws-commit",
+        provider="aws",
+        start=dt.date(2027, 1, 1),
+        end=dt.date(2028, 1, 1),
+        committed_usd_per_year=250 * 8760,
+        take_or_pay=True,
+    )
     plan = run(spec_with(services=[service(demand={"eu": [100, 100]})], contracts=[contract]))
     aws = sum(a.cost_usd for a in plan.allocations if a.provider == "aws")
     assert aws == pytest.approx(1_086_000)
     assert plan.shortfall_usd == pytest.approx(0, abs=1e-6)
     assert plan.objective_usd == pytest.approx(1_672_440)
     (row,) = plan.contracts
-    assert row.committed_usd == pytest.approx(1_086_000) and row.shortfall_usd == pytest.approx(0, abs=1e-6)
+    assert row.committed_usd == pytest.approx(1_086_000) and row.shortfall_usd == pytest.approx(
+        0, abs=1e-6
+    )
 
 
 def test_survivability_forces_more_providers_and_reports_its_cost() -> None:
     """Losing any provider must leave 100% of 5 nodes' worth: a+b ≥ 5, a+c ≥ 5, b+c ≥ 5 for ovh (72),
     aws (80), gcp (88) nodes. The cheapest vertex is 2.5 each: 600/h × 4344 = 2,606,400 against
     1,563,840 without the rule, so the rule costs 1,042,560."""
-    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})],
-                         rules=[SurvivabilityRule(loss="provider", served_fraction=1.0)]))
+    plan = run(
+        spec_with(
+            services=[service(demand={"eu": [100, 100]})],
+            rules=[SurvivabilityRule(loss="provider", served_fraction=1.0)],
+        )
+    )
     assert providers_used(plan) == {"ovh", "aws", "gcp"}
     assert plan.objective_usd == pytest.approx(2_606_400)
     (cost,) = [r for r in plan.binding_rules if r.family == "rule"]
@@ -142,8 +166,13 @@ def test_infeasible_spec_is_explained() -> None:
     """EU residency + CLOUD Act exclusion leave only ovh (10 nodes = 200 requests/s) for 400
     requests/s: 200 requests/s per period cannot be served, and the explanation says so."""
     svc = service(demand={"eu": [400, 400]}, data_class="sovereign")
-    spec = spec_with(services=[svc], rules=[ResidencyRule(data_class="sovereign", jurisdictions=["EU"]),
-                                            CloudActExclusionRule(data_classes=["sovereign"])])
+    spec = spec_with(
+        services=[svc],
+        rules=[
+            ResidencyRule(data_class="sovereign", jurisdictions=["EU"]),
+            CloudActExclusionRule(data_classes=["sovereign"]),
+        ],
+    )
     plan = make_plan(h100_only(spec), small_catalog())
     assert plan.status == Status.INFEASIBLE
     assert plan.allocations == []

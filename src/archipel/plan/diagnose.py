@@ -25,7 +25,10 @@ RELAXABLE: dict[str, tuple[str, str]] = {
     "job-accelerators-lower": ("accelerators", "accelerators short of the job's smallest gang"),
     "job-accelerators-upper": ("accelerators", "accelerators above the job's largest gang"),
     "offering-nodes-upper": ("nodes", "nodes needed beyond the offering's capacity"),
-    "provider-accelerators-upper": ("accelerators", "accelerators needed beyond the provider limit"),
+    "provider-accelerators-upper": (
+        "accelerators",
+        "accelerators needed beyond the provider limit",
+    ),
     "provider-spend-share-upper": ("USD", "spend above the diversification cap"),
     "service-providers-lower": ("providers", "providers missing for the minimum-providers rule"),
 }
@@ -72,10 +75,15 @@ def explain(built: Built, time_limit_s: float | None = None) -> list[Blocker]:
         if family.startswith("service-demand-equal") and _empty_row(lp, int(rows[j])):
             extra = " (no region is both within the latency SLO and allowed by the rules)"
         scen = f" when {family.split('@', 1)[1]} is lost" if "@" in family else ""
-        out.append(Blocker(
-            family=family, entity=entity, shortfall=float(s[j]), unit=unit,
-            description=f"{meaning}{scen}{extra}: relax by {s[j]:,.4g} {unit}",
-        ))
+        out.append(
+            Blocker(
+                family=family,
+                entity=entity,
+                shortfall=float(s[j]),
+                unit=unit,
+                description=f"{meaning}{scen}{extra}: relax by {s[j]:,.4g} {unit}",
+            )
+        )
     out.sort(key=lambda b: -b.shortfall)
     return out
 

@@ -22,10 +22,26 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
     labels = [p.label for p in inputs.periods]
     out: list[Allocation] = []
     parts = (
-        ("service", built.n, built.serving.n_s, built.serving.n_o, built.serving.n_t,
-         prob.hours[built.serving.n_t], built.serving.n_cost, [s.id for s in spec.services]),
-        ("training", built.y, built.training.y_j, built.training.y_o, built.training.y_t,
-         built.training.y_hours, built.training.y_cost, [j.id for j in spec.training]),
+        (
+            "service",
+            built.n,
+            built.serving.n_s,
+            built.serving.n_o,
+            built.serving.n_t,
+            prob.hours[built.serving.n_t],
+            built.serving.n_cost,
+            [s.id for s in spec.services],
+        ),
+        (
+            "training",
+            built.y,
+            built.training.y_j,
+            built.training.y_o,
+            built.training.y_t,
+            built.training.y_hours,
+            built.training.y_cost,
+            [j.id for j in spec.training],
+        ),
     )
     for kind, block, w, o, t, hours, cost, ids in parts:
         val = x[block.start : block.stop]
@@ -34,12 +50,20 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
             nodes = float(val[i])
             out.append(
                 Allocation(
-                    workload=ids[w[i]], workload_kind=kind,  # type: ignore[arg-type]
-                    provider=off.provider, region=off.region_id, instance_type=off.instance_type,
-                    accelerator=off.accelerator, purchase_option=str(off.purchase_option),
-                    offering_id=inputs.keys[o[i]], period=int(t[i]), period_label=labels[t[i]],
-                    nodes=nodes, accelerators=nodes * off.accelerators_per_node,
-                    hours=float(hours[i]), cost_usd=nodes * float(cost[i]),
+                    workload=ids[w[i]],
+                    workload_kind=kind,
+                    provider=off.provider,
+                    region=off.region_id,
+                    instance_type=off.instance_type,
+                    accelerator=off.accelerator,
+                    purchase_option=str(off.purchase_option),
+                    offering_id=inputs.keys[o[i]],
+                    period=int(t[i]),
+                    period_label=labels[t[i]],
+                    nodes=nodes,
+                    accelerators=nodes * off.accelerators_per_node,
+                    hours=float(hours[i]),
+                    cost_usd=nodes * float(cost[i]),
                 )
             )
     return out
@@ -51,8 +75,11 @@ def flows(built: Built, x: NDArray[np.float64]) -> list[Flow]:
     val = x[built.flow.start : built.flow.stop]
     return [
         Flow(
-            service=svc_ids[cells.f_s[i]], geography=cells.geographies[cells.f_g[i]],
-            region=prob.regions[cells.f_r[i]], period=int(cells.f_t[i]), requests_per_s=float(val[i]),
+            service=svc_ids[cells.f_s[i]],
+            geography=cells.geographies[cells.f_g[i]],
+            region=prob.regions[cells.f_r[i]],
+            period=int(cells.f_t[i]),
+            requests_per_s=float(val[i]),
         )
         for i in np.nonzero(val > TOL)[0]
     ]
@@ -70,10 +97,14 @@ def binding_rules(built: Built, duals: NDArray[np.float64], limit: int = 40) -> 
             continue
         hit = hit[np.argsort(-np.abs(d[hit]))][:limit]
         for i, name in zip(hit, block.label(hit), strict=True):
-            out.append(BindingRule(
-                family=block.family, entity=name, shadow_price_usd=float(d[i]),
-                description=block.description,
-            ))
+            out.append(
+                BindingRule(
+                    family=block.family,
+                    entity=name,
+                    shadow_price_usd=float(d[i]),
+                    description=block.description,
+                )
+            )
     out.sort(key=lambda r: -abs(r.shadow_price_usd))
     return out[:limit]
 
@@ -115,24 +146,43 @@ def to_plan(
         c = spec.contracts[ci]
         s = spent.get((ci, y), 0.0) + fixed_cy
         short = max(0.0, committed - s)
-        rows.append(ContractYear(
-            contract=c.id, provider=c.provider, year=y, committed_usd=committed, spent_usd=s,
-            shortfall_usd=short, reserved_fixed_usd=fixed_cy,
-        ))
+        rows.append(
+            ContractYear(
+                contract=c.id,
+                provider=c.provider,
+                year=y,
+                committed_usd=committed,
+                spent_usd=s,
+                shortfall_usd=short,
+                reserved_fixed_usd=fixed_cy,
+            )
+        )
         if c.take_or_pay and short > 0:
             billed += short
             by_provider[c.provider] = by_provider.get(c.provider, 0.0) + short
     objective = float(by_period.sum()) + billed
     return Plan(
-        spec_name=spec.name, planner="lp", status=status, message=message,
+        spec_name=spec.name,
+        planner="lp",
+        status=status,
+        message=message,
         objective_usd=objective,
-        lower_bound_usd=lower_bound, gap=gap,
+        lower_bound_usd=lower_bound,
+        gap=gap,
         catalog_sha256=inputs.catalog.manifest.content_sha256,
-        periods=[p.label for p in inputs.periods], period_hours=prob.hours.tolist(),
+        periods=[p.label for p in inputs.periods],
+        period_hours=prob.hours.tolist(),
         cost_by_provider_usd=dict(sorted(by_provider.items())),
         cost_by_period_usd=by_period.tolist(),
         cost_by_purchase_option_usd=dict(sorted(by_option.items())),
-        shortfall_usd=billed, reserved_fixed_usd=float(fixed.sum()),
-        allocations=allocs, flows=flows(built, x), contracts=rows,
-        stats={"variables": built.lp.num_cols, "constraints": built.lp.num_rows, "nonzeros": built.lp.nnz},
+        shortfall_usd=billed,
+        reserved_fixed_usd=float(fixed.sum()),
+        allocations=allocs,
+        flows=flows(built, x),
+        contracts=rows,
+        stats={
+            "variables": built.lp.num_cols,
+            "constraints": built.lp.num_rows,
+            "nonzeros": built.lp.nnz,
+        },
     )

@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from archipel.catalog.model import Catalog, Offering, PurchaseOption
-from archipel.errors import SpecError
 from archipel.errors import Issue as SpecIssue
+from archipel.errors import SpecError
 from archipel.perf.accelerators import canonical_name
 from archipel.spec.models import Spec
 from archipel.spec.periods import Period, overlap_hours, periods
@@ -82,9 +82,7 @@ def prepare(spec: Spec, catalog: Catalog) -> PlanInputs:
     hours = np.array([p.hours for p in pers], dtype=float)
     offerings = _apply_prices(spec, _selected(spec, catalog))
     keys = [o.id for o in offerings]
-    cap = [
-        np.full(len(pers), np.inf if o.max_nodes is None else o.max_nodes) for o in offerings
-    ]
+    cap = [np.full(len(pers), np.inf if o.max_nodes is None else o.max_nodes) for o in offerings]
     fixed = [np.zeros(len(pers)) for _ in offerings]
     contract_of: list[str | None] = [None] * len(offerings)
 
@@ -102,7 +100,10 @@ def prepare(spec: Spec, catalog: Catalog) -> PlanInputs:
             if template is None:
                 issues.append(
                     SpecIssue(
-                        "<spec>", 0, 0, f"contracts[{ci}].reserved_blocks[{bi}]",
+                        "<spec>",
+                        0,
+                        0,
+                        f"contracts[{ci}].reserved_blocks[{bi}]",
                         f"no instance type {b.instance_type!r} in region {b.region!r}",
                         "pick an instance type that `archipel catalog offers --region` lists",
                     )
@@ -119,7 +120,9 @@ def prepare(spec: Spec, catalog: Catalog) -> PlanInputs:
                     max_nodes=float(b.nodes),
                 )
             )
-            keys.append(f"{template.provider}:{template.region}:{b.instance_type}:reserved@{c.id}#{bi}")
+            keys.append(
+                f"{template.provider}:{template.region}:{b.instance_type}:reserved@{c.id}#{bi}"
+            )
             cap.append(b.nodes * ov / hours)
             fixed.append(b.nodes * ov * b.usd_per_node_hour)
             contract_of.append(c.id)

@@ -63,7 +63,9 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     if options.integer and built.lp.integer.any():
         relaxed = solve(built.lp, integer=False, time_limit_s=options.time_limit_s)
         lp_bound = relaxed.objective
-    sol = solve(built.lp, integer=True, time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap)
+    sol = solve(
+        built.lp, integer=True, time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap
+    )
     t_solve = time.perf_counter() - t0 - t_build
     timings = {"build": t_build, "solve": t_solve}
     status = _status(sol)
@@ -74,11 +76,20 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
             blockers = explain(built, options.time_limit_s)
         msg = "no plan meets the spec" if status == Status.INFEASIBLE else sol.message
         return Plan(
-            spec_name=inputs.spec.name, planner="lp", status=status, message=msg,
-            infeasibility=blockers, periods=[p.label for p in inputs.periods],
-            period_hours=inputs.period_hours.tolist(), timings_s=timings,
+            spec_name=inputs.spec.name,
+            planner="lp",
+            status=status,
+            message=msg,
+            infeasibility=blockers,
+            periods=[p.label for p in inputs.periods],
+            period_hours=inputs.period_hours.tolist(),
+            timings_s=timings,
             catalog_sha256=inputs.catalog.manifest.content_sha256,
-            stats={"variables": built.lp.num_cols, "constraints": built.lp.num_rows, "nonzeros": built.lp.nnz},
+            stats={
+                "variables": built.lp.num_cols,
+                "constraints": built.lp.num_rows,
+                "nonzeros": built.lp.nnz,
+            },
         )
     say("extracting the plan")
     t1 = time.perf_counter()
@@ -105,16 +116,25 @@ def _rule_costs(inputs: PlanInputs, options: PlanOptions, objective: float) -> l
         rest = [r for k, r in enumerate(spec.rules) if k != i]
         other = replace(inputs, spec=spec.model_copy(update={"rules": rest}))
         built = build_lp(other, integer=options.integer)
-        sol = solve(built.lp, integer=True, time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap)
+        sol = solve(
+            built.lp,
+            integer=True,
+            time_limit_s=options.time_limit_s,
+            mip_rel_gap=options.mip_rel_gap,
+        )
         if sol.objective is None:
             continue
         delta = objective - sol.objective
         if abs(delta) <= 1e-6 * max(1.0, abs(objective)):
             continue
-        out.append(BindingRule(
-            family="rule", entity=f"rules[{i}] {rule.kind}", shadow_price_usd=delta,
-            description=f"the plan costs this much more with the {rule.kind} rule than without it",
-        ))
+        out.append(
+            BindingRule(
+                family="rule",
+                entity=f"rules[{i}] {rule.kind}",
+                shadow_price_usd=delta,
+                description=f"the plan costs this much more with the {rule.kind} rule than without it",
+            )
+        )
     return out
 
 
@@ -139,9 +159,11 @@ def make_plan(
     t = time.perf_counter()
     report = verify(plan, inputs)
     timings = {**plan.timings_s, "verify": time.perf_counter() - t}
-    return plan.model_copy(update={
-        "verified": report.ok,
-        "verification_problems": list(report.problems),
-        "survivability": list(report.survivability),
-        "timings_s": timings,
-    })
+    return plan.model_copy(
+        update={
+            "verified": report.ok,
+            "verification_problems": list(report.problems),
+            "survivability": list(report.recomputed.survivability) if report.recomputed else [],
+            "timings_s": timings,
+        }
+    )

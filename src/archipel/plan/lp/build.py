@@ -39,7 +39,9 @@ class Built:
     scenarios: tuple[str, ...]
 
 
-def _scenarios(prob: Problem, cells: ServingCells) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+def _scenarios(
+    prob: Problem, cells: ServingCells
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     """(name, fraction per service, surviving flow mask, surviving load mask) per failure."""
     spec = prob.inputs.spec
     out = []
@@ -48,17 +50,26 @@ def _scenarios(prob: Problem, cells: ServingCells) -> list[tuple[str, np.ndarray
         if not isinstance(rule, SurvivabilityRule) or rule.served_fraction <= 0:
             continue
         frac = np.array(
-            [rule.served_fraction if rule.services is None or s in rule.services else 0.0 for s in svc_ids]
+            [
+                rule.served_fraction if rule.services is None or s in rule.services else 0.0
+                for s in svc_ids
+            ]
         )
         if not frac.any():
             continue
         if rule.loss == "provider":
-            groups = [(f"provider:{p}", prob.off_provider == i, None) for i, p in enumerate(prob.providers)]
+            groups = [
+                (f"provider:{p}", prob.off_provider == i, None)
+                for i, p in enumerate(prob.providers)
+            ]
             region_lost = [
-                np.array([r.split(":", 1)[0] == p for r in prob.regions], dtype=bool) for p in prob.providers
+                np.array([r.split(":", 1)[0] == p for r in prob.regions], dtype=bool)
+                for p in prob.providers
             ]
         else:
-            groups = [(f"region:{r}", prob.off_region == i, None) for i, r in enumerate(prob.regions)]
+            groups = [
+                (f"region:{r}", prob.off_region == i, None) for i, r in enumerate(prob.regions)
+            ]
             region_lost = [np.arange(len(prob.regions)) == i for i in range(len(prob.regions))]
         for (name, off_lost, _), reg_lost in zip(groups, region_lost, strict=True):
             keep_f = ~reg_lost[cells.f_r] & (frac[cells.f_s] > 0)
@@ -78,8 +89,14 @@ def build_lp(inputs: PlanInputs, integer: bool = False) -> Built:
     y = b.add_vars("nodes_training", tcells.y_j.size, tcells.y_cost, integer=integer)
     S = len(inputs.spec.services)
     flow, _ = add_serving(
-        b, prob, cells, n, np.ones(S),
-        np.ones(cells.f_s.size, bool), np.ones(cells.l_cell.size, bool), "",
+        b,
+        prob,
+        cells,
+        n,
+        np.ones(S),
+        np.ones(cells.f_s.size, bool),
+        np.ones(cells.l_cell.size, bool),
+        "",
     )
     add_training(b, prob, tcells, y)
     view = NodeView(

@@ -62,7 +62,9 @@ def build_problem(inputs: PlanInputs) -> Problem:
     r_index = {r: i for i, r in enumerate(regions)}
     region_objs = [inputs.catalog.region(r) for r in regions]
     T = len(inputs.periods)
-    discount, contract_of = _contract_terms(inputs, [o.provider for o in offs], [o.region_id for o in offs])
+    discount, contract_of = _contract_terms(
+        inputs, [o.provider for o in offs], [o.region_id for o in offs]
+    )
     return Problem(
         inputs=inputs,
         hours=inputs.period_hours,
@@ -86,9 +88,9 @@ def _contract_terms(
     inputs: PlanInputs, off_provider: list[str], off_region: list[str]
 ) -> tuple[FloatArray, IntArray]:
     """Per (offering, period): the largest discount in scope and the contract that gets the spend."""
-    O, T = len(off_provider), len(inputs.periods)
-    discount = np.zeros((O, T))
-    owner = np.full((O, T), -1, dtype=np.int64)
+    n_off, T = len(off_provider), len(inputs.periods)
+    discount = np.zeros((n_off, T))
+    owner = np.full((n_off, T), -1, dtype=np.int64)
     prov = np.array(off_provider, dtype=object)
     reg = np.array(off_region, dtype=object)
     starts = [p.start.date() for p in inputs.periods]
@@ -122,10 +124,15 @@ def workload_mask(
     ok_o = np.array([opt in options for opt in prob.off_option], dtype=bool)
     region_objs = [catalog.region(r) for r in prob.regions]
     for rule in inputs.spec.rules:
-        if isinstance(rule, ResidencyRule) and data_class is not None and rule.data_class == data_class:
+        if (
+            isinstance(rule, ResidencyRule)
+            and data_class is not None
+            and rule.data_class == data_class
+        ):
             allowed_r = np.array(
                 [
-                    bool(set(r.jurisdictions) & set(rule.jurisdictions)) or r.country in rule.countries
+                    bool(set(r.jurisdictions) & set(rule.jurisdictions))
+                    or r.country in rule.countries
                     for r in region_objs
                 ],
                 dtype=bool,

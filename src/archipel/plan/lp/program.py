@@ -147,9 +147,7 @@ class LPBuilder:
         c = cat(list(self._c), np.int64)
         v = cat(list(self._v), np.float64)
         keep = v != 0.0
-        matrix = sp.csr_matrix(
-            (v[keep], (r[keep], c[keep])), shape=(self.num_rows, self.num_cols)
-        )
+        matrix = sp.csr_matrix((v[keep], (r[keep], c[keep])), shape=(self.num_rows, self.num_cols))
         matrix.sum_duplicates()
         return LinearProgram(
             cost=np.asarray(cat(list(self._costs), np.float64)),

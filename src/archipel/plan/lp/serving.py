@@ -50,7 +50,9 @@ class ServingCells:
     demand: FloatArray  # [S, G, T] requests/s
 
 
-def demand_requests_per_s(spec: Spec, svc: InferenceService, geos: Sequence[str], prob: Problem) -> FloatArray:
+def demand_requests_per_s(
+    spec: Spec, svc: InferenceService, geos: Sequence[str], prob: Problem
+) -> FloatArray:
     """[G, T] demand in requests/s (docs/semantics.md, Demand)."""
     T = prob.num_periods
     out = np.zeros((len(geos), T))
@@ -76,7 +78,9 @@ def _node_rates(prob: Problem, spec: Spec, svc: InferenceService) -> FloatArray:
     model = next(m for m in spec.models if m.id == svc.model)
     rates = np.zeros((prob.num_offerings, len(svc.request_classes)))
     cache: dict[tuple[str, float], list[float] | None] = {}
-    for o, (acc, per_node) in enumerate(zip(prob.off_accelerator, prob.off_acc_per_node, strict=True)):
+    for o, (acc, per_node) in enumerate(
+        zip(prob.off_accelerator, prob.off_acc_per_node, strict=True)
+    ):
         key = (acc, float(per_node))
         if key not in cache:
             prof = serving_profile(model, acc, svc.request_classes)
@@ -98,8 +102,22 @@ def serving_cells(prob: Problem) -> ServingCells:
     geo_lon = np.array([g.lon for g in spec.geographies], dtype=float)
     rtt = rtt_matrix(prob, geo_lat, geo_lon) if geos else np.zeros((0, len(prob.regions)))
     T = prob.num_periods
-    parts: dict[str, list[NDArray[np.generic]]] = {k: [] for k in (
-        "n_s", "n_o", "n_t", "n_cost", "f_s", "f_g", "f_r", "f_t", "l_cell", "l_class", "l_inv")}
+    parts: dict[str, list[NDArray[np.generic]]] = {
+        k: []
+        for k in (
+            "n_s",
+            "n_o",
+            "n_t",
+            "n_cost",
+            "f_s",
+            "f_g",
+            "f_r",
+            "f_t",
+            "l_cell",
+            "l_class",
+            "l_inv",
+        )
+    }
     class_service: list[int] = []
     class_share: list[float] = []
     class_names: list[str] = []
@@ -144,19 +162,27 @@ def serving_cells(prob: Problem) -> ServingCells:
         parts["f_r"].append(r_i)
         parts["f_t"].append(t_i)
 
-    def cat(k: str, dtype: type) -> NDArray[np.generic]:
-        return np.concatenate(parts[k]).astype(dtype) if parts[k] else np.zeros(0, dtype)
+    def cat_i(k: str) -> IntArray:
+        return np.concatenate(parts[k]).astype(np.int64) if parts[k] else np.zeros(0, np.int64)
+
+    def cat_f(k: str) -> FloatArray:
+        return np.concatenate(parts[k]).astype(np.float64) if parts[k] else np.zeros(0)
 
     return ServingCells(
         geographies=geos,
-        n_s=cat("n_s", np.int64), n_o=cat("n_o", np.int64), n_t=cat("n_t", np.int64),
-        n_cost=cat("n_cost", np.float64),
-        f_s=cat("f_s", np.int64), f_g=cat("f_g", np.int64), f_r=cat("f_r", np.int64),
-        f_t=cat("f_t", np.int64),
-        l_cell=cat("l_cell", np.int64), l_class=cat("l_class", np.int64),
-        l_inv_rate=cat("l_inv", np.float64),
+        n_s=cat_i("n_s"),
+        n_o=cat_i("n_o"),
+        n_t=cat_i("n_t"),
+        n_cost=cat_f("n_cost"),
+        f_s=cat_i("f_s"),
+        f_g=cat_i("f_g"),
+        f_r=cat_i("f_r"),
+        f_t=cat_i("f_t"),
+        l_cell=cat_i("l_cell"),
+        l_class=cat_i("l_class"),
+        l_inv_rate=cat_f("l_inv"),
         class_service=np.array(class_service, dtype=np.int64),
         class_share=np.array(class_share, dtype=float),
         class_names=tuple(class_names),
         demand=demand,
-    )  # type: ignore[arg-type]
+    )

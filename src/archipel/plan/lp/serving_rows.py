@@ -57,12 +57,19 @@ def add_serving(
     svc_ids = [s.id for s in prob.inputs.spec.services]
 
     def demand_label(rows: IntArray) -> list[str]:
-        return [f"{svc_ids[ds[i]]}/{geos[dg[i]]}/{labels_p[dt_[i]]}{tag}" for i in rows]
+        return [f"{svc_ids[ds[i]]}/{geos[dg[i]]}/{labels_p[dt_[i]]}" for i in rows]
 
     b.add_rows(
-        f"service-demand-equal{tag}", dkeys.size, frow, f.cols(), 1.0,
-        need[ds, dg, dt_], need[ds, dg, dt_], demand_label,
-        "requests/s of a service from a geography that must be served" + (f" ({tag})" if tag else ""),
+        f"service-demand-equal{tag}",
+        dkeys.size,
+        frow,
+        f.cols(),
+        1.0,
+        need[ds, dg, dt_],
+        need[ds, dg, dt_],
+        demand_label,
+        "requests/s of a service from a geography that must be served"
+        + (f" when {tag[1:]} is lost" if tag else ""),
     )
 
     # class balance rows over (class, region, period)
@@ -78,10 +85,19 @@ def add_serving(
     k_r, k_t = np.divmod(rest, T)
 
     def balance_label(rows: IntArray) -> list[str]:
-        return [f"{cells.class_names[k_cls[i]]}/{prob.regions[k_r[i]]}/{labels_p[k_t[i]]}{tag}" for i in rows]
+        return [
+            f"{cells.class_names[k_cls[i]]}/{prob.regions[k_r[i]]}/{labels_p[k_t[i]]}" for i in rows
+        ]
 
     b.add_rows(
-        f"region-class-balance{tag}", keys.size, inv, cols, coefs, 0.0, np.inf, balance_label,
+        f"region-class-balance{tag}",
+        keys.size,
+        inv,
+        cols,
+        coefs,
+        0.0,
+        np.inf,
+        balance_label,
         "class loads placed on a region's offerings cover the flows into it",
     )
 
@@ -95,12 +111,19 @@ def add_serving(
     def cap_label(rows_: IntArray) -> list[str]:
         return [
             f"{svc_ids[cells.n_s[cap_cells[i]]]}/{offer_ids[cells.n_o[cap_cells[i]]]}/"
-            f"{labels_p[cells.n_t[cap_cells[i]]]}{tag}"
+            f"{labels_p[cells.n_t[cap_cells[i]]]}"
             for i in rows_
         ]
 
     b.add_rows(
-        f"offering-load-upper{tag}", cap_cells.size, rows, cols, coefs, -np.inf, 0.0, cap_label,
+        f"offering-load-upper{tag}",
+        cap_cells.size,
+        rows,
+        cols,
+        coefs,
+        -np.inf,
+        0.0,
+        cap_label,
         "the nodes of a service on an offering carry its class loads",
     )
     return f, ld

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from archipel.plan.lp.problem import Problem
-from archipel.plan.lp.program import IntArray, LPBuilder, VarBlock
+from archipel.plan.lp.program import IntArray, Labeler, LPBuilder, VarBlock
 from archipel.plan.lp.serving import ServingCells
 from archipel.spec.models import DiversificationRule, MinProvidersRule
 from archipel.spec.periods import overlap_hours
@@ -38,7 +38,12 @@ def add_offering_capacity(b: LPBuilder, prob: Problem, v: NodeView) -> None:
     ko, kt = np.divmod(keys, T)
     ids, labels_p = prob.inputs.keys, [p.label for p in prob.inputs.periods]
     b.add_rows(
-        "offering-nodes-upper", keys.size, inv, v.col[keep], 1.0, -np.inf,
+        "offering-nodes-upper",
+        keys.size,
+        inv,
+        v.col[keep],
+        1.0,
+        -np.inf,
         prob.inputs.capacity_nodes[ko, kt],
         lambda rows: [f"{ids[ko[i]]}/{labels_p[kt[i]]}" for i in rows],
         "nodes of an offering in a period, at most its capacity",
@@ -65,11 +70,24 @@ def add_provider_limits(b: LPBuilder, prob: Problem, v: NodeView) -> None:
             keep = match[v.o]
             entity = f"{ps.id}/{lim.region or '*'}/{lim.accelerator or '*'}"
             b.add_rows(
-                "provider-accelerators-upper", T, v.t[keep], v.col[keep],
-                prob.off_acc_per_node[v.o[keep]], -np.inf, lim.max_accelerators,
-                lambda rows, e=entity: [f"{e}/{labels_p[i]}" for i in rows],
+                "provider-accelerators-upper",
+                T,
+                v.t[keep],
+                v.col[keep],
+                prob.off_acc_per_node[v.o[keep]],
+                -np.inf,
+                lim.max_accelerators,
+                _period_labeler(entity, labels_p),
                 "accelerators of a provider (region, type) per period, at most the limit",
             )
+
+
+def _period_labeler(prefix: str, labels: list[str]) -> Labeler:
+    return lambda rows: [f"{prefix}/{labels[i]}" for i in rows]
+
+
+def _keyed_labeler(names: list[str], keys: IntArray) -> Labeler:
+    return lambda rows: [names[keys[i]] for i in rows]
 
 
 def contract_years(prob: Problem) -> list[tuple[int, int, float, float]]:
@@ -78,7 +96,9 @@ def contract_years(prob: Problem) -> list[tuple[int, int, float, float]]:
     out = []
     fixed = prob.inputs.reserved_fixed_usd
     ids = {c.id: i for i, c in enumerate(spec.contracts)}
-    owner = np.array([ids[c] if c is not None else -1 for c in prob.inputs.reserved_contract], dtype=int)
+    owner = np.array(
+        [ids[c] if c is not None else -1 for c in prob.inputs.reserved_contract], dtype=int
+    )
     years = sorted(set(prob.period_year.tolist()))
     for ci, c in enumerate(spec.contracts):
         for y in years:
@@ -96,11 +116,14 @@ def contract_years(prob: Problem) -> list[tuple[int, int, float, float]]:
     return out
 
 
-def add_contracts(b: LPBuilder, prob: Problem, v: NodeView) -> tuple[VarBlock, list[tuple[int, int, float, float]]]:
+def add_contracts(
+    b: LPBuilder, prob: Problem, v: NodeView
+) -> tuple[VarBlock, list[tuple[int, int, float, float]]]:
     """contract-spend-lower: Σ spend in scope + shortfall ≥ committed − reserved fixed (take-or-pay)."""
     spec = prob.inputs.spec
     cy = [
-        row for row in contract_years(prob)
+        row
+        for row in contract_years(prob)
         if spec.contracts[row[0]].take_or_pay and row[2] - row[3] > 1e-9
     ]
     u = b.add_vars("shortfall", len(cy), cost=1.0)
@@ -118,10 +141,13 @@ def add_contracts(b: LPBuilder, prob: Problem, v: NodeView) -> tuple[VarBlock, l
     n = len(cy)
     names = [f"{spec.contracts[ci].id}/{y}" for ci, y, _, _ in cy]
     b.add_rows(
-        "contract-spend-lower", n,
-        np.concatenate([*rows, np.arange(n)]), np.concatenate([*cols, u.cols()]),
+        "contract-spend-lower",
+        n,
+        np.concatenate([*rows, np.arange(n)]),
+        np.concatenate([*cols, u.cols()]),
         np.concatenate([*coefs, np.ones(n)]),
-        np.array([c - f for _, _, c, f in cy]), np.inf,
+        np.array([c - f for _, _, c, f in cy]),
+        np.inf,
         lambda r: [names[i] for i in r],
         "spend in a contract's scope per year plus billed shortfall covers the commitment",
     )
@@ -142,23 +168,28 @@ def add_diversification(b: LPBuilder, prob: Problem, v: NodeView) -> None:
     cols = np.concatenate([v.col, np.tile(v.col, P)])
     coefs = np.concatenate([v.cost, np.tile(-share * v.cost, P)])
     b.add_rows(
-        "provider-spend-share-upper", P, rows, cols, coefs, -np.inf,
+        "provider-spend-share-upper",
+        P,
+        rows,
+        cols,
+        coefs,
+        -np.inf,
         share * fixed_p.sum() - fixed_p,
         lambda r: [prob.providers[i] for i in r],
         f"a provider's share of spend, at most {share:.0%}",
     )
 
 
-def add_min_providers(
-    b: LPBuilder, prob: Problem, cells: ServingCells, f: VarBlock
-) -> None:
+def add_min_providers(b: LPBuilder, prob: Problem, cells: ServingCells, f: VarBlock) -> None:
     """service-providers-lower: per service/period ≥ count providers, each ≥ min_share of demand."""
     spec = prob.inputs.spec
     rules = [r for r in spec.rules if isinstance(r, MinProvidersRule)]
-    T, P = prob.num_periods, len(prob.providers)
+    P = len(prob.providers)
     svc_ids = [s.id for s in spec.services]
     labels_p = [p.label for p in prob.inputs.periods]
-    reg_p = np.array([prob.providers.index(r.split(":", 1)[0]) for r in prob.regions], dtype=np.int64)
+    reg_p = np.array(
+        [prob.providers.index(r.split(":", 1)[0]) for r in prob.regions], dtype=np.int64
+    )
     for rule in rules:
         chosen = [i for i, s in enumerate(svc_ids) if rule.services is None or s in rule.services]
         total = cells.demand.sum(axis=1)  # [S, T]
@@ -168,24 +199,35 @@ def add_min_providers(
             ft = cells.f_t[sel]
             fcols = f.cols(np.nonzero(sel)[0])
             keys, inv = np.unique(ft * P + fp, return_inverse=True)  # (t, p) with flows
-            kt, kp = np.divmod(keys, P)
-            w = b.add_vars(f"provider_used/{svc_ids[s]}/{len(b._vars)}", keys.size, 0.0, 0.0, 1.0, integer=True)
+            kt, _kp = np.divmod(keys, P)
+            w = b.add_vars(
+                f"provider_used/{svc_ids[s]}/{len(b._vars)}", keys.size, 0.0, 0.0, 1.0, integer=True
+            )
             need = rule.min_share * total[s, kt]
             b.add_rows(
-                "service-provider-share-lower", keys.size,
+                "service-provider-share-lower",
+                keys.size,
                 np.concatenate([inv, np.arange(keys.size)]),
                 np.concatenate([fcols, w.cols()]),
                 np.concatenate([np.ones(fcols.size), -need]),
-                0.0, np.inf,
-                lambda r, s=s, kt=kt, kp=kp: [f"{svc_ids[s]}/{prob.providers[kp[i]]}/{labels_p[kt[i]]}" for i in r],
+                0.0,
+                np.inf,
+                _keyed_labeler(
+                    [f"{svc_ids[s]}/{p}/{lab}" for lab in labels_p for p in prob.providers], keys
+                ),
                 "a provider counted as used serves at least the minimum share",
             )
             periods_with = np.nonzero(total[s] > 0)[0]
             prow = np.searchsorted(periods_with, kt)
             ok = np.isin(kt, periods_with)
             b.add_rows(
-                "service-providers-lower", periods_with.size, prow[ok], w.cols(np.nonzero(ok)[0]), 1.0,
-                float(rule.count), np.inf,
-                lambda r, s=s, pw=periods_with: [f"{svc_ids[s]}/{labels_p[pw[i]]}" for i in r],
+                "service-providers-lower",
+                periods_with.size,
+                prow[ok],
+                w.cols(np.nonzero(ok)[0]),
+                1.0,
+                float(rule.count),
+                np.inf,
+                _keyed_labeler([f"{svc_ids[s]}/{lab}" for lab in labels_p], periods_with),
                 f"each service runs on at least {rule.count} providers",
             )

@@ -43,11 +43,16 @@ def training_cells(prob: Problem) -> TrainingCells:
         o_idx, t_idx = np.nonzero(mask)
         # per offering, then indexed by cell: no Python loop over variables
         off_rate = np.array(
-            [work_per_accelerator_hour(job.work, a) if a in allowed_acc else 0.0 for a in prob.off_accelerator]
+            [
+                work_per_accelerator_hour(job.work, a) if a in allowed_acc else 0.0
+                for a in prob.off_accelerator
+            ]
         )
         off_useful = np.array(
             [
-                spot_useful_fraction(o.interruptions_per_hour, job.checkpoint_interval_h, job.restart_h)
+                spot_useful_fraction(
+                    o.interruptions_per_hour, job.checkpoint_interval_h, job.restart_h
+                )
                 if o.purchase_option == PurchaseOption.SPOT
                 else 1.0
                 for o in prob.inputs.offerings
@@ -65,13 +70,20 @@ def training_cells(prob: Problem) -> TrainingCells:
         w = job.work
         required[j] = w.accelerator_hours if w.kind == "accelerator_hours" else w.flops
 
-    def cat(k: str, dtype: type) -> NDArray[np.generic]:
-        return np.concatenate(parts[k]).astype(dtype) if parts[k] else np.zeros(0, dtype)
+    def cat_i(k: str) -> IntArray:
+        return np.concatenate(parts[k]).astype(np.int64) if parts[k] else np.zeros(0, np.int64)
+
+    def cat_f(k: str) -> FloatArray:
+        return np.concatenate(parts[k]).astype(np.float64) if parts[k] else np.zeros(0)
 
     return TrainingCells(
-        y_j=cat("j", np.int64), y_o=cat("o", np.int64), y_t=cat("t", np.int64),  # type: ignore[arg-type]
-        y_hours=cat("h", np.float64), y_cost=cat("c", np.float64),  # type: ignore[arg-type]
-        y_work=cat("w", np.float64), required=required,  # type: ignore[arg-type]
+        y_j=cat_i("j"),
+        y_o=cat_i("o"),
+        y_t=cat_i("t"),
+        y_hours=cat_f("h"),
+        y_cost=cat_f("c"),
+        y_work=cat_f("w"),
+        required=required,
     )
 
 
@@ -86,8 +98,15 @@ def add_training(b: LPBuilder, prob: Problem, cells: TrainingCells, y: VarBlock)
         return
     # job-work-lower: Σ work·y ≥ required
     b.add_rows(
-        "job-work-lower", J, cells.y_j, y.cols(), cells.y_work, cells.required, np.inf,
-        lambda rows: [jobs[i] for i in rows], "training work finished inside the job's window",
+        "job-work-lower",
+        J,
+        cells.y_j,
+        y.cols(),
+        cells.y_work,
+        cells.required,
+        np.inf,
+        lambda rows: [jobs[i] for i in rows],
+        "training work finished inside the job's window",
     )
     acc = prob.off_acc_per_node[cells.y_o]
     jt = cells.y_j * T + cells.y_t
@@ -96,7 +115,13 @@ def add_training(b: LPBuilder, prob: Problem, cells: TrainingCells, y: VarBlock)
         keys, inv = np.unique(jt, return_inverse=True)
         kj, kt = np.divmod(keys, T)
         b.add_rows(
-            "job-accelerators-upper", keys.size, inv, y.cols(), acc, -np.inf, gmax[kj],
+            "job-accelerators-upper",
+            keys.size,
+            inv,
+            y.cols(),
+            acc,
+            -np.inf,
+            gmax[kj],
             lambda rows: [f"{jobs[kj[i]]}/{labels_p[kt[i]]}" for i in rows],
             "accelerators a job holds in a period, at most its largest gang",
         )
@@ -106,8 +131,13 @@ def add_training(b: LPBuilder, prob: Problem, cells: TrainingCells, y: VarBlock)
         keys, inv = np.unique(jt[keep], return_inverse=True)
         kj2, kt2 = np.divmod(keys, T)
         b.add_rows(
-            "job-accelerators-lower", keys.size, inv, y.cols(np.nonzero(keep)[0]), acc[keep],
-            gmin[kj2], np.inf,
+            "job-accelerators-lower",
+            keys.size,
+            inv,
+            y.cols(np.nonzero(keep)[0]),
+            acc[keep],
+            gmin[kj2],
+            np.inf,
             lambda rows: [f"{jobs[kj2[i]]}/{labels_p[kt2[i]]}" for i in rows],
             "accelerators a job holds in every period of its window, at least its smallest gang",
         )
@@ -137,18 +167,28 @@ def _single_region(
     big_m = np.minimum(big_m, cap)
     n = idx.size
     b.add_rows(
-        "job-region-link-upper", n,
+        "job-region-link-upper",
+        n,
         np.concatenate([np.arange(n), np.arange(n)]),
         np.concatenate([y.cols(idx), z.cols(inv)]),
         np.concatenate([np.ones(n), -big_m]),
-        -np.inf, 0.0,
-        lambda rows: [f"{jobs[cells.y_j[idx[i]]]}/{prob.inputs.keys[cells.y_o[idx[i]]]}" for i in rows],
+        -np.inf,
+        0.0,
+        lambda rows: [
+            f"{jobs[cells.y_j[idx[i]]]}/{prob.inputs.keys[cells.y_o[idx[i]]]}" for i in rows
+        ],
         "a single-region job uses only the region it chose",
     )
     jobs_with = np.unique(kj)
     rows = np.searchsorted(jobs_with, kj)
     b.add_rows(
-        "job-region-choice-equal", jobs_with.size, rows, z.cols(), 1.0, 1.0, 1.0,
+        "job-region-choice-equal",
+        jobs_with.size,
+        rows,
+        z.cols(),
+        1.0,
+        1.0,
+        1.0,
         lambda r: [jobs[jobs_with[i]] for i in r],
         "a single-region job chooses exactly one region",
     )

@@ -53,7 +53,9 @@ def _to_highs(lp: LinearProgram, integer: bool) -> highspy.HighsLp:
     m.a_matrix_.index_ = a.indices.astype(np.int32)
     m.a_matrix_.value_ = a.data
     if integer and lp.integer.any():
-        kinds = np.where(lp.integer, int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous))
+        kinds = np.where(
+            lp.integer, int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous)
+        )
         m.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
     return m
 

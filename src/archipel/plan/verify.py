@@ -1,0 +1,359 @@
+"""The independent verifier: recompute a plan's costs, capacity, demand and rules from scratch.
+
+``verify(plan, inputs)`` reads only the plan's allocations and flows, plus the spec, catalog and
+perf estimates, and recomputes every quantity docs/semantics.md defines; it shares no code with
+the LP build. Each problem is a sentence naming the entity and both figures; ``rules_broken``
+names each kind of rule broken (the spec's rule kinds ``residency``, ``cloud_act_exclusion``,
+``exclusivity``, ``diversification``, ``survivability``, ``min_providers``, and family names
+such as ``demand-served`` or ``offering-capacity`` for the rest).
+
+Tolerance: relative 1e-6 plus absolute 1e-6; relative 1e-5 for figures from the verifier's own
+LP (serving capacity split over request classes, survivability).
+
+Module layout: ``verify_facts`` (what the spec says, as arrays), ``verify_costs`` (costs and
+contract years), ``verify_rules`` (demand, capacity, training, cross-workload rules),
+``verify_lp`` (the max-served-fraction LP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from archipel.plan.inputs import PlanInputs
+from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult, Status
+from archipel.plan.verify_costs import Costs, recompute_costs
+from archipel.plan.verify_facts import Cells, Facts, derive_facts
+from archipel.plan.verify_rules import (
+    ABS,
+    LP_REL,
+    Problem,
+    check_diversification,
+    check_flows,
+    check_min_providers,
+    check_offering_capacity,
+    check_serving_capacity,
+    check_training,
+    close,
+    survivability,
+)
+
+__all__ = ["Costs", "Recomputed", "VerificationReport", "verify", "verify_and_stamp"]
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """The figures the verifier derived itself, to compare with (or show beside) the plan's."""
+
+    costs: Costs  # objective, by provider/period/purchase option, shortfall, reserved fixed
+    contracts: list[ContractYear]
+    survivability: list[ScenarioResult]  # one per survivability rule and failure scenario
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """What the verifier found and what it recomputed."""
+
+    ok: bool
+    problems: list[str]
+    recomputed: Recomputed | None  # None when the plan's status leaves nothing to verify
+    rules_broken: list[str]  # each kind of rule broken, once, in order of first breach
+
+
+def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
+    """Check ``plan`` against ``inputs`` and docs/semantics.md; see the module docstring."""
+    if plan.status not in (Status.OPTIMAL, Status.FEASIBLE):
+        msg = f"plan status is {plan.status.value}; only optimal or feasible plans can be verified"
+        return VerificationReport(False, [msg], None, ["status"])
+    facts = derive_facts(inputs)
+    found: list[Problem] = _check_header(plan, facts)
+    cells, alloc_problems = _read_allocations(plan.allocations, facts)
+    found += alloc_problems
+    costs = recompute_costs(facts, cells)
+    found += _check_allocation_figures(plan.allocations, facts, cells, costs)
+    found += _check_contract_rows(plan.contracts, costs.contracts)
+    found += _check_totals(plan, costs)
+    flow_problems, loads = check_flows(facts, plan.flows)
+    found += flow_problems
+    found += check_serving_capacity(facts, cells, loads)
+    found += check_offering_capacity(facts, cells)
+    found += check_training(facts, cells)
+    found += check_diversification(facts, costs.spend_by_provider_usd)
+    found += check_min_providers(facts, plan.flows)
+    scenarios, surv_problems = survivability(facts, cells)
+    found += surv_problems
+    found += _check_reported_scenarios(plan.survivability, scenarios)
+    rules: list[str] = []
+    for rule, _ in found:
+        if rule not in rules:
+            rules.append(rule)
+    return VerificationReport(
+        ok=not found,
+        problems=[m for _, m in found],
+        recomputed=Recomputed(costs, list(costs.contracts), scenarios),
+        rules_broken=rules,
+    )
+
+
+def verify_and_stamp(plan: Plan, inputs: PlanInputs) -> Plan:
+    """The plan with ``verified`` and ``verification_problems`` set from :func:`verify`."""
+    report = verify(plan, inputs)
+    return plan.model_copy(update={"verified": report.ok, "verification_problems": report.problems})
+
+
+def _check_header(plan: Plan, facts: Facts) -> list[Problem]:
+    out: list[Problem] = []
+    if list(plan.periods) != list(facts.labels):
+        out.append(
+            (
+                "periods",
+                f"plan periods {plan.periods} differ from the horizon's {list(facts.labels)}",
+            )
+        )
+    if len(plan.period_hours) != len(facts.hours) or not all(
+        close(a, float(b)) for a, b in zip(plan.period_hours, facts.hours, strict=False)
+    ):
+        out.append(
+            ("periods", f"plan period hours {plan.period_hours} differ from {facts.hours.tolist()}")
+        )
+    return out
+
+
+def _read_allocations(allocs: Sequence[Allocation], facts: Facts) -> tuple[Cells, list[Problem]]:
+    """Allocations as arrays; unknown offerings/workloads/periods and mismatched fields reported."""
+    inputs = facts.inputs
+    index = inputs.offering_index()
+    kinds = {s: "service" for s in facts.services} | {j: "training" for j in facts.jobs}
+    out: list[Problem] = []
+    keep: list[tuple[int, int, int]] = []
+    for i, a in enumerate(allocs):
+        where = f"allocation {a.workload} on {a.offering_id}, period {a.period_label or a.period}"
+        o = index.get(a.offering_id)
+        if o is None:
+            out.append(("allocation-offering", f"{where}: no such offering in the inputs"))
+            continue
+        if kinds.get(a.workload) != a.workload_kind:
+            out.append(("allocation-workload", f"{where}: no {a.workload_kind} named {a.workload}"))
+            continue
+        if not 0 <= a.period < len(facts.hours):
+            out.append(
+                ("allocation-period", f"{where}: period index {a.period} outside the horizon")
+            )
+            continue
+        off = inputs.offerings[o]
+        want = {
+            "provider": off.provider,
+            "region": off.region_id,
+            "instance_type": off.instance_type,
+            "accelerator": off.accelerator,
+            "purchase_option": str(off.purchase_option),
+            "period_label": facts.labels[a.period],
+        }
+        got = {k: str(getattr(a, k)) for k in want}
+        out.extend(
+            ("allocation-fields", f"{where}: {k} is {got[k]!r}, the offering says {v!r}")
+            for k, v in want.items()
+            if got[k] != v
+        )
+        if a.nodes < -ABS:
+            out.append(("allocation-nodes", f"{where}: {a.nodes} nodes is negative"))
+        keep.append((i, o, a.period))
+    idx = np.array([k[0] for k in keep], dtype=np.int64)
+    cells = Cells(
+        index=idx,
+        is_training=np.array([allocs[i].workload_kind == "training" for i in idx], dtype=bool),
+        workload=tuple(allocs[i].workload for i in idx),
+        offering=np.array([k[1] for k in keep], dtype=np.int64),
+        period=np.array([k[2] for k in keep], dtype=np.int64),
+        nodes=np.array([allocs[i].nodes for i in idx], dtype=float),
+    )
+    return cells, out + _check_masks(allocs, facts, cells)
+
+
+def _check_masks(allocs: Sequence[Allocation], facts: Facts, cells: Cells) -> list[Problem]:
+    """Each allocation with nodes sits in an allowed cell; name every rule its cell breaks."""
+    out: list[Problem] = []
+    for a in range(len(cells.nodes)):
+        if cells.nodes[a] <= ABS:
+            continue
+        w, o, t = cells.workload[a], cells.offering[a], cells.period[a]
+        masks = facts.jobs[w].masks if cells.is_training[a] else facts.services[w].masks
+        al = allocs[cells.index[a]]
+        for rule, m in masks.items():
+            if not m[o if m.shape[0] > 1 else 0, t if m.shape[1] > 1 else 0]:
+                out.append(
+                    (
+                        rule,
+                        f"allocation {w} on {al.offering_id}, period {facts.labels[t]}: "
+                        + _why(rule, facts, w, o),
+                    )
+                )
+    return out
+
+
+def _why(rule: str, facts: Facts, workload: str, o: int) -> str:
+    off = facts.inputs.offerings[o]
+    region = (
+        facts.inputs.catalog.region(off.region_id)
+        if facts.inputs.catalog.has_region(off.region_id)
+        else None
+    )
+    svc = facts.services.get(workload)
+    job = facts.jobs.get(workload)
+    data_class = svc.service.data_class if svc else job.job.data_class if job else None
+    model = svc.service.model if svc else job.job.model if job else None
+    country = region.country if region else "?"
+    jur = list(region.jurisdictions) if region else []
+    where = f"{off.region_id} ({country}, jurisdictions {jur})"
+    reasons = {
+        "purchase-option": f"purchase option {off.purchase_option} is not allowed for the workload",
+        "model-fit": f"model {model} does not fit on {off.accelerator}",
+        "residency": f"region {where} breaks the residency rules of data class {data_class}",
+        "cloud_act_exclusion": f"provider {off.provider} is subject to the CLOUD Act, "
+        f"excluded for data class {data_class}",
+        "exclusivity": f"model {model} is exclusive to providers other than {off.provider} "
+        "in this period",
+        "training-accelerator": f"accelerator {off.accelerator} is not in the job's accelerators",
+        "training-window": "the period does not overlap the job's [start, deadline) window",
+    }
+    return reasons.get(rule, rule)
+
+
+def _check_allocation_figures(
+    allocs: Sequence[Allocation], facts: Facts, cells: Cells, costs: Costs
+) -> list[Problem]:
+    """Hours, accelerators and cost of each allocation equal the recomputation."""
+    hours = cells.active_hours(facts)
+    accels = cells.nodes * facts.accels_per_node[cells.offering]
+    out: list[Problem] = []
+    for a, i in enumerate(cells.index):
+        al = allocs[i]
+        where = (
+            f"allocation {al.workload} on {al.offering_id}, period {facts.labels[cells.period[a]]}"
+        )
+        for name, got, want in (
+            ("hours", al.hours, hours[a]),
+            ("accelerators", al.accelerators, accels[a]),
+            ("cost_usd", al.cost_usd, costs.allocation_usd[a]),
+        ):
+            if not close(got, float(want)):
+                out.append(
+                    (
+                        "allocation-" + name.split("_")[0],
+                        f"{where}: {name} is {got:.6g}, expected {float(want):.6g}",
+                    )
+                )
+    return out
+
+
+def _row_values(r: ContractYear) -> dict[str, float]:
+    return {
+        "committed_usd": r.committed_usd,
+        "spent_usd": r.spent_usd,
+        "shortfall_usd": r.shortfall_usd,
+        "reserved_fixed_usd": r.reserved_fixed_usd,
+    }
+
+
+def _check_contract_rows(
+    reported: Sequence[ContractYear], expected: Sequence[ContractYear]
+) -> list[Problem]:
+    """Every (contract, year) with a non-zero figure is reported with the recomputed figures."""
+    out: list[Problem] = []
+    seen: dict[tuple[str, int], ContractYear] = {}
+    for r in reported:
+        if (r.contract, r.year) in seen:
+            out.append(("contract-rows", f"contract {r.contract}, year {r.year}: reported twice"))
+        seen[r.contract, r.year] = r
+    want = {(r.contract, r.year): r for r in expected}
+    for key in list(want) + [k for k in seen if k not in want]:
+        exp, got = want.get(key), seen.get(key)
+        ev = _row_values(exp) if exp else dict.fromkeys(_row_values(got) if got else {}, 0.0)
+        gv = _row_values(got) if got else dict.fromkeys(ev, 0.0)
+        for name, v in ev.items():
+            if not close(gv[name], v):
+                state = "" if got else " (row missing)"
+                out.append(
+                    (
+                        "contract-rows",
+                        f"contract {key[0]}, year {key[1]}: {name} reported {gv[name]:.6g}, "
+                        f"expected {v:.6g}{state}",
+                    )
+                )
+    return out
+
+
+def _check_totals(plan: Plan, costs: Costs) -> list[Problem]:
+    """Objective and cost breakdowns equal the recomputation (missing keys count as 0)."""
+    out: list[Problem] = []
+    scalars = (
+        ("objective_usd", plan.objective_usd, costs.objective_usd),
+        ("shortfall_usd", plan.shortfall_usd, costs.shortfall_usd),
+        ("reserved_fixed_usd", plan.reserved_fixed_usd, costs.reserved_fixed_usd),
+    )
+    for name, got, want in scalars:
+        if got is None or not close(got, want):
+            out.append(("cost-totals", f"{name} is {got}, expected {want:.6g}"))
+    for name, got_d, want_d in (
+        ("cost_by_provider_usd", plan.cost_by_provider_usd, costs.cost_by_provider_usd),
+        (
+            "cost_by_purchase_option_usd",
+            plan.cost_by_purchase_option_usd,
+            costs.cost_by_purchase_option_usd,
+        ),
+    ):
+        out.extend(
+            (
+                "cost-totals",
+                f"{name}[{k}] is {got_d.get(k, 0.0):.6g}, expected {want_d.get(k, 0.0):.6g}",
+            )
+            for k in sorted(set(got_d) | set(want_d))
+            if not close(got_d.get(k, 0.0), want_d.get(k, 0.0))
+        )
+    want_p = costs.cost_by_period_usd
+    if len(plan.cost_by_period_usd) != len(want_p):
+        out.append(
+            (
+                "cost-totals",
+                f"cost_by_period_usd has {len(plan.cost_by_period_usd)} entries, "
+                f"expected {len(want_p)}",
+            )
+        )
+    else:
+        out.extend(
+            ("cost-totals", f"cost_by_period_usd[{t}] is {g:.6g}, expected {float(w):.6g}")
+            for t, (g, w) in enumerate(zip(plan.cost_by_period_usd, want_p, strict=True))
+            if not close(g, float(w))
+        )
+    return out
+
+
+def _check_reported_scenarios(
+    reported: Sequence[ScenarioResult], recomputed: Sequence[ScenarioResult]
+) -> list[Problem]:
+    """A plan may report survivability; it must not claim more than the recomputation finds."""
+    truth = {(r.scenario, r.required_fraction): r for r in recomputed}
+    out: list[Problem] = []
+    for r in reported:
+        t = truth.get((r.scenario, r.required_fraction))
+        if t is None:
+            continue
+        if r.ok and not t.ok:
+            out.append(
+                (
+                    "survivability-report",
+                    f"scenario {r.scenario}: reported ok, but the recomputation finds it fails",
+                )
+            )
+        out.extend(
+            (
+                "survivability-report",
+                f"scenario {r.scenario}: service {s} reported at {v:.6g}, "
+                f"at most {t.served_fraction[s]:.6g} is servable",
+            )
+            for s, v in r.served_fraction.items()
+            if s in t.served_fraction and v > t.served_fraction[s] * (1 + LP_REL) + ABS
+        )
+    return out
