@@ -14,37 +14,56 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 def main(seeds: int = 8) -> list[dict[str, object]]:
-    from fleetgen import generate
-
     from archipel.plan.greedy import plan_greedy
     from archipel.plan.inputs import prepare
     from archipel.plan.planner import PlanOptions, plan_lp
     from archipel.plan.verify import verify
+    from fleetgen import generate
 
     rows = []
     for seed in range(seeds):
-        spec, catalog = generate(providers=4, regions_per_provider=4, offerings_per_region=4,
-                                 services=4, geographies=4, periods=4, jobs=1, seed=seed)
+        spec, catalog = generate(
+            providers=4,
+            regions_per_provider=4,
+            offerings_per_region=4,
+            services=4,
+            geographies=4,
+            periods=4,
+            jobs=1,
+            seed=seed,
+        )
         inputs = prepare(spec, catalog)
         lp = plan_lp(inputs, PlanOptions(rule_costs=False))
         greedy = plan_greedy(inputs)
         lp_report = verify(lp, inputs) if lp.allocations else None
         g_report = verify(greedy, inputs) if greedy.allocations else None
         row = {
-            "seed": seed, "lp_status": str(lp.status), "greedy_status": str(greedy.status),
-            "lp_usd": lp.objective_usd, "greedy_usd": greedy.objective_usd,
+            "seed": seed,
+            "lp_status": str(lp.status),
+            "greedy_status": str(greedy.status),
+            "lp_usd": lp.objective_usd,
+            "greedy_usd": greedy.objective_usd,
             "ratio": (lp.objective_usd / greedy.objective_usd)
-            if lp.objective_usd and greedy.objective_usd else None,
+            if lp.objective_usd and greedy.objective_usd
+            else None,
             "lp_verified": lp_report.ok if lp_report else None,
             "greedy_rules_broken": sorted(set(g_report.rules_broken)) if g_report else None,
         }
         print(json.dumps({"benchmark": "quality", **row}), flush=True)
         rows.append(row)
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
-    print(json.dumps({"benchmark": "quality-summary", "instances": len(rows),
-                      "planner_le_greedy": sum(1 for x in ratios if x <= 1 + 1e-9),
-                      "mean_ratio": sum(ratios) / len(ratios) if ratios else None,
-                      "all_lp_verified": all(r["lp_verified"] for r in rows)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "benchmark": "quality-summary",
+                "instances": len(rows),
+                "planner_le_greedy": sum(1 for x in ratios if x <= 1 + 1e-9),
+                "mean_ratio": sum(ratios) / len(ratios) if ratios else None,
+                "all_lp_verified": all(r["lp_verified"] for r in rows),
+            }
+        ),
+        flush=True,
+    )
     return rows
 
 

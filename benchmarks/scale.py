@@ -17,23 +17,50 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 CASES: dict[str, dict[str, Any]] = {
-    "1e4": dict(providers=4, regions_per_provider=4, offerings_per_region=4, services=3, geographies=3, periods=6),
-    "1e5": dict(providers=6, regions_per_provider=6, offerings_per_region=6, services=6, geographies=5, periods=12),
-    "1e6": dict(providers=6, regions_per_provider=10, offerings_per_region=8, services=14, geographies=6, periods=18),
-    "1e6-skewed": dict(providers=6, regions_per_provider=10, offerings_per_region=8, services=14, geographies=6,
-                       periods=18, skewed=True),
+    "1e4": dict(
+        providers=4,
+        regions_per_provider=4,
+        offerings_per_region=4,
+        services=3,
+        geographies=3,
+        periods=6,
+    ),
+    "1e5": dict(
+        providers=6,
+        regions_per_provider=6,
+        offerings_per_region=6,
+        services=6,
+        geographies=5,
+        periods=12,
+    ),
+    "1e6": dict(
+        providers=6,
+        regions_per_provider=10,
+        offerings_per_region=8,
+        services=14,
+        geographies=6,
+        periods=18,
+    ),
+    "1e6-skewed": dict(
+        providers=6,
+        regions_per_provider=10,
+        offerings_per_region=8,
+        services=14,
+        geographies=6,
+        periods=18,
+        skewed=True,
+    ),
 }
 
 
 def run_case(name: str, queue: Any) -> None:
-    from fleetgen import generate
-
     from archipel.plan.extract import to_plan
     from archipel.plan.inputs import prepare
     from archipel.plan.lp.build import build_lp
     from archipel.plan.result import Status
     from archipel.plan.solvers.highs import solve
     from archipel.plan.verify import verify
+    from fleetgen import generate
 
     spec, catalog = generate(**CASES[name])
     t0 = time.perf_counter()
@@ -46,12 +73,20 @@ def run_case(name: str, queue: Any) -> None:
     if sol.x is not None:
         plan = to_plan(built, sol.x, Status.OPTIMAL, sol.bound, sol.gap)
         verified = verify(plan, inputs).ok
-    queue.put({
-        "case": name, "variables": built.lp.num_cols, "constraints": built.lp.num_rows,
-        "nonzeros": built.lp.nnz, "build_s": round(t_build, 3), "solve_s": round(t_solve, 3),
-        "outcome": str(sol.outcome), "objective_usd": sol.objective, "verified": verified,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    })
+    queue.put(
+        {
+            "case": name,
+            "variables": built.lp.num_cols,
+            "constraints": built.lp.num_rows,
+            "nonzeros": built.lp.nnz,
+            "build_s": round(t_build, 3),
+            "solve_s": round(t_solve, 3),
+            "outcome": str(sol.outcome),
+            "objective_usd": sol.objective,
+            "verified": verified,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+    )
 
 
 def main(names: list[str]) -> list[dict[str, Any]]:
