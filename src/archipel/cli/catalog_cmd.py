@@ -1,0 +1,424 @@
+"""``archipel catalog …``: import price catalogs, query offerings and regions, show a snapshot.
+
+Thin adapter: the work is in :mod:`archipel.catalog` (importer, query, snapshot); this module
+parses options, prints rich tables or JSON, and raises ``UserError`` subclasses that the top-level
+``main()`` prints without a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from archipel.catalog.importer import FileReport, ImportReport, import_paths
+from archipel.catalog.model import Catalog, Offering
+from archipel.catalog.query import OfferingQuery, SortKey, find_offerings
+from archipel.catalog.regions import PROVIDERS
+from archipel.catalog.snapshot import build_catalog, load_builtin, load_snapshot, save_snapshot
+
+CATALOG_HELP = (
+    "Price catalogs: import public SkyPilot-format vms.csv files, list offerings and regions.\n\n"
+    "Archipel ships a built-in snapshot (see `archipel catalog show`); every command reads it "
+    "unless --catalog names another snapshot directory."
+)
+
+CatalogOption = Annotated[
+    Path | None,
+    typer.Option("--catalog", help="Snapshot directory to read instead of the built-in one."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``catalog`` command group to ``app``."""
+    sub = typer.Typer(name="catalog", help=CATALOG_HELP, no_args_is_help=True)
+    sub.command("import")(import_command)
+    sub.command("offers")(offers_command)
+    sub.command("regions")(regions_command)
+    sub.command("show")(show_command)
+    app.add_typer(sub, name="catalog")
+
+
+def import_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Catalog files, or directories searched for *.csv.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the offerings as a snapshot directory here."),
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            help="Provider of every file (default: recognised from its instance-type names).",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Import SkyPilot-format vms.csv catalogs and account for every row.
+
+    Each file's rows are kept (priced offerings), skipped with a counted reason (CPU-only,
+    accelerators outside the facts table, fractional GPUs…) or rejected with file:line and
+    reason (wrong field count, bad number, missing region, price ≤ 0…).
+
+    Examples:
+
+      archipel catalog import ../shared/data/catalogs
+
+      archipel catalog import gcp/vms.csv aws/vms.csv --out my-snapshot
+
+      archipel catalog import azure/vms.csv --json | jq '.files[].rejected'
+    """
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=json_output,
+    ) as progress:
+        tasks: dict[Path, TaskID] = {}
+
+        def on_file(path: Path, done: int, total: int) -> None:
+            if path not in tasks:
+                tasks[path] = progress.add_task(escape(path.name), total=total)
+            progress.update(tasks[path], completed=done)
+
+        report = import_paths(paths, provider=provider, on_file=on_file)
+    written = _write_import_snapshot(report, out, paths) if out is not None else None
+    if json_output:
+        body = _import_json(report)
+        if written is not None:
+            body["snapshot"] = written
+        typer.echo(json.dumps(body, indent=2))
+        return
+    _print_import(Console(), report, written)
+
+
+def offers_command(
+    accelerator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accelerator",
+            "-a",
+            help="Accelerator, any alias (H100, trn2, tpu-v5e); repeat or comma-separate.",
+        ),
+    ] = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", "-p", help="Provider id (aws, gcp, …).")
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", "-r", help="Region: provider:code or a bare code."),
+    ] = None,
+    jurisdiction: Annotated[
+        list[str] | None,
+        typer.Option("--jurisdiction", "-j", help="Jurisdiction tag (EU) or country (DE)."),
+    ] = None,
+    purchase_option: Annotated[
+        list[str] | None,
+        typer.Option("--purchase-option", help="on_demand, spot or reserved."),
+    ] = None,
+    max_usd_per_accelerator_hour: Annotated[
+        float | None,
+        typer.Option("--max-usd-per-accelerator-hour", help="Price cap per accelerator-hour."),
+    ] = None,
+    sort: Annotated[
+        SortKey, typer.Option("--sort", help="Sort key (cheapest first).")
+    ] = SortKey.USD_PER_ACCELERATOR_HOUR,
+    descending: Annotated[bool, typer.Option("--descending", help="Reverse the order.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Rows to show; 0 = all.")] = 20,
+    json_output: JsonOption = False,
+    catalog: CatalogOption = None,
+) -> None:
+    """List offerings, cheapest per accelerator-hour first.
+
+    Examples:
+
+      archipel catalog offers -a H100 -j EU
+
+      archipel catalog offers -a H100,H200 --purchase-option spot --limit 5
+
+      archipel catalog offers -p aws -a trn2 --max-usd-per-accelerator-hour 3 --json
+    """
+    cat = _catalog(catalog)
+    query = OfferingQuery(
+        accelerators=_split(accelerator),
+        providers=_split(provider),
+        regions=_split(region),
+        jurisdictions=_split(jurisdiction),
+        purchase_options=_split(purchase_option),
+        max_usd_per_accelerator_hour=max_usd_per_accelerator_hour,
+    )
+    found = find_offerings(cat, query, sort=sort, descending=descending)
+    shown = found if limit <= 0 else found[:limit]
+    if json_output:
+        typer.echo(json.dumps([_offering_json(o) for o in shown], indent=2))
+        return
+    table = Table(title=f"{len(shown)} of {len(found)} offerings", title_justify="left")
+    for name, justify in (
+        ("provider:region", "left"),
+        ("instance type", "left"),
+        ("accelerator", "left"),
+        ("per node", "right"),
+        ("option", "left"),
+        ("USD/node-h", "right"),
+        ("USD/accel-h", "right"),
+        ("interrupts/h", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for o in shown:
+        table.add_row(
+            o.region_id,
+            o.instance_type,
+            o.accelerator,
+            str(o.accelerators_per_node),
+            o.purchase_option.value,
+            f"{o.price_usd_per_node_hour:.4f}",
+            f"{o.price_usd_per_accelerator_hour:.4f}",
+            f"{o.interruptions_per_hour:g}",
+        )
+    Console().print(table)
+
+
+def regions_command(
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", "-p", help="Provider id; repeatable.")
+    ] = None,
+    json_output: JsonOption = False,
+    catalog: CatalogOption = None,
+) -> None:
+    """List regions with their location, jurisdiction and number of offerings.
+
+    Examples:
+
+      archipel catalog regions -p nebius
+
+      archipel catalog regions --json | jq '.[] | select(.jurisdictions == ["EU"])'
+    """
+    cat = _catalog(catalog)
+    wanted = {cat.provider(p).id for p in _split(provider)}
+    regions = [r for r in cat.regions if not wanted or r.provider in wanted]
+    counts = Counter(o.region_id for o in cat.offerings)
+    if json_output:
+        body = [
+            {
+                "id": r.id,
+                "provider": r.provider,
+                "code": r.code,
+                "city": r.city,
+                "country": r.country,
+                "continent": r.continent,
+                "lat": r.lat,
+                "lon": r.lon,
+                "jurisdictions": list(r.jurisdictions),
+                "offerings": counts[r.id],
+            }
+            for r in regions
+        ]
+        typer.echo(json.dumps(body, indent=2))
+        return
+    table = Table(title=f"{len(regions)} regions", title_justify="left")
+    for name in (
+        "region",
+        "city",
+        "country",
+        "continent",
+        "lat",
+        "lon",
+        "jurisdictions",
+        "offerings",
+    ):
+        table.add_column(name)
+    for r in regions:
+        table.add_row(
+            r.id,
+            r.city,
+            r.country,
+            r.continent,
+            f"{r.lat:.3f}",
+            f"{r.lon:.3f}",
+            ",".join(r.jurisdictions),
+            str(counts[r.id]),
+        )
+    Console().print(table)
+
+
+def show_command(json_output: JsonOption = False, catalog: CatalogOption = None) -> None:
+    """Show a snapshot's manifest (source, capture date, schema, hash) and what it holds.
+
+    Examples:
+
+      archipel catalog show
+
+      archipel catalog show --catalog my-snapshot --json
+    """
+    cat = _catalog(catalog)
+    m = cat.manifest
+    by_provider = Counter(o.provider for o in cat.offerings)
+    by_accelerator = Counter(o.accelerator for o in cat.offerings)
+    if json_output:
+        body = {
+            "source": m.source,
+            "captured": m.captured,
+            "schema_version": m.schema_version,
+            "content_sha256": m.content_sha256,
+            "notes": m.notes,
+            "providers": len(cat.providers),
+            "regions": len(cat.regions),
+            "offerings": len(cat.offerings),
+            "offerings_by_provider": dict(by_provider),
+            "offerings_by_accelerator": dict(by_accelerator),
+        }
+        typer.echo(json.dumps(body, indent=2))
+        return
+    out = Console()
+    for label, value in (
+        ("source", m.source),
+        ("captured", m.captured),
+        ("schema", str(m.schema_version)),
+        ("sha256", m.content_sha256),
+        ("notes", m.notes),
+    ):
+        out.print(f"[bold]{label}[/]: {escape(value)}")
+    out.print(
+        f"[bold]holds[/]: {len(cat.providers)} providers, {len(cat.regions)} regions, "
+        f"{len(cat.offerings)} offerings"
+    )
+    out.print("  by provider: " + ", ".join(f"{p} {n}" for p, n in sorted(by_provider.items())))
+    out.print(
+        "  by accelerator: " + ", ".join(f"{a} {n}" for a, n in sorted(by_accelerator.items()))
+    )
+
+
+def _catalog(path: Path | None) -> Catalog:
+    return load_builtin() if path is None else load_snapshot(path)
+
+
+def _split(values: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
+
+
+def _offering_json(o: Offering) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "provider": o.provider,
+        "region": o.region,
+        "instance_type": o.instance_type,
+        "accelerator": o.accelerator,
+        "accelerators_per_node": o.accelerators_per_node,
+        "purchase_option": o.purchase_option.value,
+        "price_usd_per_node_hour": o.price_usd_per_node_hour,
+        "price_usd_per_accelerator_hour": o.price_usd_per_accelerator_hour,
+        "interruptions_per_hour": o.interruptions_per_hour,
+        "max_nodes": o.max_nodes,
+    }
+
+
+def _file_json(f: FileReport) -> dict[str, Any]:
+    return {
+        "file": f.file,
+        "provider": f.provider,
+        "layout": f.layout.value,
+        "rows_read": f.rows_read,
+        "rows_kept": f.rows_kept,
+        "rows_skipped": f.rows_skipped,
+        "rows_rejected": len(f.rejected),
+        "offerings": f.offerings,
+        "skipped": dict(f.skipped),
+        "skipped_accelerators": dict(f.skipped_accelerators),
+        "rejected": [{"file": r.file, "line": r.line, "reason": r.reason} for r in f.rejected],
+        "notes": list(f.notes),
+    }
+
+
+def _import_json(report: ImportReport) -> dict[str, Any]:
+    return {
+        "files": [_file_json(f) for f in report.files],
+        "ignored": list(report.ignored),
+        "offerings": len(report.offerings),
+    }
+
+
+def _write_import_snapshot(
+    report: ImportReport, out: Path, paths: Sequence[Path]
+) -> dict[str, Any]:
+    """Save the imported offerings with the built-in region facts; offerings in regions that
+    have no facts cannot be planned with and are left out (counted per region, not silently)."""
+    regions = load_builtin().regions
+    known = {r.id for r in regions}
+    kept = [o for o in report.offerings if o.region_id in known]
+    left_out = Counter(o.region_id for o in report.offerings if o.region_id not in known)
+    source = "archipel catalog import " + " ".join(str(p) for p in paths)
+    notes = (
+        "Imported with the built-in region facts; "
+        f"{sum(left_out.values())} offerings in regions without facts left out."
+    )
+    catalog = build_catalog(
+        PROVIDERS,
+        regions,
+        kept,
+        source=source,
+        captured=datetime.date.today().isoformat(),
+        notes=notes,
+    )
+    manifest = save_snapshot(catalog, out)
+    return {
+        "path": str(out),
+        "offerings": len(kept),
+        "content_sha256": manifest.content_sha256,
+        "left_out_by_region": dict(sorted(left_out.items())),
+    }
+
+
+def _print_import(out: Console, report: ImportReport, written: dict[str, Any] | None) -> None:
+    table = Table(title="catalog import", title_justify="left")
+    for name in ("file", "provider", "layout", "read", "kept", "skipped", "rejected", "offerings"):
+        table.add_column(
+            name, justify="left" if name in ("file", "provider", "layout") else "right"
+        )
+    for f in report.files:
+        table.add_row(
+            escape(f.file),
+            f.provider,
+            f.layout.value,
+            str(f.rows_read),
+            str(f.rows_kept),
+            str(f.rows_skipped),
+            str(len(f.rejected)),
+            str(f.offerings),
+        )
+    out.print(table)
+    for f in report.files:
+        for reason, n in sorted(f.skipped.items()):
+            out.print(f"{escape(f.file)}: skipped {n}: {escape(reason)}", highlight=False)
+        for note in f.notes:
+            out.print(f"{escape(f.file)}: note: {escape(note)}", highlight=False)
+    for r in report.rejected:
+        out.print(f"[red]rejected[/] {escape(str(r))}", highlight=False)
+    for why in report.ignored:
+        out.print(f"ignored {escape(why)}", highlight=False)
+    out.print(
+        f"{len(report.offerings)} offerings from {len(report.files)} files; "
+        f"{len(report.rejected)} rows rejected"
+    )
+    if written is not None:
+        out.print(
+            f"wrote snapshot {escape(written['path'])}: {written['offerings']} offerings, "
+            f"sha256 {written['content_sha256'][:12]}",
+            highlight=False,
+        )
+        for region_id, n in written["left_out_by_region"].items():
+            out.print(f"  left out {n} offerings in {region_id} (no region facts)")
