@@ -145,7 +145,8 @@ def to_plan(
     for ci, y, committed, fixed_cy in contract_years(prob):
         c = spec.contracts[ci]
         s = spent.get((ci, y), 0.0) + fixed_cy
-        short = max(0.0, committed - s)
+        short = committed - s
+        short = short if short > 1e-9 * max(1.0, committed) else 0.0  # solver round-off is no shortfall
         rows.append(
             ContractYear(
                 contract=c.id,
