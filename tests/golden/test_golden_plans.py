@@ -25,9 +25,12 @@ from archipel.spec.models import (
     CatalogSelection,
     CloudActExclusionRule,
     Contract,
+    DiversificationRule,
     ExclusivityRule,
+    MinProvidersRule,
     PriceOverride,
     ProviderSettings,
+    ReservedBlock,
     ResidencyRule,
     Spec,
     SurvivabilityRule,
@@ -178,3 +181,80 @@ def test_infeasible_spec_is_explained() -> None:
     assert plan.allocations == []
     shortfalls = {b.entity: b.shortfall for b in plan.infeasibility}
     assert shortfalls == pytest.approx({"chat/eu/2027-Q1": 200.0, "chat/eu/2027-Q2": 200.0})
+
+
+def test_region_loss_survivability_spreads_over_every_region() -> None:
+    """Losing any one region must leave 5 nodes: Σ_{j≠i} x_j ≥ 5. With per-region prices 72 (ovh),
+    80 (aws us), 88, 88 (gcp), 96 (aws eu), fill the four cheapest to m and the last to 5 − 3m ≤ m:
+    cost 480 + 40m is least at m = 1.25, every region 1.25 nodes: 530/h × 4344 = 2,302,320."""
+    plan = run(
+        spec_with(
+            services=[service(demand={"eu": [100, 100]})],
+            rules=[SurvivabilityRule(loss="region", served_fraction=1.0)],
+        )
+    )
+    assert plan.objective_usd == pytest.approx(2_302_320)
+    assert {a.region for a in plan.allocations} == {
+        "ovh:gra",
+        "aws:us-east-1",
+        "aws:eu-west-1",
+        "gcp:us-east4",
+        "gcp:europe-west4",
+    }
+    assert all(a.nodes == pytest.approx(1.25) for a in plan.allocations)
+
+
+def test_min_providers_keeps_a_second_provider_at_its_minimum_share() -> None:
+    """Two providers, each ≥ 25% of demand: ovh 3.75 nodes, aws:us-east-1 1.25 nodes:
+    (3.75 × 72 + 1.25 × 80) × 4344 = 370 × 4344 = 1,607,280."""
+    rule = MinProvidersRule(count=2, min_share=0.25)
+    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})], rules=[rule]))
+    assert providers_used(plan) == {"ovh", "aws"}
+    assert plan.objective_usd == pytest.approx(1_607_280)
+
+
+def test_diversification_caps_a_providers_share_of_spend() -> None:
+    """ovh ≤ 60% of spend: 72x ≤ 0.6 (72x + 80y), x + y = 5 → x = 3.125, y = 1.875 on
+    aws:us-east-1: (225 + 150) × 4344 = 1,629,000."""
+    plan = run(
+        spec_with(
+            services=[service(demand={"eu": [100, 100]})],
+            rules=[DiversificationRule(max_share=0.6)],
+        )
+    )
+    ovh = plan.cost_by_provider_usd["ovh"] / plan.objective_usd
+    assert ovh == pytest.approx(0.6)
+    assert plan.objective_usd == pytest.approx(1_629_000)
+
+
+def test_reserved_block_is_paid_used_or_not_and_used_first() -> None:
+    """3 reserved aws:us-east-1 nodes at 50/h over the horizon cost 3 × 50 × 4344 = 651,600
+    whatever happens; they serve 60 of 100 requests/s, ovh the other 2 nodes: 2 × 72 × 4344 =
+    625,536. Total 1,277,136."""
+    block = ReservedBlock(
+        region="aws:us-east-1",
+        instance_type="p5.48xlarge",
+        nodes=3,
+        usd_per_node_hour=50,
+        start=dt.date(2027, 1, 1),
+        end=dt.date(2027, 7, 1),
+    )
+    contract = Contract(
+        id="aws-ri",
+        provider="aws",
+        start=dt.date(2027, 1, 1),
+        end=dt.date(2028, 1, 1),
+        reserved_blocks=[block],
+    )
+    spec = spec_with(services=[service(demand={"eu": [100, 100]})], contracts=[contract])
+    sel = CatalogSelection(
+        source="tests", accelerators=["H100"], purchase_options=[PurchaseOption.ON_DEMAND]
+    )
+    plan = make_plan(
+        spec.model_copy(update={"catalog": sel}), small_catalog(), options=PlanOptions()
+    )
+    assert plan.status == Status.OPTIMAL and plan.verified, plan.verification_problems
+    assert plan.reserved_fixed_usd == pytest.approx(651_600)
+    reserved = [a for a in plan.allocations if a.purchase_option == "reserved"]
+    assert reserved and all(a.nodes == pytest.approx(3.0) for a in reserved)
+    assert plan.objective_usd == pytest.approx(1_277_136)
