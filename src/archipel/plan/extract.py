@@ -146,7 +146,9 @@ def to_plan(
         c = spec.contracts[ci]
         s = spent.get((ci, y), 0.0) + fixed_cy
         short = committed - s
-        short = short if short > 1e-9 * max(1.0, committed) else 0.0  # solver round-off is no shortfall
+        short = (
+            short if short > 1e-9 * max(1.0, committed) else 0.0
+        )  # solver round-off is no shortfall
         rows.append(
             ContractYear(
                 contract=c.id,

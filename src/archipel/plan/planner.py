@@ -63,9 +63,10 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     if options.integer and built.lp.integer.any():
         relaxed = solve(built.lp, integer=False, time_limit_s=options.time_limit_s)
         lp_bound = relaxed.objective
-    sol = solve(
-        built.lp, integer=True, time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap
-    )
+    left = options.time_limit_s
+    if left is not None:  # one budget for the relaxation and the MIP together
+        left = max(1.0, left - (time.perf_counter() - t0 - t_build))
+    sol = solve(built.lp, integer=True, time_limit_s=left, mip_rel_gap=options.mip_rel_gap)
     t_solve = time.perf_counter() - t0 - t_build
     timings = {"build": t_build, "solve": t_solve}
     status = _status(sol)

@@ -59,19 +59,16 @@ def _scenarios(
             continue
         if rule.loss == "provider":
             groups = [
-                (f"provider:{p}", prob.off_provider == i, None)
-                for i, p in enumerate(prob.providers)
+                (f"provider:{p}", prob.off_provider == i) for i, p in enumerate(prob.providers)
             ]
             region_lost = [
                 np.array([r.split(":", 1)[0] == p for r in prob.regions], dtype=bool)
                 for p in prob.providers
             ]
         else:
-            groups = [
-                (f"region:{r}", prob.off_region == i, None) for i, r in enumerate(prob.regions)
-            ]
+            groups = [(f"region:{r}", prob.off_region == i) for i, r in enumerate(prob.regions)]
             region_lost = [np.arange(len(prob.regions)) == i for i in range(len(prob.regions))]
-        for (name, off_lost, _), reg_lost in zip(groups, region_lost, strict=True):
+        for (name, off_lost), reg_lost in zip(groups, region_lost, strict=True):
             keep_f = ~reg_lost[cells.f_r] & (frac[cells.f_s] > 0)
             keep_l = ~off_lost[cells.n_o[cells.l_cell]] & (frac[cells.n_s[cells.l_cell]] > 0)
             out.append((name, frac, keep_f, keep_l))

@@ -3,6 +3,7 @@ minimum providers. Each takes the node columns of every workload as one concaten
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,8 +107,6 @@ def contract_years(prob: Problem) -> list[tuple[int, int, float, float]]:
             hours = sum(overlap_hours(p, c.start, c.end) for p in in_year)
             if hours <= 0:
                 continue
-            import datetime as dt
-
             year_hours = (dt.date(y + 1, 1, 1) - dt.date(y, 1, 1)).days * 24.0
             committed = c.committed_usd_per_year * hours / year_hours
             t_sel = prob.period_year == y
@@ -190,7 +189,7 @@ def add_min_providers(b: LPBuilder, prob: Problem, cells: ServingCells, f: VarBl
     reg_p = np.array(
         [prob.providers.index(r.split(":", 1)[0]) for r in prob.regions], dtype=np.int64
     )
-    for rule in rules:
+    for ri, rule in enumerate(rules):
         chosen = [i for i, s in enumerate(svc_ids) if rule.services is None or s in rule.services]
         total = cells.demand.sum(axis=1)  # [S, T]
         for s in chosen:
@@ -201,7 +200,7 @@ def add_min_providers(b: LPBuilder, prob: Problem, cells: ServingCells, f: VarBl
             keys, inv = np.unique(ft * P + fp, return_inverse=True)  # (t, p) with flows
             kt, _kp = np.divmod(keys, P)
             w = b.add_vars(
-                f"provider_used/{svc_ids[s]}/{len(b._vars)}", keys.size, 0.0, 0.0, 1.0, integer=True
+                f"provider_used/{ri}/{svc_ids[s]}", keys.size, 0.0, 0.0, 1.0, integer=True
             )
             need = rule.min_share * total[s, kt]
             b.add_rows(
