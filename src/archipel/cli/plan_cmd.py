@@ -56,6 +56,12 @@ def plan(
     time_limit_s: Annotated[
         float | None, typer.Option("--time-limit", help="Seconds; the best plan so far is kept.")
     ] = None,
+    mip_gap: Annotated[
+        float,
+        typer.Option(
+            "--mip-gap", help="With --integer: stop once this close (relative) to the bound."
+        ),
+    ] = 1e-3,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the plan as JSON on stdout.")
     ] = False,
@@ -88,7 +94,9 @@ def plan(
 
     console = Console(stderr=json_out)
     spec, catalog = _load(spec_path, catalog_path)
-    options = PlanOptions(integer=integer, time_limit_s=time_limit_s, rule_costs=rule_costs)
+    options = PlanOptions(
+        integer=integer, time_limit_s=time_limit_s, mip_rel_gap=mip_gap, rule_costs=rule_costs
+    )
     with console.status("planning…") as status:
         result = make_plan(spec, catalog, planner.value, options, lambda m: status.update(m))  # type: ignore[arg-type]
     if planner == PlannerChoice.lp and result.allocations and not result.verified:

@@ -25,7 +25,7 @@ Progress = Callable[[str], None]
 class PlanOptions:
     integer: bool = False  # whole nodes; the LP bound and gap are reported
     time_limit_s: float | None = None
-    mip_rel_gap: float = 1e-4
+    mip_rel_gap: float = 1e-3  # relative; the LP bound and the gap are always reported
     rule_costs: bool = True  # re-solve without each rule to price it (small models only)
     rule_cost_max_columns: int = 50_000
 

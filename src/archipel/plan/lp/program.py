@@ -20,6 +20,16 @@ FloatArray = NDArray[np.float64]
 Labeler = Callable[[IntArray], list[str]]
 
 
+def concat_int(parts: list[NDArray[np.generic]]) -> IntArray:
+    """Concatenate per-entity index arrays into one int64 array (empty when there are none)."""
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def concat_float(parts: list[NDArray[np.generic]]) -> FloatArray:
+    """Concatenate per-entity value arrays into one float64 array (empty when there are none)."""
+    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+
 @dataclass(frozen=True)
 class VarBlock:
     name: str
@@ -140,23 +150,21 @@ class LPBuilder:
         return block
 
     def build(self) -> LinearProgram:
-        def cat(parts: list[NDArray[np.generic]], dtype: type) -> NDArray[np.generic]:
-            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-        r = cat(list(self._r), np.int64)
-        c = cat(list(self._c), np.int64)
-        v = cat(list(self._v), np.float64)
+        r = concat_int(list(self._r))
+        c = concat_int(list(self._c))
+        v = concat_float(list(self._v))
         keep = v != 0.0
         matrix = sp.csr_matrix((v[keep], (r[keep], c[keep])), shape=(self.num_rows, self.num_cols))
         matrix.sum_duplicates()
+        integer = np.concatenate(self._int) if self._int else np.zeros(0, bool)
         return LinearProgram(
-            cost=np.asarray(cat(list(self._costs), np.float64)),
-            col_lower=np.asarray(cat(list(self._lo), np.float64)),
-            col_upper=np.asarray(cat(list(self._hi), np.float64)),
-            integer=np.asarray(cat(list(self._int), np.bool_)),
+            cost=concat_float(list(self._costs)),
+            col_lower=concat_float(list(self._lo)),
+            col_upper=concat_float(list(self._hi)),
+            integer=integer.astype(bool),
             matrix=matrix,
-            row_lower=np.asarray(cat(list(self._rlo), np.float64)),
-            row_upper=np.asarray(cat(list(self._rhi), np.float64)),
+            row_lower=concat_float(list(self._rlo)),
+            row_upper=concat_float(list(self._rhi)),
             offset=self.offset,
             var_blocks=dict(self._vars),
             row_blocks=tuple(self._rows),

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from archipel.perf.serving import node_requests_per_s, serving_profile
 from archipel.plan.lp.problem import Problem, rtt_matrix, workload_mask
+from archipel.plan.lp.program import concat_float, concat_int
 from archipel.spec.models import DemandGrowth, InferenceService, Spec
 
 FloatArray = NDArray[np.float64]
@@ -162,25 +163,19 @@ def serving_cells(prob: Problem) -> ServingCells:
         parts["f_r"].append(r_i)
         parts["f_t"].append(t_i)
 
-    def cat_i(k: str) -> IntArray:
-        return np.concatenate(parts[k]).astype(np.int64) if parts[k] else np.zeros(0, np.int64)
-
-    def cat_f(k: str) -> FloatArray:
-        return np.concatenate(parts[k]).astype(np.float64) if parts[k] else np.zeros(0)
-
     return ServingCells(
         geographies=geos,
-        n_s=cat_i("n_s"),
-        n_o=cat_i("n_o"),
-        n_t=cat_i("n_t"),
-        n_cost=cat_f("n_cost"),
-        f_s=cat_i("f_s"),
-        f_g=cat_i("f_g"),
-        f_r=cat_i("f_r"),
-        f_t=cat_i("f_t"),
-        l_cell=cat_i("l_cell"),
-        l_class=cat_i("l_class"),
-        l_inv_rate=cat_f("l_inv"),
+        n_s=concat_int(parts["n_s"]),
+        n_o=concat_int(parts["n_o"]),
+        n_t=concat_int(parts["n_t"]),
+        n_cost=concat_float(parts["n_cost"]),
+        f_s=concat_int(parts["f_s"]),
+        f_g=concat_int(parts["f_g"]),
+        f_r=concat_int(parts["f_r"]),
+        f_t=concat_int(parts["f_t"]),
+        l_cell=concat_int(parts["l_cell"]),
+        l_class=concat_int(parts["l_class"]),
+        l_inv_rate=concat_float(parts["l_inv"]),
         class_service=np.array(class_service, dtype=np.int64),
         class_share=np.array(class_share, dtype=float),
         class_names=tuple(class_names),

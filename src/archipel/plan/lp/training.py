@@ -11,7 +11,7 @@ from archipel.catalog.model import PurchaseOption
 from archipel.perf.accelerators import canonical_name
 from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
 from archipel.plan.lp.problem import Problem, window_hours, workload_mask
-from archipel.plan.lp.program import IntArray, LPBuilder, VarBlock
+from archipel.plan.lp.program import IntArray, LPBuilder, VarBlock, concat_float, concat_int
 
 FloatArray = NDArray[np.float64]
 
@@ -70,19 +70,13 @@ def training_cells(prob: Problem) -> TrainingCells:
         w = job.work
         required[j] = w.accelerator_hours if w.kind == "accelerator_hours" else w.flops
 
-    def cat_i(k: str) -> IntArray:
-        return np.concatenate(parts[k]).astype(np.int64) if parts[k] else np.zeros(0, np.int64)
-
-    def cat_f(k: str) -> FloatArray:
-        return np.concatenate(parts[k]).astype(np.float64) if parts[k] else np.zeros(0)
-
     return TrainingCells(
-        y_j=cat_i("j"),
-        y_o=cat_i("o"),
-        y_t=cat_i("t"),
-        y_hours=cat_f("h"),
-        y_cost=cat_f("c"),
-        y_work=cat_f("w"),
+        y_j=concat_int(parts["j"]),
+        y_o=concat_int(parts["o"]),
+        y_t=concat_int(parts["t"]),
+        y_hours=concat_float(parts["h"]),
+        y_cost=concat_float(parts["c"]),
+        y_work=concat_float(parts["w"]),
         required=required,
     )
 
