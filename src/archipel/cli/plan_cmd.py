@@ -93,6 +93,8 @@ def plan(
     from archipel.report.terminal import render_summary
 
     console = Console(stderr=json_out)
+    if not console.is_terminal:
+        console.width = max(console.width, 110)  # piped output: room for the placement tables
     spec, catalog = _load(spec_path, catalog_path)
     options = PlanOptions(
         integer=integer, time_limit_s=time_limit_s, mip_rel_gap=mip_gap, rule_costs=rule_costs
