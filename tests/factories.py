@@ -46,6 +46,7 @@ from archipel.spec.models import (
     ModelSpec,
     ProviderSettings,
     RequestClass,
+    ReservedBlock,
     Rule,
     Spec,
     TrainingJob,
@@ -262,4 +263,30 @@ def flow(service: str, geography: str, region: str, period: int, requests_per_s:
         region=region,
         period=period,
         requests_per_s=requests_per_s,
+    )
+
+
+def reserved_contract(
+    *,
+    provider: str = "ovh",
+    region: str = "ovh:gra",
+    instance_type: str = "h100-8",
+    nodes: int = 5,
+    usd_per_node_hour: float = 50.0,
+    start: dt.date = START,
+    end: dt.date = dt.date(2027, 4, 1),
+    contract_end: dt.date | None = None,
+    id: str = "ovh-res",
+) -> Contract:
+    """A contract holding one reserved block (by default 5 ovh nodes at 50/h for 2027-Q1)."""
+    block = ReservedBlock(
+        region=region,
+        instance_type=instance_type,
+        nodes=nodes,
+        usd_per_node_hour=usd_per_node_hour,
+        start=start,
+        end=end,
+    )
+    return Contract(
+        id=id, provider=provider, start=start, end=contract_end or end, reserved_blocks=[block]
     )

@@ -30,12 +30,19 @@ from archipel.spec.models import (
     MinProvidersRule,
     PriceOverride,
     ProviderSettings,
-    ReservedBlock,
     ResidencyRule,
     Spec,
     SurvivabilityRule,
 )
-from factories import Q1_HOURS, Q2_HOURS, service, small_catalog, spec_with, training_job
+from factories import (
+    Q1_HOURS,
+    Q2_HOURS,
+    reserved_contract,
+    service,
+    small_catalog,
+    spec_with,
+    training_job,
+)
 
 HOURS = Q1_HOURS + Q2_HOURS  # 4344
 
@@ -231,20 +238,14 @@ def test_reserved_block_is_paid_used_or_not_and_used_first() -> None:
     """3 reserved aws:us-east-1 nodes at 50/h over the horizon cost 3 × 50 × 4344 = 651,600
     whatever happens; they serve 60 of 100 requests/s, ovh the other 2 nodes: 2 × 72 × 4344 =
     625,536. Total 1,277,136."""
-    block = ReservedBlock(
+    contract = reserved_contract(
+        id="aws-ri",
+        provider="aws",
         region="aws:us-east-1",
         instance_type="p5.48xlarge",
         nodes=3,
-        usd_per_node_hour=50,
-        start=dt.date(2027, 1, 1),
         end=dt.date(2027, 7, 1),
-    )
-    contract = Contract(
-        id="aws-ri",
-        provider="aws",
-        start=dt.date(2027, 1, 1),
-        end=dt.date(2028, 1, 1),
-        reserved_blocks=[block],
+        contract_end=dt.date(2028, 1, 1),
     )
     spec = spec_with(services=[service(demand={"eu": [100, 100]})], contracts=[contract])
     sel = CatalogSelection(

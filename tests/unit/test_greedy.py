@@ -25,13 +25,12 @@ from archipel.spec.models import (
     Contract,
     ExclusivityRule,
     ProviderSettings,
-    ReservedBlock,
     ResidencyRule,
     Rule,
     Spec,
     SurvivabilityRule,
 )
-from factories import OFFERINGS, service, small_catalog, spec_with, training_job
+from factories import OFFERINGS, reserved_contract, service, small_catalog, spec_with, training_job
 
 OVH = "ovh:gra:h100-8:on_demand"
 GCP_EU = "gcp:europe-west4:a3-highgpu-8g:on_demand"
@@ -224,21 +223,7 @@ def test_greedy_plans_always_verify(fleet: tuple[Spec, Catalog]) -> None:
 def test_greedy_uses_a_reserved_block_while_it_lasts() -> None:
     """A Q1-only block of 5 ovh nodes costs nothing per use: greedy serves Q1 on it and Q2 on
     ovh on-demand; objective = 5 × 2160 × 50 fixed + 5 × 2184 × 72 = 540,000 + 786,240."""
-    block = ReservedBlock(
-        region="ovh:gra",
-        instance_type="h100-8",
-        nodes=5,
-        usd_per_node_hour=50.0,
-        start=dt.date(2027, 1, 1),
-        end=dt.date(2027, 4, 1),
-    )
-    contract = Contract(
-        id="ovh-res",
-        provider="ovh",
-        start=dt.date(2027, 1, 1),
-        end=dt.date(2027, 4, 1),
-        reserved_blocks=[block],
-    )
+    contract = reserved_contract()
     chat = service(demand={"eu": [100.0, 100.0]}, latency_slo_rtt_ms=50.0)
     inputs = prepare(spec_with(services=[chat], contracts=[contract]), small_catalog())
     plan = plan_greedy(inputs)

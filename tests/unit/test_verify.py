@@ -24,7 +24,6 @@ from archipel.spec.models import (
     MeasuredThroughput,
     MinProvidersRule,
     ModelSpec,
-    ReservedBlock,
     ResidencyRule,
     Rule,
     SurvivabilityRule,
@@ -35,6 +34,7 @@ from factories import (
     flow,
     plan_with,
     request_classes,
+    reserved_contract,
     service,
     small_catalog,
     spec_with,
@@ -446,21 +446,7 @@ RESERVED_KEY = "ovh:gra:h100-8:reserved@ovh-res#0"
 
 def _reserved_inputs() -> PlanInputs:
     """5 reserved ovh nodes at 50 USD/h for Q1 only: fixed cost 5 × 2160 × 50 = 540,000."""
-    block = ReservedBlock(
-        region="ovh:gra",
-        instance_type="h100-8",
-        nodes=5,
-        usd_per_node_hour=50.0,
-        start=dt.date(2027, 1, 1),
-        end=dt.date(2027, 4, 1),
-    )
-    contract = Contract(
-        id="ovh-res",
-        provider="ovh",
-        start=dt.date(2027, 1, 1),
-        end=dt.date(2027, 4, 1),
-        reserved_blocks=[block],
-    )
+    contract = reserved_contract()
     chat = service(demand={"eu": [100.0, 100.0]}, latency_slo_rtt_ms=50.0)
     return prepare(spec_with(services=[chat], contracts=[contract]), small_catalog())
 
