@@ -77,7 +77,7 @@ def test_duplicate_ids() -> None:
     issue = one(base=BASE.replace("models:\n", third + "models:\n"))
     assert (issue.line, issue.column, issue.path) == (7, 10, "geographies[2].id")
     assert issue.message == "duplicate id 'eu' (also used by geographies[0])"
-    second = "  - {id: chat, model: m70, demand: {kind: growth, base_by_geography: {}}}\n"
+    second = "  - {id: chat, model: m70, demand: {kind: growth, base_by_geography: {}, growth_pct_per_year: 45}}\n"
     dup_service = one(base=BASE + second)
     assert (dup_service.line, dup_service.path) == (18, "services[1].id")
 

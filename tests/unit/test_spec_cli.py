@@ -43,7 +43,7 @@ FIVE_MISTAKES = textwrap.dedent(
       - id: api
         model: chat-70b
         laytency_slo_rtt_ms: 50            # 4: unknown field
-        demand: {kind: growth, base_by_geography: {eu: 5}}
+        demand: {kind: growth, base_by_geography: {eu: 5}, growth_pct_per_year: 45}
     contracts:
       - id: aws-deal
         provider: aws

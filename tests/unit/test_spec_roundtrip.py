@@ -46,8 +46,9 @@ ids = st.one_of(
 texts = st.text(
     st.characters(codec="utf-8", categories=["L", "N", "P", "Zs", "S"]), min_size=0, max_size=20
 )
-nonneg = st.floats(min_value=0, max_value=1e12, allow_nan=False)
-pos = st.floats(min_value=1e-6, max_value=1e12, allow_nan=False)
+# within the spec's physical bounds (spec.models: MAX_* and the per-field limits)
+nonneg = st.floats(min_value=0, max_value=1e5, allow_nan=False)
+pos = st.floats(min_value=1e-6, max_value=1e4, allow_nan=False)
 share = st.floats(min_value=0, max_value=1, allow_nan=False)
 dates = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2040, 12, 31))
 options = st.lists(st.sampled_from(list(PurchaseOption)), max_size=3, unique=True)
@@ -78,13 +79,15 @@ def services(draw: st.DrawFn) -> InferenceService:
     demand: DemandTable | DemandGrowth
     if draw(st.booleans()):
         demand = DemandTable(
-            unit=draw(st.sampled_from(["requests_per_s", "tokens_per_s"])),
+            unit=draw(
+                st.sampled_from(["requests_per_s", "total_tokens_per_s", "output_tokens_per_s"])
+            ),
             by_geography={g: draw(st.lists(nonneg, max_size=4)) for g in geos},
         )
     else:
         demand = DemandGrowth(
             base_by_geography={g: draw(nonneg) for g in geos},
-            growth_pct_per_year=draw(st.floats(-100, 1000, allow_nan=False)),
+            growth_pct_per_year=draw(st.floats(-99, 1000, allow_nan=False)),
         )
     n = draw(st.integers(1, 3))
     classes = [
@@ -222,8 +225,7 @@ models = st.builds(
     ModelSpec,
     id=ids,
     parameters_b=pos,
-    active_parameters_b=st.none() | pos,
-    bytes_per_parameter=pos,
+    bytes_per_parameter=st.floats(0.1, 8.0),
     context_length_tokens=st.integers(1, 10**7),
     throughput=st.lists(
         st.builds(

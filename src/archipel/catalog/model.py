@@ -21,6 +21,7 @@ class PurchaseOption(StrEnum):
     ON_DEMAND = "on_demand"
     SPOT = "spot"
     RESERVED = "reserved"
+    OWNED = "owned"  # capacity of the spec's own (``offerings:``), priced per node-hour used
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,12 @@ class Offering:
     price_usd_per_node_hour: float
     interruptions_per_hour: float = 0.0  # spot only; 0 for on-demand and reserved
     max_nodes: float | None = None  # capacity per period; None = unbounded
+    # topology (archipel.catalog.topology): the link inside a node and the fabric between nodes
+    scale_up: str = ""  # nvswitch, nvlink, pcie, neuronlink, ici, …; "" unknown
+    fabric: str = ""  # efa, infiniband, roce, gpudirect-tcpx, ici, …; "" = none
+    fabric_gbps: float = 0.0  # scale-out bandwidth per node, Gbit/s; 0 = none
+    availability: float = 1.0  # spot: expected share of time a node is up; 1 otherwise
+    flags: tuple[str, ...] = ()  # assumptions behind this row (catalog report); () = known
 
     @property
     def region_id(self) -> str:

@@ -7,10 +7,14 @@ reports and ``archipel diff``. It is plain pydantic so that ``--json`` output ca
 Semantics every producer and checker agrees on (see docs/semantics.md):
 
 - ``Allocation.nodes`` nodes of one offering for one workload in one period, held for the whole
-  period. Cost = nodes × period hours × price per node-hour × (1 − contract discount in scope).
+  period: whole nodes unless the plan says ``whole_nodes: false`` (the fractional view for very
+  large studies). A service's nodes host ``replicas`` whole replicas of
+  ``accelerators_per_replica`` accelerators each, inside one node's scale-up domain, or on
+  ``nodes_per_replica`` whole nodes joined by a fabric when the model allows multi-node replicas. Cost = nodes × period hours × price per node-hour × (1 − contract discount in scope).
   Reserved-block offerings cost nothing per use: the block's fixed cost is reported under
   ``reserved_fixed_usd`` and in the totals, used or not.
-- ``Flow.requests_per_s`` of a service's demand from a geography served in a region in a period.
+- ``Flow.requests_per_s`` of one request class of a service's peak demand from a geography,
+  served in a region in a period.
 - ``ContractYear.shortfall_usd`` = max(0, committed (pro rata to the horizon) − spent in scope);
   billed when the contract is take-or-pay.
 """
@@ -50,10 +54,18 @@ class Allocation(_Data):
     accelerators: float
     hours: float  # active hours: the period's for a service, the window overlap for training
     cost_usd: float
+    # serving only (0 / None for training)
+    replicas: float = 0.0  # whole replicas the nodes host
+    accelerators_per_replica: int = 0
+    nodes_per_replica: int = 1  # > 1 only for a multi-node replica on a fabric
+    utilisation: float | None = None  # share of the nodes' derated capacity the flows use
+    throughput_source: str = ""  # measured | calibrated | estimated
+    availability: float = 1.0  # spot: expected share of time the nodes are up
 
 
 class Flow(_Data):
     service: str
+    request_class: str = ""  # "" only in plans made before per-class flows (to be removed)
     geography: str
     region: str
     period: int
@@ -87,6 +99,16 @@ class BindingRule(_Data):
     description: str
 
 
+class ServingFigure(_Data):
+    """How one model is served on one accelerator: replica size and requests/s per replica."""
+
+    service: str
+    accelerator: str
+    accelerators_per_replica: int
+    requests_per_s_per_replica: dict[str, float]  # per request class
+    source: str  # measured (given in the spec) | calibrated | estimated
+
+
 class Blocker(_Data):
     """One reason a spec has no plan, with the smallest relaxation that removes it."""
 
@@ -103,8 +125,13 @@ class Plan(_Data):
     status: Status
     message: str = ""
     objective_usd: float | None = None
+    whole_nodes: bool = True  # False: the fractional view (nodes may be fractional)
+    # what lower_bound_usd is: the LP relaxation of whole nodes, the MIP solver's proven bound,
+    # or the LP optimum itself (fractional view); gap = (objective − bound) / objective
+    lower_bound_kind: Literal["lp_relaxation", "mip_bound", "lp_optimum", "none"] = "none"
     lower_bound_usd: float | None = None
     gap: float | None = None
+    spec_sha256: str = ""  # of the spec's canonical JSON: verify checks a plan against its spec
     verified: bool = False
     verification_problems: list[str] = Field(default_factory=list)
     catalog_sha256: str = ""
@@ -119,7 +146,8 @@ class Plan(_Data):
     flows: list[Flow] = Field(default_factory=list)
     contracts: list[ContractYear] = Field(default_factory=list)
     survivability: list[ScenarioResult] = Field(default_factory=list)
+    serving_figures: list[ServingFigure] = Field(default_factory=list)
     binding_rules: list[BindingRule] = Field(default_factory=list)
     infeasibility: list[Blocker] = Field(default_factory=list)
     timings_s: dict[str, float] = Field(default_factory=dict)
-    stats: dict[str, int] = Field(default_factory=dict)  # variables, constraints, nonzeros
+    stats: dict[str, int] = Field(default_factory=dict)  # variables, constraints, nonzeros, blocks

@@ -21,6 +21,25 @@ Pct = Annotated[float, Field(ge=0.0, lt=100.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Pos = Annotated[float, Field(gt=0.0)]
 
+# Physically meaningful ceilings: a value beyond them is a typo or an attack, never a fleet.
+# Each is far above any real figure (see the field docs) and keeps the planner's arithmetic
+# finite: demand × hours × prices stays below 1e20, HiGHS's infinity.
+MAX_USD = 1e13  # ten trillion USD: above any contract signed so far (USD 300 B over five years)
+MAX_USD_PER_HOUR = 1e6  # per node-hour; the dearest cloud node lists at about 100 USD/h
+MAX_REQUESTS_PER_S = 1e8  # per geography; about a thousand times the largest public service
+MAX_TOKENS_PER_S = 1e12
+MAX_ACCELERATORS = 1e9  # per limit or gang; the largest clusters hold about 10^6
+MAX_TOKENS = 100_000_000  # per request or context window
+Usd = Annotated[float, Field(ge=0.0, le=MAX_USD)]
+UsdPerHour = Annotated[float, Field(ge=0.0, le=MAX_USD_PER_HOUR)]
+Hours = Annotated[float, Field(ge=0.0, le=100_000.0)]
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2200, 1, 1)
+PlanDate = Annotated[
+    dt.date,
+    Field(ge=EARLIEST, le=LATEST, description="A date between 2000-01-01 and 2200-01-01."),
+]
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
@@ -36,7 +55,7 @@ class Horizon(Frozen):
     for a tactical plan over a day or a week.
     """
 
-    start: dt.date = Field(
+    start: PlanDate = Field(
         description="First day of the first period (months/quarters start on day 1)."
     )
     granularity: Literal["month", "quarter", "hour"] = "quarter"
@@ -53,6 +72,16 @@ class Horizon(Frozen):
             raise ValueError(
                 "a quarterly horizon must start in January, April, July or October; "
                 "use granularity: month for other starts"
+            )
+        months = {"month": 1, "quarter": 3}.get(self.granularity)
+        end_year = (
+            self.start.year + (self.start.month - 1 + months * self.periods) // 12
+            if months
+            else self.start.year + 2
+        )
+        if end_year > LATEST.year:
+            raise ValueError(
+                f"the horizon ends after {LATEST.year}; plan fewer or shorter periods"
             )
         return self
 
@@ -75,6 +104,11 @@ class CatalogSelection(Frozen):
         default_factory=lambda: [PurchaseOption.ON_DEMAND, PurchaseOption.SPOT],
         description="Catalog purchase options to consider; reserved capacity comes from contracts.",
     )
+    exclude_assumed: bool = Field(
+        False,
+        description="Leave out offerings whose price or availability the catalog assumes rather "
+        "than knows (flagged rows; see `archipel catalog report`).",
+    )
 
 
 class CapacityLimit(Frozen):
@@ -82,7 +116,7 @@ class CapacityLimit(Frozen):
 
     region: str | None = Field(None, description="Region id 'provider:code'; default: all regions.")
     accelerator: str | None = None
-    max_accelerators: NonNeg
+    max_accelerators: float = Field(ge=0.0, le=MAX_ACCELERATORS)
 
 
 class PriceOverride(Frozen):
@@ -93,18 +127,139 @@ class PriceOverride(Frozen):
         None, description="Region id 'provider:code'; default: every region."
     )
     purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND
-    usd_per_node_hour: NonNeg
+    usd_per_node_hour: UsdPerHour
 
 
 class ProviderSettings(Frozen):
-    """Per-provider settings on top of the catalog."""
+    """Per-provider settings on top of the catalog, or a provider of your own.
+
+    A provider the catalog does not know (your own data centres, a colocation partner) is
+    declared here with ``hq_country`` and ``cloud_act``; its offerings come from ``offerings:``.
+    """
 
     id: Id
+    name: str | None = Field(None, max_length=200, description="A display name.")
+    hq_country: str | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="ISO-3166 alpha-2 headquarters; required for a provider not in the catalog.",
+    )
     cloud_act: bool | None = Field(
         None, description="Override whether the provider is subject to the US CLOUD Act."
     )
     capacity: list[CapacityLimit] = Field(default_factory=list)
     prices: list[PriceOverride] = Field(default_factory=list)
+
+
+class SpotTerms(Frozen):
+    """Spot capacity terms for a provider (optionally one region or instance type).
+
+    ``availability`` is the expected share of time a spot node is up (it derates serving
+    capacity); ``interruptions_per_hour`` sets the rework of preemptible training. The most
+    specific entry wins (instance type, then region, then provider); unmatched offerings keep the
+    catalog's figures (derived from public spot traces where they apply: docs/estimates.md).
+    """
+
+    provider: Id
+    region: str | None = Field(None, description="Region id 'provider:code'.")
+    instance_type: str | None = None
+    availability: float | None = Field(None, gt=0.0, le=1.0)
+    interruptions_per_hour: float | None = Field(None, ge=0.0, le=100.0)
+
+    @model_validator(mode="after")
+    def _some(self) -> SpotTerms:
+        if self.availability is None and self.interruptions_per_hour is None:
+            raise ValueError("give availability, interruptions_per_hour or both")
+        return self
+
+
+class RegionDecl(Frozen):
+    """A region of your own (a data centre) that the catalog does not know."""
+
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*:[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        max_length=130,
+        description="'provider:code', the provider being one of yours.",
+    )
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(min_length=2, max_length=2, description="ISO-3166 alpha-2 code.")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class AcceleratorDecl(Frozen):
+    """An accelerator the built-in facts lack: a lab's own chip, or a GPU such as the A10G.
+
+    Spec-sheet facts per chip; ``scale_up`` names the high-bandwidth link inside a node.
+    """
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    vendor: str = Field("own", max_length=100)
+    memory_gib: float = Field(gt=0.0, le=100_000.0)
+    bf16_tflops: float = Field(gt=0.0, le=1_000_000.0, description="Dense BF16 peak per chip.")
+    memory_bandwidth_tb_per_s: float = Field(gt=0.0, le=10_000.0)
+    kind: Literal["gpu", "trainium", "inferentia", "tpu", "asic"] = "asic"
+
+
+class CostPerNodeHour(Frozen):
+    """A price per node-hour used, like a cloud's on-demand price."""
+
+    kind: Literal["per_node_hour"] = "per_node_hour"
+    usd_per_node_hour: UsdPerHour
+
+
+class CostCapital(Frozen):
+    """A bought machine: its price spread evenly over its service life, plus running costs.
+
+    Cost per node-hour = usd_per_node / (amortisation_years × 8,766 h) + opex_usd_per_node_hour.
+    """
+
+    kind: Literal["capital"] = "capital"
+    usd_per_node: Usd
+    amortisation_years: float = Field(gt=0.0, le=30.0)
+    opex_usd_per_node_hour: UsdPerHour = 0.0
+
+
+OwnCost = Annotated[CostPerNodeHour | CostCapital, Field(discriminator="kind")]
+
+
+class OfferingDecl(Frozen):
+    """Capacity of your own (or a deal the catalog lacks): nodes of an instance type in a region.
+
+    Available from ``available_from`` (default: always) until ``until`` (default: always), at
+    most ``max_nodes`` nodes in any period (or one value per period with
+    ``max_nodes_by_period``).
+    """
+
+    provider: Id
+    region: str = Field(description="Region id 'provider:code' (declared under regions: or known).")
+    instance_type: str = Field(min_length=1, max_length=100)
+    accelerator: str = Field(min_length=1, max_length=64)
+    accelerators_per_node: int = Field(ge=1, le=100_000)
+    scale_up: str = Field(
+        "custom", max_length=40, description="Link inside a node (nvswitch, pcie, custom, …)."
+    )
+    fabric: str = Field(
+        "", max_length=40, description="Scale-out fabric between nodes (infiniband, roce, efa); "
+        "empty: none."
+    )
+    fabric_gbps: float = Field(0.0, ge=0.0, le=1e6, description="Per node.")
+    cost: OwnCost
+    available_from: PlanDate | None = None
+    until: PlanDate | None = None
+    max_nodes: float | None = Field(None, ge=0.0, le=MAX_ACCELERATORS)
+    max_nodes_by_period: list[Annotated[float, Field(ge=0.0, le=MAX_ACCELERATORS)]] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OfferingDecl:
+        if self.max_nodes is not None and self.max_nodes_by_period is not None:
+            raise ValueError("give max_nodes or max_nodes_by_period, not both")
+        if self.available_from and self.until and self.available_from >= self.until:
+            raise ValueError(f"available_from {self.available_from} is not before until {self.until}")
+        if bool(self.fabric) != (self.fabric_gbps > 0):
+            raise ValueError("give fabric and fabric_gbps together (or neither)")
+        return self
 
 
 # --------------------------------------------------------------------------- demand & models
@@ -120,25 +275,53 @@ class Geography(Frozen):
 
 
 class MeasuredThroughput(Frozen):
-    """A measured serving profile; it replaces the roofline estimate for that accelerator."""
+    """A measured serving profile; it replaces the estimate for that accelerator."""
 
     accelerator: str
-    accelerators_per_replica: int = Field(ge=1)
+    accelerators_per_replica: int = Field(ge=1, le=100_000)
     request_class: str | None = Field(None, description="Default: applies to every class.")
-    requests_per_s_per_replica: Pos
+    requests_per_s_per_replica: float = Field(gt=0.0, le=1e6)
 
 
 class ModelSpec(Frozen):
-    """A model to serve or train; its size decides which accelerators can host a replica."""
+    """A model to serve or train; its size decides which accelerators can host a replica.
+
+    The architecture fields (``layers``, ``hidden_size``, ``kv_heads``, ``head_dim``) size the
+    KV cache; each one not given is derived from ``parameters_b`` (docs/estimates.md).
+    """
 
     id: Id
-    parameters_b: Pos = Field(description="Total parameters, in billions.")
-    active_parameters_b: Pos | None = Field(
-        None, description="Parameters active per token (mixture of experts); default: all."
+    parameters_b: float = Field(gt=0.0, le=100_000.0, description="Total parameters, in billions.")
+    active_parameters_b: float | None = Field(
+        None,
+        gt=0.0,
+        le=100_000.0,
+        description="Parameters active per token (mixture of experts); default: all.",
     )
-    bytes_per_parameter: Pos = 2.0
-    context_length_tokens: int = Field(8192, ge=1)
+    bytes_per_parameter: float = Field(2.0, ge=0.1, le=8.0)
+    context_length_tokens: int = Field(
+        8192, ge=1, le=MAX_TOKENS, description="The longest sequence (input + output) served."
+    )
+    layers: int | None = Field(None, ge=1, le=10_000)
+    hidden_size: int | None = Field(None, ge=1, le=1_000_000)
+    kv_heads: int | None = Field(None, ge=1, le=4096, description="Key/value heads (GQA).")
+    head_dim: int | None = Field(None, ge=1, le=65_536)
+    kv_bytes_per_value: float = Field(2.0, ge=0.1, le=8.0, description="KV cache precision.")
+    multi_node_replicas: bool = Field(
+        False,
+        description="Allow one replica to span several nodes joined by a scale-out fabric "
+        "(EFA, InfiniBand, RoCE); a replica then takes whole nodes.",
+    )
     throughput: list[MeasuredThroughput] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _active(self) -> ModelSpec:
+        if self.active_parameters_b is not None and self.active_parameters_b > self.parameters_b:
+            raise ValueError(
+                f"active_parameters_b {self.active_parameters_b:g} is above parameters_b "
+                f"{self.parameters_b:g}"
+            )
+        return self
 
 
 class RequestClass(Frozen):
@@ -146,29 +329,62 @@ class RequestClass(Frozen):
 
     name: Id
     share: Share
-    input_tokens: int = Field(ge=0)
-    output_tokens: int = Field(ge=1)
+    input_tokens: int = Field(ge=0, le=MAX_TOKENS)
+    output_tokens: int = Field(ge=1, le=MAX_TOKENS)
 
 
 def _default_classes() -> list[RequestClass]:
     return [RequestClass(name="default", share=1.0, input_tokens=1000, output_tokens=250)]
 
 
+DemandUnit = Literal["requests_per_s", "total_tokens_per_s", "output_tokens_per_s"]
+DEMAND_UNITS_DOC = (
+    "requests_per_s; total_tokens_per_s (input + output tokens); output_tokens_per_s "
+    "(generated tokens only). Tokens are turned into requests with the request-class mix."
+)
+Rate = Annotated[float, Field(ge=0.0, le=MAX_TOKENS_PER_S)]
+
+
+def _check_rate(unit: str, values: list[float]) -> None:
+    top = max(values, default=0.0)
+    if unit == "requests_per_s" and top > MAX_REQUESTS_PER_S:
+        raise ValueError(
+            f"{top:g} requests/s is above {MAX_REQUESTS_PER_S:g}, about a thousand times the "
+            "largest public service; is the unit right?"
+        )
+
+
 class DemandTable(Frozen):
-    """Demand per geography, one value per period (the list is as long as the horizon)."""
+    """Average demand per geography in each period (the list is as long as the horizon)."""
 
     kind: Literal["table"] = "table"
-    unit: Literal["requests_per_s", "tokens_per_s"] = "requests_per_s"
-    by_geography: dict[Id, list[NonNeg]]
+    unit: DemandUnit = Field("requests_per_s", description=DEMAND_UNITS_DOC)
+    by_geography: dict[Id, list[Rate]]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> DemandTable:
+        _check_rate(self.unit, [v for vs in self.by_geography.values() for v in vs])
+        return self
 
 
 class DemandGrowth(Frozen):
-    """Demand per geography in the first period, growing by a yearly rate (compounded)."""
+    """Demand per geography at the horizon's start, growing by a yearly rate (compounded).
+
+    Capacity is sized for the highest demand inside each period: at the period's end when
+    demand grows, at its start when it shrinks.
+    """
 
     kind: Literal["growth"] = "growth"
-    unit: Literal["requests_per_s", "tokens_per_s"] = "requests_per_s"
-    base_by_geography: dict[Id, NonNeg]
-    growth_pct_per_year: float = Field(45.0, ge=-100.0, le=1000.0)
+    unit: DemandUnit = Field("requests_per_s", description=DEMAND_UNITS_DOC)
+    base_by_geography: dict[Id, Rate]
+    growth_pct_per_year: float = Field(
+        ge=-99.0, le=1000.0, description="Yearly growth in percent (e.g. 45); no default."
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> DemandGrowth:
+        _check_rate(self.unit, list(self.base_by_geography.values()))
+        return self
 
 
 Demand = Annotated[DemandTable | DemandGrowth, Field(discriminator="kind")]
@@ -180,8 +396,11 @@ class InferenceService(Frozen):
     id: Id
     model: Id
     demand: Demand
-    latency_slo_rtt_ms: Pos = Field(
-        100.0, description="Largest network round trip allowed between a geography and a region."
+    latency_slo_rtt_ms: float = Field(
+        100.0,
+        gt=0.0,
+        le=10_000.0,
+        description="Largest network round trip allowed between a geography and a region.",
     )
     serving_regions: dict[Id, list[str]] | None = Field(
         None, description="Per geography, the regions allowed regardless of estimated RTT."
@@ -190,6 +409,24 @@ class InferenceService(Frozen):
     request_classes: list[RequestClass] = Field(default_factory=_default_classes)
     purchase_options: list[PurchaseOption] = Field(
         default_factory=lambda: [PurchaseOption.ON_DEMAND, PurchaseOption.RESERVED]
+    )
+    peak_to_average: float = Field(
+        1.0,
+        ge=1.0,
+        le=100.0,
+        description="Peak demand inside a day over its average; capacity covers the peak.",
+    )
+    daily_profile: list[Annotated[float, Field(ge=0.0, le=1e6)]] | None = Field(
+        None,
+        min_length=24,
+        max_length=24,
+        description="Relative demand per hour of the day (24 values); its peak over its mean "
+        "is the peak-to-average factor.",
+    )
+    spot_max_share: Share = Field(
+        0.5,
+        description="At most this share of the service's serving capacity in a period may be "
+        "spot (counted after derating by spot availability).",
     )
 
     @model_validator(mode="after")
@@ -200,7 +437,19 @@ class InferenceService(Frozen):
         names = [c.name for c in self.request_classes]
         if len(set(names)) != len(names):
             raise ValueError("request class names must be unique")
+        if self.daily_profile is not None:
+            if "peak_to_average" in self.model_fields_set:
+                raise ValueError("give peak_to_average or daily_profile, not both")
+            if sum(self.daily_profile) <= 0:
+                raise ValueError("daily_profile must have at least one positive hour")
         return self
+
+    @property
+    def peak_factor(self) -> float:
+        """Peak over average demand: from ``daily_profile`` when given, else ``peak_to_average``."""
+        if self.daily_profile is not None:
+            return max(self.daily_profile) * 24.0 / sum(self.daily_profile)
+        return self.peak_to_average
 
 
 # --------------------------------------------------------------------------- training
@@ -211,14 +460,14 @@ class WorkAcceleratorHours(Frozen):
 
     kind: Literal["accelerator_hours"] = "accelerator_hours"
     reference_accelerator: str
-    accelerator_hours: Pos
+    accelerator_hours: float = Field(gt=0.0, le=1e13)
 
 
 class WorkFlops(Frozen):
     """Work measured in FLOPs (e.g. 6 · parameters · tokens), done at ``mfu`` of BF16 peak."""
 
     kind: Literal["flops"] = "flops"
-    flops: Pos
+    flops: float = Field(gt=0.0, le=1e33, description="Total FLOPs, e.g. 3.8e25.")
     mfu: float = Field(0.4, gt=0.0, le=1.0)
 
 
@@ -233,15 +482,18 @@ class TrainingJob(Frozen):
     work: Work
     accelerators: list[str] = Field(min_length=1)
     gang_min_accelerators: int = Field(
-        0, ge=0, description="Accelerators held in every period of the window."
+        0,
+        ge=0,
+        le=MAX_ACCELERATORS,
+        description="Accelerators held in every period of the window.",
     )
-    gang_max_accelerators: int | None = Field(None, ge=1)
+    gang_max_accelerators: int | None = Field(None, ge=1, le=MAX_ACCELERATORS)
     single_region: bool = True
-    start: dt.date | None = Field(None, description="Earliest start; default: the horizon's start.")
-    deadline: dt.date = Field(description="The work must be done by this date.")
+    start: PlanDate | None = Field(None, description="Earliest start; default: the horizon's start.")
+    deadline: PlanDate = Field(description="The work must be done by this date.")
     preemptible: bool = False
-    checkpoint_interval_h: Pos = 1.0
-    restart_h: NonNeg = 0.25
+    checkpoint_interval_h: float = Field(1.0, gt=0.0, le=10_000.0)
+    restart_h: Hours = 0.25
     data_class: str | None = None
 
     @model_validator(mode="after")
@@ -264,10 +516,10 @@ class ReservedBlock(Frozen):
 
     region: str = Field(description="Region id 'provider:code'.")
     instance_type: str
-    nodes: int = Field(ge=1)
-    usd_per_node_hour: NonNeg
-    start: dt.date
-    end: dt.date
+    nodes: int = Field(ge=1, le=1_000_000_000)
+    usd_per_node_hour: UsdPerHour
+    start: PlanDate
+    end: PlanDate
 
 
 class Contract(Frozen):
@@ -276,9 +528,9 @@ class Contract(Frozen):
     id: Id
     provider: Id
     regions: list[str] | None = Field(None, description="Region ids in scope; default: all.")
-    start: dt.date
-    end: dt.date
-    committed_usd_per_year: NonNeg = 0.0
+    start: PlanDate
+    end: PlanDate
+    committed_usd_per_year: Usd = 0.0
     discount_pct: Pct = 0.0
     take_or_pay: bool = True
     reserved_blocks: list[ReservedBlock] = Field(default_factory=list)
@@ -321,7 +573,7 @@ class ExclusivityRule(Frozen):
     kind: Literal["exclusivity"] = "exclusivity"
     model: Id
     providers: list[Id] = Field(min_length=1)
-    until: dt.date
+    until: PlanDate
 
 
 class DiversificationRule(Frozen):
@@ -338,6 +590,11 @@ class SurvivabilityRule(Frozen):
     loss: Literal["provider", "region"] = "provider"
     served_fraction: Share = 1.0
     services: list[Id] | None = Field(None, description="Default: every service.")
+    count_spot: bool = Field(
+        False,
+        description="Count surviving spot capacity (derated) toward the served fraction; by "
+        "default only firm capacity (on-demand, reserved, own) counts.",
+    )
 
 
 class MinProvidersRule(Frozen):
@@ -371,6 +628,10 @@ class Spec(Frozen):
     horizon: Horizon
     catalog: CatalogSelection = Field(default_factory=CatalogSelection)
     providers: list[ProviderSettings] = Field(default_factory=list)
+    regions: list[RegionDecl] = Field(default_factory=list)
+    accelerators: list[AcceleratorDecl] = Field(default_factory=list)
+    offerings: list[OfferingDecl] = Field(default_factory=list)
+    spot: list[SpotTerms] = Field(default_factory=list)
     geographies: list[Geography] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)
     services: list[InferenceService] = Field(default_factory=list)
