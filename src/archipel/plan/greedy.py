@@ -147,9 +147,7 @@ def _demand(svc: InferenceService, inputs: PlanInputs) -> tuple[list[str], F]:
             for b in d.base_by_geography.values()
         ]
     out = np.array(rows, dtype=float).reshape(len(geos), len(pers))
-    if d.unit == "tokens_per_s":
-        out /= sum(c.share * (c.input_tokens + c.output_tokens) for c in svc.request_classes)
-    return geos, out
+    return geos, out * svc.requests_per_unit()
 
 
 def _place_service(

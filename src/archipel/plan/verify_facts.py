@@ -92,10 +92,7 @@ def demand_requests_per_s(svc: InferenceService, pers: tuple[Period, ...]) -> Fl
         factor = (1.0 + d.growth_pct_per_year / 100.0) ** years
         rows = [list(b * factor) for b in d.base_by_geography.values()]
     out = np.array(rows, dtype=float).reshape(len(rows), n_t)
-    if d.unit == "tokens_per_s":
-        mean = sum(c.share * (c.input_tokens + c.output_tokens) for c in svc.request_classes)
-        out = out / mean
-    return out
+    return out * svc.requests_per_unit()
 
 
 def _region_facts(catalog: Catalog, offerings: tuple[Offering, ...]) -> list[Region | None]:

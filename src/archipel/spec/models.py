@@ -444,6 +444,18 @@ class InferenceService(Frozen):
                 raise ValueError("daily_profile must have at least one positive hour")
         return self
 
+    def requests_per_unit(self) -> float:
+        """Requests/s per unit of this service's demand: 1 for requests_per_s, else one over
+        the mean tokens per request of the class mix (input + output, or output only)."""
+        unit = self.demand.unit
+        if unit == "requests_per_s":
+            return 1.0
+        per = sum(
+            c.share * (c.output_tokens + (c.input_tokens if unit == "total_tokens_per_s" else 0))
+            for c in self.request_classes
+        )
+        return 1.0 / per
+
     @property
     def peak_factor(self) -> float:
         """Peak over average demand: from ``daily_profile`` when given, else ``peak_to_average``."""

@@ -68,10 +68,7 @@ def demand_requests_per_s(
     else:
         for g, values in d.by_geography.items():
             out[gi[g]] = np.asarray(values, dtype=float)[:T]
-    if d.unit == "tokens_per_s":
-        mean_tokens = sum(c.share * (c.input_tokens + c.output_tokens) for c in svc.request_classes)
-        out /= mean_tokens
-    return out
+    return out * svc.requests_per_unit()
 
 
 def _node_rates(prob: Problem, spec: Spec, svc: InferenceService) -> FloatArray:
