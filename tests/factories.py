@@ -14,13 +14,14 @@ gcp:europe-west4       NL       yes      90.1      10.0
 ovh:gra                FR       yes      87.1       4.6
 =====================  =======  =====  ========  ========
 
-Offerings (8 × H100 per node unless said; prices USD per node-hour):
+Offerings (8 × H100 per node unless said; prices USD per node-hour; fabric between nodes):
 
-- aws:us-east-1 p5.48xlarge on-demand 80, spot 40 (0.1 interruptions/h)
-- aws:eu-west-1 p5.48xlarge on-demand 96
-- gcp:us-east4 a3-highgpu-8g on-demand 88
-- gcp:europe-west4 a3-highgpu-8g on-demand 88; g2-standard-48 (4 × L4) on-demand 4
-- ovh:gra h100-8 on-demand 72, at most 10 nodes per period
+- aws:us-east-1 p5.48xlarge on-demand 80, spot 40 (0.1 interruptions/h, availability 1), EFA
+- aws:eu-west-1 p5.48xlarge on-demand 96, EFA
+- gcp:us-east4 a3-highgpu-8g on-demand 88, GPUDirect-TCPX
+- gcp:europe-west4 a3-highgpu-8g on-demand 88, GPUDirect-TCPX; g2-standard-48 (4 × L4)
+  on-demand 4, no fabric
+- ovh:gra h100-8 on-demand 72, at most 10 nodes per period, no fabric
 
 The horizon defaults to two quarters from 2027-01-01: 2027-Q1 has 2160 h, 2027-Q2 2184 h.
 Model ``m70`` has a measured H100 profile: 2 H100 per replica, 5 requests/s per replica, so one
@@ -34,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archipel.catalog.model import Catalog, Manifest, Offering, Provider, PurchaseOption, Region
+from archipel.perf.serving import serving_profile
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.result import Allocation, ContractYear, Flow, Plan, Status
 from archipel.spec.models import (
@@ -71,14 +73,26 @@ REGIONS: tuple[Region, ...] = (
     Region("ovh", "gra", "Gravelines", "FR", "EU", 50.99, 2.13, ("EU",)),
 )
 
+EFA = {"scale_up": "nvswitch", "fabric": "efa", "fabric_gbps": 3200.0}
+TCPX = {"scale_up": "nvswitch", "fabric": "gpudirect-tcpx", "fabric_gbps": 800.0}
 OFFERINGS: tuple[Offering, ...] = (
-    Offering("aws", "us-east-1", "p5.48xlarge", "H100", 8, OD, 80.0),
-    Offering("aws", "us-east-1", "p5.48xlarge", "H100", 8, SPOT, 40.0, interruptions_per_hour=0.1),
-    Offering("aws", "eu-west-1", "p5.48xlarge", "H100", 8, OD, 96.0),
-    Offering("gcp", "us-east4", "a3-highgpu-8g", "H100", 8, OD, 88.0),
-    Offering("gcp", "europe-west4", "a3-highgpu-8g", "H100", 8, OD, 88.0),
-    Offering("gcp", "europe-west4", "g2-standard-48", "L4", 4, OD, 4.0),
-    Offering("ovh", "gra", "h100-8", "H100", 8, OD, 72.0, max_nodes=10.0),
+    Offering("aws", "us-east-1", "p5.48xlarge", "H100", 8, OD, 80.0, **EFA),  # type: ignore[arg-type]
+    Offering(
+        "aws",
+        "us-east-1",
+        "p5.48xlarge",
+        "H100",
+        8,
+        SPOT,
+        40.0,
+        interruptions_per_hour=0.1,
+        **EFA,  # type: ignore[arg-type]
+    ),
+    Offering("aws", "eu-west-1", "p5.48xlarge", "H100", 8, OD, 96.0, **EFA),  # type: ignore[arg-type]
+    Offering("gcp", "us-east4", "a3-highgpu-8g", "H100", 8, OD, 88.0, **TCPX),  # type: ignore[arg-type]
+    Offering("gcp", "europe-west4", "a3-highgpu-8g", "H100", 8, OD, 88.0, **TCPX),  # type: ignore[arg-type]
+    Offering("gcp", "europe-west4", "g2-standard-48", "L4", 4, OD, 4.0, scale_up="pcie"),
+    Offering("ovh", "gra", "h100-8", "H100", 8, OD, 72.0, max_nodes=10.0, scale_up="nvswitch"),
 )
 
 GEOGRAPHIES: tuple[Geography, ...] = (
@@ -196,8 +210,23 @@ def allocation(
     cost_usd: float,
     kind: str = "service",
 ) -> Allocation:
-    """An allocation whose descriptive fields are copied from the offering; figures given."""
+    """An allocation whose descriptive fields are copied from the offering; figures given.
+
+    A service's replicas follow from its model's replica size on the offering's nodes."""
     o = inputs.offerings[inputs.offering_index()[offering_id]]
+    serving: dict[str, Any] = {}
+    svc = next((x for x in inputs.spec.services if x.id == workload), None)
+    if kind == "service" and svc is not None:
+        model = next(m for m in inputs.spec.models if m.id == svc.model)
+        prof = serving_profile(model, o.accelerator, svc.request_classes)
+        if prof is not None:
+            k = prof.accelerators_per_replica
+            a = o.accelerators_per_node
+            per_node = a // k if a >= k else 1 / -(-k // a)  # a multi-node replica: 1 / nodes
+            serving = {
+                "replicas": nodes * per_node,
+                "accelerators_per_replica": k,
+            }
     return Allocation(
         workload=workload,
         workload_kind=kind,
@@ -213,6 +242,8 @@ def allocation(
         accelerators=nodes * o.accelerators_per_node,
         hours=hours,
         cost_usd=cost_usd,
+        availability=o.availability,
+        **serving,
     )
 
 
@@ -256,9 +287,17 @@ def plan_with(
     return Plan.model_validate(values)
 
 
-def flow(service: str, geography: str, region: str, period: int, requests_per_s: float) -> Flow:
+def flow(
+    service: str,
+    geography: str,
+    region: str,
+    period: int,
+    requests_per_s: float,
+    request_class: str = "default",
+) -> Flow:
     return Flow(
         service=service,
+        request_class=request_class,
         geography=geography,
         region=region,
         period=period,

@@ -35,6 +35,7 @@ from factories import OFFERINGS, reserved_contract, service, small_catalog, spec
 OVH = "ovh:gra:h100-8:on_demand"
 GCP_EU = "gcp:europe-west4:a3-highgpu-8g:on_demand"
 AWS_EU = "aws:eu-west-1:p5.48xlarge:on_demand"
+AWS_US = "aws:us-east-1:p5.48xlarge:on_demand"
 
 
 def _nodes(allocations: Sequence[Allocation], key: str) -> list[float]:
@@ -93,12 +94,23 @@ def test_greedy_breaks_survivability_and_the_verifier_says_so() -> None:
 
 
 def test_greedy_training_spreads_over_the_window() -> None:
-    """1728 H100-hours on ovh (72 < 80 < 88): n × 8 × (2160 + 2184) = 1728 → n = 0.0497 nodes
-    in each quarter; spot is not allowed for a non-preemptible job."""
-    inputs = prepare(spec_with(training=[training_job(accelerator_hours=1728.0)]), small_catalog())
+    """17,280 H100-hours, work spread over both quarters by their hours: Q1 gets 17,280 × 2160 /
+    4344 = 8,592 h → 8,592 / (8 × 2160) = 0.497 → 1 whole node, and Q2 likewise. ovh (72 USD/h)
+    is cheapest but has no fabric, so the gang goes to aws:us-east-1 (80, EFA)."""
+    inputs = prepare(
+        spec_with(training=[training_job(accelerator_hours=17_280.0)]), small_catalog()
+    )
     plan = plan_greedy(inputs)
-    n = 1728.0 / (8 * (2160.0 + 2184.0))
-    assert _nodes(plan.allocations, OVH) == pytest.approx([n, n])
+    assert _nodes(plan.allocations, AWS_US) == [1.0, 1.0]
+    assert verify(plan, inputs).ok
+
+
+def test_greedy_single_node_job_may_use_a_node_without_fabric() -> None:
+    """With gang_max_accelerators 8 the job fits one ovh node: 1 node in each quarter."""
+    job = training_job(accelerator_hours=17_280.0, gang_max_accelerators=8)
+    inputs = prepare(spec_with(training=[job]), small_catalog())
+    plan = plan_greedy(inputs)
+    assert _nodes(plan.allocations, OVH) == [1.0, 1.0]
     assert verify(plan, inputs).ok
 
 

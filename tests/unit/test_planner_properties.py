@@ -79,7 +79,8 @@ def test_planner_never_costs_more_than_greedy(spec: Spec) -> None:
     lp = plan_lp(inputs, FAST)
     assert lp.status == Status.OPTIMAL
     assert lp.objective_usd is not None and greedy.objective_usd is not None
-    assert lp.objective_usd <= greedy.objective_usd * (1 + 1e-9) + 1e-6
+    # whole-node plans stop within mip_rel_gap of their bound: allow that much
+    assert lp.objective_usd <= greedy.objective_usd * (1 + FAST.mip_rel_gap) + 1e-6
 
 
 @settings(max_examples=30, deadline=None)
@@ -111,9 +112,7 @@ def test_integer_mode_equals_exhaustive_search(
     for n in itertools.product(*(range(c + 1) for c in caps)):
         if 20 * sum(n) >= d:
             best = min(best, hours * sum(k * p for k, p in zip(n, prices, strict=True)))
-    plan = make_plan(
-        spec, small_catalog(offerings), options=PlanOptions(integer=True, rule_costs=False)
-    )
+    plan = make_plan(spec, small_catalog(offerings), options=PlanOptions(rule_costs=False))
     if math.isinf(best):
         assert plan.status == Status.INFEASIBLE
         return

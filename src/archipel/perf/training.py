@@ -6,7 +6,9 @@ them with their defaults. Pure functions: spec values and accelerator facts in, 
 
 from __future__ import annotations
 
-from archipel.perf.accelerators import accelerator
+from collections.abc import Mapping
+
+from archipel.perf.accelerators import Accelerator, accelerator
 from archipel.spec.models import WorkAcceleratorHours, WorkFlops
 
 TERA = 1e12
@@ -14,25 +16,35 @@ SECONDS_PER_HOUR = 3600.0
 DEFAULT_MFU = 0.4
 
 
-def flops_per_accelerator_hour(accelerator_name: str, mfu: float = DEFAULT_MFU) -> float:
+def _facts(acc: Accelerator | str, known: Mapping[str, Accelerator] | None = None) -> Accelerator:
+    if isinstance(acc, Accelerator):
+        return acc
+    if known is not None and acc in known:
+        return known[acc]
+    return accelerator(acc)
+
+
+def flops_per_accelerator_hour(acc: Accelerator | str, mfu: float = DEFAULT_MFU) -> float:
     """FLOPs one accelerator does in an hour: bf16 TFLOP/s × 10^12 × MFU × 3600."""
     if not 0.0 < mfu <= 1.0:
         raise ValueError(f"mfu must be in (0, 1], got {mfu}")
-    return accelerator(accelerator_name).bf16_tflops * TERA * mfu * SECONDS_PER_HOUR
+    return _facts(acc).bf16_tflops * TERA * mfu * SECONDS_PER_HOUR
 
 
 def work_per_accelerator_hour(
-    work: WorkAcceleratorHours | WorkFlops, accelerator_name: str
+    work: WorkAcceleratorHours | WorkFlops,
+    acc: Accelerator | str,
+    known: Mapping[str, Accelerator] | None = None,
 ) -> float:
-    """Units of ``work`` one hour of ``accelerator_name`` does.
+    """Units of ``work`` one hour of ``acc`` does (``known``: declared accelerators by name).
 
     ``accelerator_hours`` work: bf16(a) / bf16(reference) reference-hours per hour.
     ``flops`` work: bf16(a) × 10^12 × work.mfu × 3600 FLOPs per hour.
     """
     if isinstance(work, WorkAcceleratorHours):
-        ref = accelerator(work.reference_accelerator).bf16_tflops
-        return accelerator(accelerator_name).bf16_tflops / ref
-    return flops_per_accelerator_hour(accelerator_name, work.mfu)
+        ref = _facts(work.reference_accelerator, known).bf16_tflops
+        return _facts(acc, known).bf16_tflops / ref
+    return flops_per_accelerator_hour(_facts(acc, known), work.mfu)
 
 
 def spot_useful_fraction(

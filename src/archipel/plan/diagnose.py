@@ -14,14 +14,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from archipel.plan.lp.build import Built
-from archipel.plan.lp.program import LinearProgram
+from archipel.plan.lp.program import LinearProgram, RowBlock
 from archipel.plan.result import Blocker
 from archipel.plan.solvers.highs import Outcome, solve
 
 # family (without scenario tag) -> (unit, what it means when relaxed)
 RELAXABLE: dict[str, tuple[str, str]] = {
     "service-demand-equal": ("requests/s", "demand that no allowed region can serve"),
-    "job-work-lower": ("work units", "training work that cannot be finished inside the window"),
+    "job-work-lower": ("share of the job", "training work that cannot be finished in the window"),
     "job-accelerators-lower": ("accelerators", "accelerators short of the job's smallest gang"),
     "job-accelerators-upper": ("accelerators", "accelerators above the job's largest gang"),
     "offering-nodes-upper": ("nodes", "nodes needed beyond the offering's capacity"),
@@ -31,20 +31,27 @@ RELAXABLE: dict[str, tuple[str, str]] = {
     ),
     "provider-spend-share-upper": ("USD", "spend above the diversification cap"),
     "service-providers-lower": ("providers", "providers missing for the minimum-providers rule"),
+    "service-spot-share-upper": ("requests/s", "requests/s above the service's spot share"),
+    "job-single-node-upper": ("nodes", "nodes beyond one on instance types without a fabric"),
 }
 
 
 def explain(built: Built, time_limit_s: float | None = None) -> list[Blocker]:
+    """The smallest relaxation: of the LP relaxation when it is infeasible, else of the
+    whole-node model (whole nodes that cannot fit a capacity the fractional plan fits)."""
     lp = built.lp
-    sides: list[tuple[int, float, str]] = []  # (row, sign, family)
+    relaxed = solve(lp, integer=False, time_limit_s=time_limit_s)
+    integer = relaxed.outcome != Outcome.INFEASIBLE
+    sides: list[tuple[int, float, RowBlock]] = []  # (row, sign, its row block)
     for block in lp.row_blocks:
         base = block.family.split("@", 1)[0]
         if base not in RELAXABLE:
             continue
         rows = np.arange(block.start, block.start + block.size)
         lo, hi = lp.row_lower[rows], lp.row_upper[rows]
-        sides += [(int(r), 1.0, block.family) for r in rows[np.isfinite(lo)]]
-        sides += [(int(r), -1.0, block.family) for r in rows[np.isfinite(hi) & ~np.isfinite(lo)]]
+        # several blocks may share a family name (one per provider limit): keep the block
+        sides += [(int(r), 1.0, block) for r in rows[np.isfinite(lo)]]
+        sides += [(int(r), -1.0, block) for r in rows[np.isfinite(hi) & ~np.isfinite(lo)]]
     if not sides:
         return []
     rows = np.array([s[0] for s in sides])
@@ -61,14 +68,14 @@ def explain(built: Built, time_limit_s: float | None = None) -> list[Blocker]:
         matrix=sp.hstack([lp.matrix, slack], format="csr"),
         offset=0.0,
     )
-    sol = solve(elastic, integer=True, time_limit_s=time_limit_s)
+    sol = solve(elastic, integer=integer, time_limit_s=time_limit_s)
     if sol.x is None or sol.outcome not in (Outcome.OPTIMAL, Outcome.FEASIBLE):
         return []
     s = sol.x[lp.num_cols :]
     out: list[Blocker] = []
     for j in np.nonzero(s > 1e-7)[0]:
-        family = sides[j][2]
-        block = next(b for b in lp.row_blocks if b.family == family)
+        block = sides[j][2]
+        family = block.family
         entity = block.label(np.array([rows[j] - block.start]))[0]
         unit, meaning = RELAXABLE[family.split("@", 1)[0]]
         extra = ""

@@ -7,13 +7,35 @@ from numpy.typing import NDArray
 
 from archipel.plan.lp.build import Built
 from archipel.plan.lp.shared import contract_years
-from archipel.plan.result import Allocation, BindingRule, ContractYear, Flow, Plan, Status
+from archipel.plan.result import (
+    Allocation,
+    BindingRule,
+    ContractYear,
+    Flow,
+    Plan,
+    ServingFigure,
+    Status,
+)
 
 TOL = 1e-9
 # Families whose duals are mechanics of the model rather than rules a person chose.
 # Scenario demand rows are kept: their duals price survivability.
 _MECHANICS = ("service-demand-equal", "job-work-lower")
-_INTERNAL = ("region-class-balance", "offering-load-upper", "job-region-link-upper")
+_INTERNAL = ("region-class-balance", "group-load-upper", "job-gang-link-upper")
+
+
+def _group_utilisation(built: Built, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """[cells] share of each unit cell's capacity group used in its period (base case)."""
+    cells, car, T = built.serving, built.carriers, built.problem.num_periods
+    Q = max(cells.q_s.size, 1)
+    rate = cells.q_rate[car.group, cells.class_local[car.cls]] if car.col.size else np.zeros(0)
+    load = np.bincount(car.group * T + car.t, weights=x[car.col] / rate, minlength=Q * T)
+    units = x[built.n.start : built.n.stop]
+    key = cells.n_group * T + cells.n_t
+    cap = np.bincount(key, weights=units * cells.n_weight, minlength=Q * T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(cap[key] > 0, load[key] / cap[key], 0.0)
+    return np.asarray(share, dtype=float)
 
 
 def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
@@ -21,68 +43,111 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
     spec = inputs.spec
     labels = [p.label for p in inputs.periods]
     out: list[Allocation] = []
-    parts = (
-        (
-            "service",
-            built.n,
-            built.serving.n_s,
-            built.serving.n_o,
-            built.serving.n_t,
-            prob.hours[built.serving.n_t],
-            built.serving.n_cost,
-            [s.id for s in spec.services],
-        ),
-        (
-            "training",
-            built.y,
-            built.training.y_j,
-            built.training.y_o,
-            built.training.y_t,
-            built.training.y_hours,
-            built.training.y_cost,
-            [j.id for j in spec.training],
-        ),
-    )
-    for kind, block, w, o, t, hours, cost, ids in parts:
-        val = x[block.start : block.stop]
-        for i in np.nonzero(val > TOL)[0]:
-            off = inputs.offerings[o[i]]
-            nodes = float(val[i])
-            out.append(
-                Allocation(
-                    workload=ids[w[i]],
-                    workload_kind=kind,
-                    provider=off.provider,
-                    region=off.region_id,
-                    instance_type=off.instance_type,
-                    accelerator=off.accelerator,
-                    purchase_option=str(off.purchase_option),
-                    offering_id=inputs.keys[o[i]],
-                    period=int(t[i]),
-                    period_label=labels[t[i]],
-                    nodes=nodes,
-                    accelerators=nodes * off.accelerators_per_node,
-                    hours=float(hours[i]),
-                    cost_usd=nodes * float(cost[i]),
-                )
+    sc, tc = built.serving, built.training
+    svc_ids = [s.id for s in spec.services]
+    units = x[built.n.start : built.n.stop]
+    util = _group_utilisation(built, x)
+    for i in np.nonzero(units > TOL)[0]:
+        off = inputs.offerings[sc.n_o[i]]
+        prof = sc.q_profile[sc.n_group[i]]
+        nodes = float(units[i] * sc.n_nodes[i])
+        out.append(
+            Allocation(
+                workload=svc_ids[sc.n_s[i]],
+                workload_kind="service",
+                provider=off.provider,
+                region=off.region_id,
+                instance_type=off.instance_type,
+                accelerator=off.accelerator,
+                purchase_option=str(off.purchase_option),
+                offering_id=inputs.keys[sc.n_o[i]],
+                period=int(sc.n_t[i]),
+                period_label=labels[sc.n_t[i]],
+                nodes=nodes,
+                accelerators=nodes * off.accelerators_per_node,
+                hours=float(prob.hours[sc.n_t[i]]),
+                cost_usd=float(units[i] * sc.n_cost[i]),
+                replicas=float(units[i] * sc.n_replicas[i]),
+                accelerators_per_replica=prof.accelerators_per_replica,
+                nodes_per_replica=int(sc.n_nodes[i]),
+                utilisation=float(util[i]),
+                throughput_source=_source_label(prof.source),
+                availability=off.availability,
             )
+        )
+    job_ids = [j.id for j in spec.training]
+    nodes_t = x[built.y.start : built.y.stop]
+    for i in np.nonzero(nodes_t > TOL)[0]:
+        off = inputs.offerings[tc.y_o[i]]
+        nodes = float(nodes_t[i])
+        out.append(
+            Allocation(
+                workload=job_ids[tc.y_j[i]],
+                workload_kind="training",
+                provider=off.provider,
+                region=off.region_id,
+                instance_type=off.instance_type,
+                accelerator=off.accelerator,
+                purchase_option=str(off.purchase_option),
+                offering_id=inputs.keys[tc.y_o[i]],
+                period=int(tc.y_t[i]),
+                period_label=labels[tc.y_t[i]],
+                nodes=nodes,
+                accelerators=nodes * off.accelerators_per_node,
+                hours=float(tc.y_hours[i]),
+                cost_usd=nodes * float(tc.y_cost[i]),
+                availability=off.availability,
+            )
+        )
     return out
+
+
+def _source_label(source: str) -> str:
+    """The perf module's source, in a plan's words (measured | calibrated | estimated)."""
+    return "estimated" if source == "roofline" else source
 
 
 def flows(built: Built, x: NDArray[np.float64]) -> list[Flow]:
     cells, prob = built.serving, built.problem
-    svc_ids = [s.id for s in prob.inputs.spec.services]
+    svc = prob.inputs.spec.services
+    fi = built.flow_cells
     val = x[built.flow.start : built.flow.stop]
-    return [
-        Flow(
-            service=svc_ids[cells.f_s[i]],
-            geography=cells.geographies[cells.f_g[i]],
-            region=prob.regions[cells.f_r[i]],
-            period=int(cells.f_t[i]),
-            requests_per_s=float(val[i]),
+    out = []
+    for k in np.nonzero(val > TOL)[0]:
+        i = fi[k]
+        s = int(cells.f_s[i])
+        c = int(cells.class_local[cells.f_c[i]])
+        out.append(
+            Flow(
+                service=svc[s].id,
+                request_class=svc[s].request_classes[c].name,
+                geography=cells.geographies[cells.f_g[i]],
+                region=prob.regions[cells.f_r[i]],
+                period=int(cells.f_t[i]),
+                requests_per_s=float(val[k]),
+            )
         )
-        for i in np.nonzero(val > TOL)[0]
-    ]
+    return out
+
+
+def serving_figures(built: Built, allocs: list[Allocation]) -> list[ServingFigure]:
+    """Replica size and requests/s per replica of each (service, accelerator) the plan uses."""
+    cells = built.serving
+    svc = built.problem.inputs.spec.services
+    used = {(a.workload, a.accelerator) for a in allocs if a.workload_kind == "service"}
+    seen: dict[tuple[str, str], ServingFigure] = {}
+    for q, prof in enumerate(cells.q_profile):
+        sid = svc[cells.q_s[q]].id
+        key = (sid, prof.accelerator)
+        if key in used and key not in seen:
+            seen[key] = ServingFigure(
+                service=sid,
+                accelerator=prof.accelerator,
+                accelerators_per_replica=prof.accelerators_per_replica,
+                requests_per_s_per_replica=dict(prof.requests_per_s_per_replica),
+                source=_source_label(prof.source),
+            )
+    return [seen[k] for k in sorted(seen)]
 
 
 def binding_rules(built: Built, duals: NDArray[np.float64], limit: int = 40) -> list[BindingRule]:
@@ -109,16 +174,13 @@ def binding_rules(built: Built, duals: NDArray[np.float64], limit: int = 40) -> 
     return out[:limit]
 
 
-def to_plan(
-    built: Built,
-    x: NDArray[np.float64],
-    status: Status,
-    lower_bound: float | None,
-    gap: float | None,
-    message: str = "",
-) -> Plan:
+def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str = "") -> Plan:
+    """The plan a solution describes; integer columns within 1e-6 of a whole number are rounded."""
     prob, inputs = built.problem, built.problem.inputs
     spec = inputs.spec
+    lp = built.lp
+    near = lp.integer & (np.abs(x - np.round(x)) <= 1e-6)
+    x = np.where(near, np.round(x), x)
     allocs = allocations(built, x)
     T = prob.num_periods
     fixed = inputs.reserved_fixed_usd
@@ -170,8 +232,6 @@ def to_plan(
         status=status,
         message=message,
         objective_usd=objective,
-        lower_bound_usd=lower_bound,
-        gap=gap,
         catalog_sha256=inputs.catalog.manifest.content_sha256,
         periods=[p.label for p in inputs.periods],
         period_hours=prob.hours.tolist(),
@@ -183,6 +243,7 @@ def to_plan(
         allocations=allocs,
         flows=flows(built, x),
         contracts=rows,
+        serving_figures=serving_figures(built, allocs),
         stats={
             "variables": built.lp.num_cols,
             "constraints": built.lp.num_rows,

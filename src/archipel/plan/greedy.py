@@ -4,11 +4,14 @@ This is how SkyPilot and dstack place a task: per task, filter offerings by what
 say about itself (purchase option, residency, CLOUD Act, exclusivity, model fit, latency,
 training accelerators and window), then take the cheapest. Here:
 
-- a service, per period and geography, takes the cheapest allowed offering per request/s in a
-  region within its latency SLO (or its ``serving_regions``), sized to serve the demand exactly;
-- a training job takes the cheapest offering per unit of work, its work spread over its window
-  periods in proportion to their active hours, within ``gang_max_accelerators``, topped up to
-  ``gang_min_accelerators``, and in one region when ``single_region``;
+- a service, per period and geography, takes the cheapest allowed offering per request/s (at
+  its class mix, derated by spot availability) in a region within its latency SLO (or its
+  ``serving_regions``); the nodes an offering needs for all geographies are rounded up to whole
+  nodes (or whole multi-node replicas); spot carries at most ``spot_max_share`` of peak demand;
+- a training job takes the cheapest accelerator type (and region, when ``single_region``) per
+  unit of work, on instance types with a fabric, its work spread over its window periods in
+  proportion to their active hours, in whole nodes, within ``gang_max_accelerators``, topped up
+  to ``gang_min_accelerators``;
 - capacity (offering ``max_nodes`` and provider accelerator limits) is taken first come first
   served in spec order (services, then training jobs); an exhausted offering passes the rest of
   the need to the next cheapest.
@@ -30,10 +33,9 @@ from numpy.typing import NDArray
 
 from archipel.catalog.model import PurchaseOption
 from archipel.geo import haversine_km, rtt_ms
-from archipel.perf.accelerators import canonical_name
-from archipel.perf.serving import node_requests_per_s, serving_profile
+from archipel.perf.serving import serving_profile
 from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
-from archipel.plan.inputs import PlanInputs
+from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, Blocker, ContractYear, Flow, Plan, Status
 from archipel.spec.models import (
     CloudActExclusionRule,
@@ -60,7 +62,7 @@ class _Book:
     cap: F  # [O, T] nodes left
     limits: list[tuple[B, F]]  # per provider limit: offerings it covers, accelerators left [T]
     nodes: dict[tuple[str, str, int, int], float]  # (kind, workload, offering, period)
-    flows: dict[tuple[str, str, str, int], float]  # (service, geography, region, period)
+    flows: dict[tuple[str, str, str, str, int], float]  # (service, class, geography, region, t)
 
     def copy(self) -> _Book:
         return _Book(
@@ -70,13 +72,19 @@ class _Book:
             dict(self.flows),
         )
 
-    def take(self, o: int, t: int, want: float, apn: float) -> float:
-        """Take up to ``want`` nodes of offering o in period t; returns what was taken."""
-        n = min(want, float(self.cap[o, t]))
+    def room(self, o: int, t: int, apn: float, step: float = 1.0) -> float:
+        """Whole steps of nodes (``step`` nodes each) still free on offering o in period t."""
+        n = float(self.cap[o, t])
         for m, left in self.limits:
             if m[o]:
                 n = min(n, float(left[t]) / apn)
-        n = max(0.0, n)
+        return max(0.0, float(np.floor(n / step + 1e-9)) * step)
+
+    def take(self, o: int, t: int, want: float, apn: float, step: float = 1.0) -> float:
+        """Take up to ``want`` nodes of offering o in period t, rounded up to whole steps of
+        ``step`` nodes where room allows; returns what was taken."""
+        want = np.ceil(want / step - 1e-9) * step
+        n = max(0.0, min(want, self.room(o, t, apn, step)))
         self.cap[o, t] -= n
         for m, left in self.limits:
             if m[o]:
@@ -132,6 +140,7 @@ def _effective_price(inputs: PlanInputs) -> tuple[F, NDArray[np.int64]]:
 
 
 def _demand(svc: InferenceService, inputs: PlanInputs) -> tuple[list[str], F]:
+    """Peak requests/s per geography and period (docs/semantics.md, Demand)."""
     pers = inputs.periods
     d = svc.demand
     if isinstance(d, DemandTable):
@@ -141,65 +150,118 @@ def _demand(svc: InferenceService, inputs: PlanInputs) -> tuple[list[str], F]:
         ]
     else:
         geos = list(d.base_by_geography)
-        yrs = [(p.start - pers[0].start).days / 365.25 for p in pers]
+        at = [p.end if d.growth_pct_per_year >= 0 else p.start for p in pers]
+        yrs = [(x - pers[0].start) / dt.timedelta(days=365.25) for x in at]
         rows = [
             [b * (1 + d.growth_pct_per_year / 100) ** y for y in yrs]
             for b in d.base_by_geography.values()
         ]
     out = np.array(rows, dtype=float).reshape(len(geos), len(pers))
-    return geos, out * svc.requests_per_unit()
+    return geos, out * svc.requests_per_unit() * svc.peak_factor
 
 
-def _place_service(
-    inputs: PlanInputs, svc: InferenceService, price: F, book: _Book
-) -> list[Blocker]:
+@dataclass(frozen=True)
+class _Serving:
+    mix: F  # [O] requests/s one node serves at the class mix (derated); 0: cannot host
+    step: F  # [O] nodes per unit: 1, or the nodes of one multi-node replica
+    replicas: F  # [O] replicas per node (fraction for a multi-node replica)
+    k: dict[str, int]  # accelerator -> accelerators per replica
+    source: dict[str, str]
+
+
+def _serving(inputs: PlanInputs, svc: InferenceService) -> _Serving:
     offs, spec = inputs.offerings, inputs.spec
     model = next((m for m in spec.models if m.id == svc.model), None)
-    mix = np.zeros(len(offs))  # requests/s per node at the service's class mix
+    out = _Serving(np.zeros(len(offs)), np.ones(len(offs)), np.zeros(len(offs)), {}, {})
+    if model is None:
+        return out
     for i, o in enumerate(offs):
-        prof = (
-            serving_profile(model, o.accelerator, svc.request_classes)
-            if model is not None and canonical_name(o.accelerator) is not None
-            else None
+        acc = inputs.accelerators.get(o.accelerator)
+        prof = None if acc is None else serving_profile(model, acc.name, svc.request_classes)
+        if prof is None:
+            continue
+        k = prof.accelerators_per_replica
+        if o.accelerators_per_node >= k:
+            out.replicas[i] = o.accelerators_per_node // k
+        elif model.multi_node_replicas and o.fabric:
+            out.step[i] = -(-k // o.accelerators_per_node)
+            out.replicas[i] = 1.0 / out.step[i]
+        else:
+            continue
+        per_replica = 1.0 / sum(
+            c.share / prof.requests_per_s_per_replica[c.name] for c in svc.request_classes
         )
-        if prof is not None:
-            rate = node_requests_per_s(prof, o.accelerators_per_node)
-            mix[i] = 1.0 / sum(c.share / rate[c.name] for c in svc.request_classes)
-    options = np.array([o.purchase_option in svc.purchase_options for o in offs])
-    allowed = _base_mask(inputs, svc.data_class, svc.model) & (options & (mix > 0))[:, None]
-    geos, demand = _demand(svc, inputs)
-    points = {g.id: g for g in spec.geographies}
+        out.mix[i] = out.replicas[i] * per_replica * o.availability
+        out.k[o.accelerator] = k
+        out.source[o.accelerator] = "estimated" if prof.source == "roofline" else prof.source
+    return out
+
+
+def _near(inputs: PlanInputs, svc: InferenceService, g: str) -> B:
+    """[O] offerings in regions within the SLO of geography g (or its serving_regions)."""
+    offs, points = inputs.offerings, {x.id: x for x in inputs.spec.geographies}
+    listed = (svc.serving_regions or {}).get(g)
+    if listed is not None:
+        return np.array([o.region_id in listed for o in offs], dtype=bool)
+    if g not in points:
+        return np.zeros(len(offs), dtype=bool)
     regions = [
         inputs.catalog.region(o.region_id) if inputs.catalog.has_region(o.region_id) else None
         for o in offs
     ]
     lat = np.array([r.lat if r else np.nan for r in regions])
     lon = np.array([r.lon if r else np.nan for r in regions])
+    rtt = rtt_ms(haversine_km(points[g].lat, points[g].lon, lat, lon))
+    return np.asarray(np.nan_to_num(rtt, nan=np.inf) <= svc.latency_slo_rtt_ms, dtype=bool)
+
+
+def _place_service(
+    inputs: PlanInputs, svc: InferenceService, price: F, book: _Book
+) -> list[Blocker]:
+    offs = inputs.offerings
+    sv = _serving(inputs, svc)
+    options = np.array(
+        [
+            o.purchase_option in svc.purchase_options or o.purchase_option == PurchaseOption.OWNED
+            for o in offs
+        ]
+    )
+    allowed = _base_mask(inputs, svc.data_class, svc.model) & (options & (sv.mix > 0))[:, None]
+    spot = np.array([o.purchase_option == PurchaseOption.SPOT for o in offs], dtype=bool)
+    geos, demand = _demand(svc, inputs)
+    near = [_near(inputs, svc, g) for g in geos]
     blockers: list[Blocker] = []
-    per_rps = np.where((mix > 0)[:, None], price / np.where(mix > 0, mix, 1.0)[:, None], np.inf)
-    for gi, g in enumerate(geos):
-        listed = (svc.serving_regions or {}).get(g)
-        if listed is not None:
-            near = np.array([o.region_id in listed for o in offs])
-        elif g in points:
-            rtt = rtt_ms(haversine_km(points[g].lat, points[g].lon, lat, lon))
-            near = np.nan_to_num(rtt, nan=np.inf) <= svc.latency_slo_rtt_ms
-        else:
-            near = np.zeros(len(offs), dtype=bool)
-        for t, p in enumerate(inputs.periods):
+    per_rps = np.where(
+        (sv.mix > 0)[:, None], price / np.where(sv.mix > 0, sv.mix, 1.0)[:, None], np.inf
+    )
+    apn = np.array([o.accelerators_per_node for o in offs], dtype=float)
+    for t, p in enumerate(inputs.periods):
+        spot_left = svc.spot_max_share * float(demand[:, t].sum())
+        spare = np.zeros(len(offs))  # requests/s free on nodes already taken this period
+        for gi, g in enumerate(geos):
             need = float(demand[gi, t])
-            cand = np.flatnonzero(allowed[:, t] & near)
+            cand = np.flatnonzero(allowed[:, t] & near[gi])
             for o in cand[np.lexsort((cand, per_rps[cand, t]))]:
                 if need <= EPS * max(1.0, float(demand[gi, t])):
                     break
-                n = book.take(int(o), t, need / mix[o], offs[o].accelerators_per_node)
-                if n > 0:
-                    book.nodes["service", svc.id, int(o), t] = (
-                        book.nodes.get(("service", svc.id, int(o), t), 0.0) + n
-                    )
-                    key = (svc.id, g, offs[o].region_id, t)
-                    book.flows[key] = book.flows.get(key, 0.0) + n * mix[o]
-                    need -= n * mix[o]
+                cap = min(need, spot_left) if spot[o] else need
+                use = min(cap, spare[o])
+                if use < cap:
+                    got = book.take(int(o), t, (cap - use) / sv.mix[o], apn[o], sv.step[o])
+                    if got > 0:
+                        key = ("service", svc.id, int(o), t)
+                        book.nodes[key] = book.nodes.get(key, 0.0) + got
+                        spare[o] += got * sv.mix[o]
+                    use = min(cap, spare[o])
+                if use <= 0:
+                    continue
+                spare[o] -= use
+                need -= use
+                if spot[o]:
+                    spot_left -= use
+                for c in svc.request_classes:
+                    key2 = (svc.id, c.name, g, offs[o].region_id, t)
+                    book.flows[key2] = book.flows.get(key2, 0.0) + use * c.share
             if need > 1e-6 * max(1.0, float(demand[gi, t])):
                 blockers.append(
                     Blocker(
@@ -209,7 +271,7 @@ def _place_service(
                         unit="requests/s",
                         description=f"service {svc.id}, geography {g}, period {p.label}: "
                         "no allowed offering within the latency SLO has capacity left for "
-                        f"{need:.6g} of {demand[gi, t]:.6g} requests/s",
+                        f"{need:.6g} of {demand[gi, t]:.6g} peak requests/s",
                     )
                 )
     return blockers
@@ -218,26 +280,26 @@ def _place_service(
 def _job_rates(inputs: PlanInputs, job: TrainingJob) -> tuple[B, F, F]:
     """Allowed cells [O, T], work per node-hour [O], window hours [T]."""
     offs = inputs.offerings
-    options = {PurchaseOption.ON_DEMAND, PurchaseOption.RESERVED} | (
+    options = {PurchaseOption.ON_DEMAND, PurchaseOption.RESERVED, PurchaseOption.OWNED} | (
         {PurchaseOption.SPOT} if job.preemptible else set()
     )
-    wanted = {canonical_name(a) or a for a in job.accelerators}
+    wanted = {inputs.accelerator_name(a) or a for a in job.accelerators}
     start = job.start or inputs.spec.horizon.start
     window = np.array([overlap_hours(p, start, job.deadline) for p in inputs.periods])
+    gmax = job.gang_max_accelerators
     rate = np.zeros(len(offs))
     for i, o in enumerate(offs):
-        if (
-            o.purchase_option in options
-            and (canonical_name(o.accelerator) or o.accelerator) in wanted
-        ):
+        fabric_ok = bool(o.fabric) or (gmax is not None and o.accelerators_per_node >= gmax)
+        if o.purchase_option in options and o.accelerator in wanted and fabric_ok:
             useful = 1.0
             if o.purchase_option == PurchaseOption.SPOT:
                 useful = spot_useful_fraction(
                     o.interruptions_per_hour, job.checkpoint_interval_h, job.restart_h
                 )
+            acc = inputs.accelerators[o.accelerator]
             rate[i] = (
                 o.accelerators_per_node
-                * work_per_accelerator_hour(job.work, o.accelerator)
+                * work_per_accelerator_hour(job.work, acc, inputs.accelerators)
                 * useful
             )
     allowed = (
@@ -249,29 +311,35 @@ def _job_rates(inputs: PlanInputs, job: TrainingJob) -> tuple[B, F, F]:
 def _fill_job(
     inputs: PlanInputs, job: TrainingJob, cells: B, rate: F, window: F, cost: F, book: _Book
 ) -> float:
-    """Place the job on ``cells`` in ``book``; returns the work left undone (0 on success)."""
+    """Place the job on ``cells`` in ``book`` in whole nodes; returns the share of work undone."""
     apn = np.array([o.accelerators_per_node for o in inputs.offerings], dtype=float)
+    lone = np.array([not o.fabric for o in inputs.offerings], dtype=bool)
     gmax = float(job.gang_max_accelerators) if job.gang_max_accelerators is not None else np.inf
     acc = np.zeros(len(window))
-    required = (
-        job.work.accelerator_hours if isinstance(job.work, WorkAcceleratorHours) else job.work.flops
-    )
     active = np.flatnonzero(window > 0)
+
+    def take(o: int, t: int, want: float) -> float:
+        room = np.floor((gmax - acc[t]) / apn[o] + 1e-9)
+        if lone[o]:  # without a fabric: one node, alone
+            room = min(room, 0.0 if acc[t] > 0 else 1.0)
+        n = book.take(o, t, min(want, max(0.0, room)), apn[o])
+        if n > 0:
+            key = ("training", job.id, o, t)
+            book.nodes[key] = book.nodes.get(key, 0.0) + n
+            acc[t] += n * apn[o]
+        return n
 
     def fill(t: int, work: float) -> float:
         cand = np.flatnonzero(cells[:, t])
         for o in cand[np.lexsort((cand, cost[cand, t]))]:
-            if work <= EPS * required:
+            if work <= EPS:
                 break
-            room = (gmax - acc[t]) / apn[o]
-            n = book.take(int(o), t, min(work / (rate[o] * window[t]), max(0.0, room)), apn[o])
-            if n > 0:
-                key = ("training", job.id, int(o), t)
-                book.nodes[key] = book.nodes.get(key, 0.0) + n
-                acc[t] += n * apn[o]
-                work -= n * rate[o] * window[t]
+            n = take(int(o), t, work / (rate[o] * window[t]))
+            work -= n * rate[o] * window[t]
         return max(0.0, work)
 
+    required = 1.0
+    rate = rate / _required(job)
     hours = window[active].sum()
     left = (
         sum(fill(int(t), required * window[t] / hours) for t in active) if hours > 0 else required
@@ -283,48 +351,44 @@ def _fill_job(
         for o in cand[np.lexsort((cand, cost[cand, t]))]:
             if acc[t] >= job.gang_min_accelerators - EPS:
                 break
-            n = book.take(int(o), t, (job.gang_min_accelerators - acc[t]) / apn[o], apn[o])
-            key = ("training", job.id, int(o), t)
-            book.nodes[key] = book.nodes.get(key, 0.0) + n
-            acc[t] += n * apn[o]
+            take(int(o), t, (job.gang_min_accelerators - acc[t]) / apn[o])
         if acc[t] < job.gang_min_accelerators - 1e-6:
-            return max(left, EPS * required + 1.0)
+            return max(left, 1e-3)
     return left
+
+
+def _required(job: TrainingJob) -> float:
+    w = job.work
+    return w.accelerator_hours if isinstance(w, WorkAcceleratorHours) else w.flops
 
 
 def _place_job(
     inputs: PlanInputs, job: TrainingJob, price: F, book: _Book
 ) -> tuple[_Book, list[Blocker]]:
+    """One accelerator type (and region when single_region) for the whole run: the cheapest
+    choice per unit of work that holds the job."""
     allowed, rate, window = _job_rates(inputs, job)
     cost = np.where(allowed, price / np.where(rate > 0, rate, 1.0)[:, None], np.inf)
-    region_of = [o.region_id for o in inputs.offerings]
-    if job.single_region:
-        best: dict[str, float] = {}
-        for o in np.flatnonzero(allowed.any(axis=1)):
-            best[region_of[o]] = min(best.get(region_of[o], np.inf), float(cost[o].min()))
-        groups = [
-            np.array([r == reg for r in region_of])[:, None] & allowed
-            for reg in sorted(best, key=lambda r: (best[r], r))
-        ]
-    else:
-        groups = [allowed]
-    required = (
-        job.work.accelerator_hours if isinstance(job.work, WorkAcceleratorHours) else job.work.flops
-    )
-    left = required
-    for cells in groups:
+    offs = inputs.offerings
+    choice_of = [(o.region_id if job.single_region else "", o.accelerator) for o in offs]
+    best: dict[tuple[str, str], float] = {}
+    for o in np.flatnonzero(allowed.any(axis=1)):
+        best[choice_of[o]] = min(best.get(choice_of[o], np.inf), float(cost[o].min()))
+    left = 1.0
+    for choice in sorted(best, key=lambda c: (best[c], c)):
+        cells = np.array([c == choice for c in choice_of])[:, None] & allowed
         trial = book.copy()
         left = _fill_job(inputs, job, cells, rate, window, cost, trial)
-        if left <= 1e-6 * required:
+        if left <= 1e-6:
             return trial, []
-    where = "in any single region" if job.single_region else "across the allowed offerings"
+    where = "in any single region" if job.single_region else "on any one accelerator type"
     blocker = Blocker(
         family="training-work-greedy",
         entity=job.id,
         shortfall=left,
-        unit="work",
+        unit="share of the job",
         description=f"training job {job.id}: not enough allowed capacity in its window {where} "
-        f"(gang limits included) for {left:.6g} of {required:.6g} units of work",
+        f"(fabric and gang limits included) for {left:.3g} of its work",
     )
     return book, [blocker]
 
@@ -365,6 +429,7 @@ def _contract_rows(
 def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Book) -> Plan:
     offs, pers = inputs.offerings, inputs.periods
     windows = {j.id: _job_rates(inputs, j)[2] for j in inputs.spec.training}
+    serving = {s.id: _serving(inputs, s) for s in inputs.spec.services}
     allocations: list[Allocation] = []
     by_period = inputs.reserved_fixed_usd.sum(axis=0).astype(float)
     by_provider: dict[str, float] = defaultdict(float)
@@ -377,6 +442,15 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Boo
         o = offs[oi]
         hours = float(pers[t].hours if kind == "service" else windows[w][t])
         cost = n * hours * float(price[oi, t])
+        extra = {}
+        if kind == "service":
+            sv = serving[w]
+            extra = {
+                "replicas": n * float(sv.replicas[oi]),
+                "accelerators_per_replica": sv.k.get(o.accelerator, 0),
+                "nodes_per_replica": int(sv.step[oi]),
+                "throughput_source": sv.source.get(o.accelerator, ""),
+            }
         allocations.append(
             Allocation(
                 workload=w,
@@ -393,6 +467,8 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Boo
                 accelerators=n * o.accelerators_per_node,
                 hours=hours,
                 cost_usd=cost,
+                availability=o.availability,
+                **extra,
             )
         )
         by_period[t] += cost
@@ -417,8 +493,8 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Boo
             shortfall += r.shortfall_usd
             by_provider[r.provider] += r.shortfall_usd
     flows = [
-        Flow(service=s, geography=g, region=r, period=t, requests_per_s=v)
-        for (s, g, r, t), v in sorted(book.flows.items())
+        Flow(service=s, request_class=c, geography=g, region=r, period=t, requests_per_s=v)
+        for (s, c, g, r, t), v in sorted(book.flows.items())
         if v > 0
     ]
     return Plan(
@@ -429,6 +505,7 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Boo
         "cross-workload rules ignored",
         objective_usd=float(sum(by_provider.values())),
         catalog_sha256=inputs.catalog.manifest.content_sha256,
+        spec_sha256=spec_sha256(inputs.spec),
         periods=[p.label for p in pers],
         period_hours=[p.hours for p in pers],
         cost_by_provider_usd=dict(by_provider),
@@ -445,7 +522,11 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Boo
 def _limits(inputs: PlanInputs) -> Iterable[tuple[B, F]]:
     for ps in inputs.spec.providers:
         for lim in ps.capacity:
-            acc = canonical_name(lim.accelerator) or lim.accelerator if lim.accelerator else None
+            acc = (
+                inputs.accelerator_name(lim.accelerator) or lim.accelerator
+                if lim.accelerator
+                else None
+            )
             m = np.array(
                 [
                     o.provider == ps.id

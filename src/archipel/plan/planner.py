@@ -1,139 +1,307 @@
-"""Plan a fleet: prepare → build → solve → extract → verify. The one entry point for the CLI."""
+"""Plan a fleet: prepare → build → solve → extract → verify. The one entry point for the CLI.
+
+Solving (docs/semantics.md, "Solving"): the model splits into independent blocks
+(:mod:`archipel.plan.lp.blocks`), each solved on its own. Per block, the LP relaxation gives the
+lower bound and row duals; for whole nodes its solution is rounded up and the flows re-solved
+with the nodes fixed, which is kept when it is within ``mip_rel_gap`` of the bound; otherwise
+the block goes to the MIP solver with that point as its first incumbent. The plan reports the
+LP relaxation as its lower bound and the gap to it.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from archipel.catalog.model import Catalog
+from archipel.errors import SolverError
 from archipel.plan.diagnose import explain
 from archipel.plan.extract import binding_rules, to_plan
-from archipel.plan.inputs import PlanInputs, prepare
+from archipel.plan.inputs import PlanInputs, prepare, spec_sha256
+from archipel.plan.lp.blocks import Block, independent_blocks, restrict
 from archipel.plan.lp.build import Built, build_lp
+from archipel.plan.lp.program import LinearProgram
 from archipel.plan.result import BindingRule, Plan, Status
 from archipel.plan.solvers.highs import Outcome, Solution, solve
 from archipel.spec.models import Spec
 
 Progress = Callable[[str], None]
+# A block with at most this many integer columns goes straight to the full MIP (fast at this
+# size); larger ones get the support MIP first (benchmarks/run.py main: 2,000-2,800 integer
+# columns per yearly block of frontier-lab take 15-70 s as full MIPs, under 2 s on the support).
+SMALL_MIP_INTEGERS = 1000
+Float = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class PlanOptions:
-    integer: bool = False  # whole nodes; the LP bound and gap are reported
+    whole_nodes: bool = True  # False: the fractional view (LP optimum, nodes may be fractional)
     time_limit_s: float | None = None
-    mip_rel_gap: float = 1e-3  # relative; the LP bound and the gap are always reported
-    rule_costs: bool = True  # re-solve without each rule to price it (small models only)
+    mip_rel_gap: float = 1e-3  # relative to the LP relaxation bound of each block
+    rule_costs: bool = True  # re-solve the relaxation without each rule to price it
     rule_cost_max_columns: int = 50_000
 
 
-def _status(sol: Solution) -> Status:
+@dataclass
+class _Solved:
+    """The whole model's solution, assembled from its blocks."""
+
+    x: Float
+    duals: Float
+    objective: float
+    lp_bound: float
+    outcome: Outcome
+    blocks: int
+    mip_blocks: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def _status(outcome: Outcome) -> Status:
     return {
         Outcome.OPTIMAL: Status.OPTIMAL,
         Outcome.FEASIBLE: Status.FEASIBLE,
         Outcome.INFEASIBLE: Status.INFEASIBLE,
         Outcome.UNBOUNDED: Status.ERROR,
         Outcome.NO_SOLUTION: Status.TIME_LIMIT,
-    }[sol.outcome]
+    }[outcome]
 
 
-def _duals(built: Built, sol: Solution) -> np.ndarray | None:
-    """Row duals; for a MIP, of the LP with its integer columns fixed at the solution."""
-    if sol.row_duals is not None or sol.x is None:
-        return sol.row_duals
-    lp = built.lp
-    fixed = np.where(lp.integer, np.round(sol.x), np.nan)
-    lo = np.where(lp.integer, fixed, lp.col_lower)
-    hi = np.where(lp.integer, fixed, lp.col_upper)
-    again = solve(replace(lp, col_lower=lo, col_upper=hi), integer=False)
-    return again.row_duals
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.5, deadline - time.perf_counter())
+
+
+def _round_up(sub: LinearProgram, x: Float, deadline: float | None) -> Solution | None:
+    """Whole nodes from a relaxed point: round integer columns up, fix them, re-solve the rest.
+
+    More nodes never serve less, so this holds unless an upper limit (capacity, gang size,
+    spot share) binds or a binary choice is fractional; then it returns None.
+    """
+    ints = sub.integer
+    vals = x[ints]
+    binary = sub.col_upper[ints] <= 1.0
+    frac = np.abs(vals - np.round(vals)) > 1e-6
+    if (frac & binary).any():
+        return None
+    fixed = np.minimum(np.ceil(vals - 1e-6), sub.col_upper[ints])
+    lo, hi = sub.col_lower.copy(), sub.col_upper.copy()
+    lo[ints] = fixed
+    hi[ints] = fixed
+    again = solve(
+        replace(sub, col_lower=lo, col_upper=hi, integer=np.zeros_like(ints)),
+        integer=False,
+        time_limit_s=_left(deadline),
+    )
+    if again.outcome != Outcome.OPTIMAL or again.x is None:
+        return None
+    return again
+
+
+def _within(objective: float, bound: float, rel: float) -> bool:
+    return objective - bound <= rel * max(abs(objective), 1e-9) + 1e-9
+
+
+def _support_mip(
+    sub: LinearProgram,
+    x: Float,
+    free: NDArray[np.bool_],
+    options: PlanOptions,
+    deadline: float | None,
+) -> Solution | None:
+    """Whole nodes on the relaxation's support: integer columns the relaxation leaves at 0 stay
+    at 0 (except ``free`` ones: training nodes and gang choices), the rest are chosen by the
+    MIP solver — a small MIP, a restriction of the block, so its plans are feasible for it."""
+    hi = sub.col_upper.copy()
+    hi[sub.integer & (x <= 1e-9) & ~free] = 0.0
+    sol = solve(
+        replace(sub, col_upper=hi),
+        integer=True,
+        time_limit_s=_left(deadline),
+        mip_rel_gap=options.mip_rel_gap,
+    )
+    return sol if sol.x is not None else None
+
+
+def _best(*candidates: Solution | None) -> Solution | None:
+    kept = [c for c in candidates if c is not None and c.objective is not None]
+    return min(kept, key=lambda c: c.objective or 0.0) if kept else None
+
+
+def _solve_block(
+    sub: LinearProgram, free: NDArray[np.bool_], options: PlanOptions, deadline: float | None
+) -> tuple[Solution, Solution, bool]:
+    """(relaxation, chosen solution, MIP used) for one block.
+
+    Whole nodes: the relaxation rounded up when that is within the gap; else the better of the
+    rounding and a MIP on the relaxation's support; the full MIP only when both fail. Every
+    integer solution is checked against the relaxation's bound (a solver bug can break it).
+    """
+    relaxed = solve(sub, integer=False, time_limit_s=_left(deadline))
+    if relaxed.x is None or not options.whole_nodes or not sub.integer.any():
+        return relaxed, relaxed, False
+    if relaxed.outcome != Outcome.OPTIMAL or relaxed.objective is None:
+        return relaxed, relaxed, False
+    vals = relaxed.x[sub.integer]
+    if np.all(np.abs(vals - np.round(vals)) <= 1e-6):
+        return relaxed, relaxed, False
+    rounded = _round_up(sub, relaxed.x, deadline)
+    if rounded is not None and _within(
+        rounded.objective or 0.0, relaxed.objective, options.mip_rel_gap
+    ):
+        return relaxed, rounded, False
+    small = int(sub.integer.sum()) <= SMALL_MIP_INTEGERS
+    support = None if small else _support_mip(sub, relaxed.x, free, options, deadline)
+    chosen = _best(rounded, support)
+    if chosen is None or small:
+        full = solve(
+            sub, integer=True, time_limit_s=_left(deadline), mip_rel_gap=options.mip_rel_gap
+        )
+        chosen = _best(full, chosen) or full
+    if chosen.objective is not None and chosen.objective < relaxed.objective - 1e-6 * max(
+        1.0, abs(relaxed.objective)
+    ):
+        raise SolverError(
+            f"the solver returned a whole-node plan costing {chosen.objective:,.2f} USD, below "
+            f"its own LP relaxation bound {relaxed.objective:,.2f} USD; this is a solver bug"
+        )
+    return relaxed, chosen, True
+
+
+def _solve(
+    lp: LinearProgram, free: NDArray[np.bool_], options: PlanOptions, t0: float, say: Progress
+) -> _Solved:
+    deadline = None if options.time_limit_s is None else t0 + options.time_limit_s
+    blocks = independent_blocks(lp)
+    x = np.where(lp.cost >= 0, lp.col_lower, lp.col_upper).astype(float)
+    duals = np.zeros(lp.num_rows)
+    total, bound = lp.offset, lp.offset
+    outcome = Outcome.OPTIMAL
+    solved = _Solved(x, duals, 0.0, 0.0, outcome, len(blocks))
+    big = [b for b in blocks if b.rows.size]
+    lonely = [b for b in blocks if not b.rows.size]
+    for b in lonely:
+        total += float(lp.cost[b.cols] @ x[b.cols])
+        bound += float(lp.cost[b.cols] @ x[b.cols])
+    for i, block in enumerate(big, 1):
+        if len(big) > 1:
+            say(f"solving block {i} of {len(big)}: {block.cols.size:,} variables")
+        sub = restrict(lp, block)
+        relaxed, chosen, used_mip = _solve_block(sub, free[block.cols], options, deadline)
+        solved.mip_blocks += used_mip
+        if chosen.x is None:
+            solved.outcome = (
+                chosen.outcome if chosen.outcome != Outcome.OPTIMAL else Outcome.NO_SOLUTION
+            )
+            solved.messages.append(chosen.message)
+            return solved
+        x[block.cols] = chosen.x
+        if relaxed.row_duals is not None:
+            duals[block.rows] = relaxed.row_duals
+        total += float(chosen.objective or 0.0)
+        bound += float(relaxed.bound if relaxed.bound is not None else -np.inf)
+        if chosen.outcome == Outcome.FEASIBLE:
+            outcome = Outcome.FEASIBLE
+            solved.messages.append(chosen.message)
+    solved.x, solved.duals, solved.objective, solved.lp_bound = x, duals, total, bound
+    solved.outcome = outcome
+    return solved
 
 
 def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None = None) -> Plan:
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
-    say("building the linear program")
-    built = build_lp(inputs, integer=options.integer)
+    say("building the model")
+    built = build_lp(inputs, integer=options.whole_nodes)
     t_build = time.perf_counter() - t0
-    say(f"solving: {built.lp.num_cols:,} variables, {built.lp.num_rows:,} constraints")
-    lp_bound = None
-    if options.integer and built.lp.integer.any():
-        relaxed = solve(built.lp, integer=False, time_limit_s=options.time_limit_s)
-        lp_bound = relaxed.objective
-    left = options.time_limit_s
-    if left is not None:  # one budget for the relaxation and the MIP together
-        left = max(1.0, left - (time.perf_counter() - t0 - t_build))
-    sol = solve(built.lp, integer=True, time_limit_s=left, mip_rel_gap=options.mip_rel_gap)
+    lp = built.lp
+    say(f"solving: {lp.num_cols:,} variables, {lp.num_rows:,} constraints")
+    free = np.zeros(lp.num_cols, dtype=bool)
+    for name in ("nodes_training", "gang_choice"):
+        if name in lp.var_blocks:
+            free[lp.var_blocks[name].cols()] = True
+    solved = _solve(lp, free, options, t0, say)
     t_solve = time.perf_counter() - t0 - t_build
     timings = {"build": t_build, "solve": t_solve}
-    status = _status(sol)
-    if sol.x is None:
+    stats = {
+        "variables": lp.num_cols,
+        "constraints": lp.num_rows,
+        "nonzeros": lp.nnz,
+        "integer_variables": int(lp.integer.sum()),
+        "blocks": solved.blocks,
+        "mip_blocks": solved.mip_blocks,
+    }
+    status = _status(solved.outcome)
+    if status in (Status.INFEASIBLE, Status.TIME_LIMIT, Status.ERROR):
         blockers = []
         if status == Status.INFEASIBLE:
             say("no plan exists: finding the smallest relaxation")
             blockers = explain(built, options.time_limit_s)
-        msg = "no plan meets the spec" if status == Status.INFEASIBLE else sol.message
+        msg = (
+            "no plan meets the spec"
+            if status == Status.INFEASIBLE
+            else "; ".join(solved.messages) or status.value
+        )
         return Plan(
             spec_name=inputs.spec.name,
             planner="lp",
             status=status,
             message=msg,
             infeasibility=blockers,
+            whole_nodes=options.whole_nodes,
+            spec_sha256=spec_sha256(inputs.spec),
             periods=[p.label for p in inputs.periods],
             period_hours=inputs.period_hours.tolist(),
             timings_s=timings,
             catalog_sha256=inputs.catalog.manifest.content_sha256,
-            stats={
-                "variables": built.lp.num_cols,
-                "constraints": built.lp.num_rows,
-                "nonzeros": built.lp.nnz,
-            },
+            stats=stats,
         )
     say("extracting the plan")
     t1 = time.perf_counter()
-    bound = sol.bound
-    if lp_bound is not None:
-        bound = max(bound or -np.inf, lp_bound)
-    plan = to_plan(built, sol.x, status, bound, None, sol.message)
-    duals = _duals(built, sol)
-    rules = binding_rules(built, duals) if duals is not None else []
-    if options.rule_costs and built.lp.num_cols <= options.rule_cost_max_columns:
-        rules = _rule_costs(inputs, options, plan.objective_usd or 0.0) + rules
-    gap = None
-    if plan.objective_usd and bound is not None:
-        gap = max(0.0, (plan.objective_usd - bound) / max(abs(plan.objective_usd), 1e-9))
+    plan = to_plan(built, solved.x, status, "; ".join(solved.messages))
+    rules = binding_rules(built, solved.duals)
+    if options.rule_costs and lp.num_cols <= options.rule_cost_max_columns:
+        rules = _rule_costs(inputs, solved.lp_bound) + rules
+    objective = plan.objective_usd or 0.0
+    gap = max(0.0, (objective - solved.lp_bound) / max(abs(objective), 1e-9))
     timings["extract"] = time.perf_counter() - t1
-    return plan.model_copy(update={"binding_rules": rules, "gap": gap, "timings_s": timings})
+    return plan.model_copy(
+        update={
+            "binding_rules": rules,
+            "whole_nodes": options.whole_nodes,
+            "lower_bound_kind": "lp_relaxation" if options.whole_nodes else "lp_optimum",
+            "lower_bound_usd": solved.lp_bound,
+            "gap": gap,
+            "timings_s": timings,
+            "stats": stats,
+            "spec_sha256": spec_sha256(inputs.spec),
+        }
+    )
 
 
-def _rule_costs(inputs: PlanInputs, options: PlanOptions, objective: float) -> list[BindingRule]:
-    """What each rule costs: the objective with it minus the objective without it."""
+def _rule_costs(inputs: PlanInputs, relaxed_objective: float) -> list[BindingRule]:
+    """What each rule costs in the LP relaxation: its optimum with the rule minus without it."""
     out = []
     spec = inputs.spec
     for i, rule in enumerate(spec.rules):
         rest = [r for k, r in enumerate(spec.rules) if k != i]
         other = replace(inputs, spec=spec.model_copy(update={"rules": rest}))
-        built = build_lp(other, integer=options.integer)
-        sol = solve(
-            built.lp,
-            integer=True,
-            time_limit_s=options.time_limit_s,
-            mip_rel_gap=options.mip_rel_gap,
-        )
+        sol = solve(build_lp(other, integer=False).lp, integer=False)
         if sol.objective is None:
             continue
-        delta = objective - sol.objective
-        if abs(delta) <= 1e-6 * max(1.0, abs(objective)):
+        delta = relaxed_objective - sol.objective
+        if abs(delta) <= 1e-6 * max(1.0, abs(relaxed_objective)):
             continue
         out.append(
             BindingRule(
                 family="rule",
                 entity=f"rules[{i}] {rule.kind}",
                 shadow_price_usd=delta,
-                description=f"the plan costs this much more with the {rule.kind} rule than without it",
+                description=f"the LP relaxation costs this much more with the {rule.kind} "
+                "rule than without it",
             )
         )
     return out
@@ -151,8 +319,11 @@ def make_plan(
     from archipel.plan.verify import verify
 
     options = options or PlanOptions()
+    t = time.perf_counter()
     inputs = prepare(spec, catalog)
+    t_prep = time.perf_counter() - t
     plan = plan_greedy(inputs) if planner == "greedy" else plan_lp(inputs, options, progress)
+    plan = plan.model_copy(update={"timings_s": {"prepare": t_prep, **plan.timings_s}})
     if plan.status not in (Status.OPTIMAL, Status.FEASIBLE):
         return plan
     if progress:
@@ -162,9 +333,12 @@ def make_plan(
     timings = {**plan.timings_s, "verify": time.perf_counter() - t}
     return plan.model_copy(
         update={
-            "verified": report.ok,
-            "verification_problems": list(report.problems),
+            "verified": report.exact,
+            "verification_problems": list(report.problems) + list(report.stale),
             "survivability": list(report.recomputed.survivability) if report.recomputed else [],
             "timings_s": timings,
         }
     )
+
+
+__all__ = ["Block", "Built", "PlanOptions", "make_plan", "plan_lp"]

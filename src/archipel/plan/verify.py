@@ -10,6 +10,13 @@ such as ``demand-served`` or ``offering-capacity`` for the rest).
 Tolerance: relative 1e-6 plus absolute 1e-6; relative 1e-5 for figures from the verifier's own
 LP (serving capacity split over request classes, survivability).
 
+Two kinds of finding: **problems** make the plan wrong — a rule broken, demand not served,
+capacity exceeded, a replica or gang that cannot be built, a false claim (a bound above the
+cost, a plan for another spec); **stale figures** are numbers the file states that differ from
+the recomputation (costs, totals, contract rows) while the plan itself holds — for example
+after nodes were added by hand, which is safe but costs more. A plan with stale figures and no
+problem holds; the report says how much more (or less) it really costs.
+
 Module layout: ``verify_facts`` (what the spec says, as arrays), ``verify_costs`` (costs and
 contract years), ``verify_rules`` (demand, capacity, training, cross-workload rules),
 ``verify_lp`` (the max-served-fraction LP).
@@ -17,12 +24,13 @@ contract years), ``verify_rules`` (demand, capacity, training, cross-workload ru
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from archipel.plan.inputs import PlanInputs
+from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult, Status
 from archipel.plan.verify_costs import Costs, recompute_costs
 from archipel.plan.verify_facts import Cells, Facts, derive_facts
@@ -56,10 +64,56 @@ class Recomputed:
 class VerificationReport:
     """What the verifier found and what it recomputed."""
 
-    ok: bool
-    problems: list[str]
+    ok: bool  # no problem (stale figures allowed)
+    problems: list[str]  # what makes the plan wrong, most severe kind first
     recomputed: Recomputed | None  # None when the plan's status leaves nothing to verify
-    rules_broken: list[str]  # each kind of rule broken, once, in order of first breach
+    rules_broken: list[str]  # each kind of problem, once, in order of severity
+    stale: list[str] = field(default_factory=list)  # figures the file states that differ
+    cost_delta_usd: float = 0.0  # recomputed objective minus the stated one
+
+    @property
+    def exact(self) -> bool:
+        """No problem and every stated figure equals the recomputation."""
+        return self.ok and not self.stale
+
+
+# Kinds of finding that are bookkeeping: a stated figure that differs from the recomputation.
+STALE_KINDS = frozenset(
+    {
+        "allocation-fields",
+        "allocation-hours",
+        "allocation-accelerators",
+        "allocation-cost",
+        "allocation-replicas",
+        "contract-rows",
+        "cost-totals",
+        "survivability-report",
+    }
+)
+# Problems in order of severity: the rules a person chose, then serving, capacity, topology.
+SEVERITY = (
+    "plan-claims",
+    "plan-spec",
+    "residency",
+    "cloud_act_exclusion",
+    "exclusivity",
+    "replica-topology",
+    "training-fabric",
+    "gang-type",
+    "whole-nodes",
+    "demand-served",
+    "serving-capacity",
+    "survivability",
+    "offering-capacity",
+    "provider-capacity",
+    "training-work",
+    "gang-min",
+    "gang-max",
+    "single-region",
+    "spot-share",
+    "diversification",
+    "min_providers",
+)
 
 
 def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
@@ -68,7 +122,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
         msg = f"plan status is {plan.status.value}; only optimal or feasible plans can be verified"
         return VerificationReport(False, [msg], None, ["status"])
     facts = derive_facts(inputs)
-    found: list[Problem] = _check_header(plan, facts)
+    found: list[Problem] = _check_header(plan, facts) + _check_claims(plan)
     cells, alloc_problems = _read_allocations(plan.allocations, facts)
     found += alloc_problems
     costs = recompute_costs(facts, cells)
@@ -85,26 +139,131 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     scenarios, surv_problems = survivability(facts, cells)
     found += surv_problems
     found += _check_reported_scenarios(plan.survivability, scenarios)
+    found += _check_units(plan.allocations, facts, cells, plan.whole_nodes)
+    broken = [f for f in found if f[0] not in STALE_KINDS]
+    rank = {k: i for i, k in enumerate(SEVERITY)}
+    broken.sort(key=lambda f: rank.get(f[0], len(rank)))
     rules: list[str] = []
-    for rule, _ in found:
+    for rule, _ in broken:
         if rule not in rules:
             rules.append(rule)
+    stale = _group_stale([f for f in found if f[0] in STALE_KINDS], plan, costs)
+    stated = plan.objective_usd if plan.objective_usd is not None else 0.0
     return VerificationReport(
-        ok=not found,
-        problems=[m for _, m in found],
+        ok=not broken,
+        problems=[m for _, m in broken],
         recomputed=Recomputed(costs, list(costs.contracts), scenarios),
         rules_broken=rules,
+        stale=stale,
+        cost_delta_usd=costs.objective_usd - stated if math.isfinite(stated) else math.inf,
     )
 
 
 def verify_and_stamp(plan: Plan, inputs: PlanInputs) -> Plan:
-    """The plan with ``verified`` and ``verification_problems`` set from :func:`verify`."""
+    """The plan with ``verified`` (no problem, no stale figure) and its findings."""
     report = verify(plan, inputs)
-    return plan.model_copy(update={"verified": report.ok, "verification_problems": report.problems})
+    return plan.model_copy(
+        update={
+            "verified": report.exact,
+            "verification_problems": report.problems + report.stale,
+        }
+    )
+
+
+def _check_claims(plan: Plan) -> list[Problem]:
+    """What a plan claims about itself must be possible: a bound at most its cost, a gap ≥ 0."""
+    out: list[Problem] = []
+    obj, bound, gap = plan.objective_usd, plan.lower_bound_usd, plan.gap
+    if obj is None:
+        out.append(("plan-claims", "the plan states no objective_usd"))
+        return out
+    if bound is not None and bound > obj + ABS + 1e-6 * abs(obj):
+        out.append(
+            (
+                "plan-claims",
+                f"lower_bound_usd {bound:,.2f} is above the plan's own cost {obj:,.2f}: no plan "
+                "costs less than a true lower bound",
+            )
+        )
+    if gap is not None and gap < -1e-9:
+        out.append(("plan-claims", f"gap {gap:g} is negative; a gap is at least 0"))
+    return out
+
+
+def _check_units(
+    allocs: Sequence[Allocation], facts: Facts, cells: Cells, whole: bool
+) -> list[Problem]:
+    """Replicas fit nodes (topology), nodes are whole, and stated replicas match the nodes."""
+    out: list[Problem] = []
+    for a in range(len(cells.nodes)):
+        al = allocs[cells.index[a]]
+        n, o = cells.nodes[a], cells.offering[a]
+        where = f"allocation {al.workload} on {al.offering_id}, period {al.period_label}"
+        if whole and abs(n - round(n)) > 1e-6:
+            out.append(("whole-nodes", f"{where}: {n:g} nodes is not a whole number"))
+        if cells.is_training[a] or n <= ABS:
+            continue
+        sf = facts.services[cells.workload[a]]
+        per_node, per_replica = sf.replicas_per_node[o], sf.nodes_per_replica[o]
+        if per_node == 0 and per_replica == 1:
+            continue  # the cell breaks replica-topology (reported by the masks)
+        if per_replica > 1 and abs(n / per_replica - round(n / per_replica)) > 1e-6:
+            out.append(
+                (
+                    "replica-topology",
+                    f"{where}: {n:g} nodes is not a whole number of {per_replica:g}-node replicas",
+                )
+            )
+        want = n * per_node if per_node > 0 else n / per_replica
+        if not close(al.replicas, want):
+            out.append(
+                ("allocation-replicas", f"{where}: replicas is {al.replicas:g}, expected {want:g}")
+            )
+    return out
+
+
+def _group_stale(found: list[Problem], plan: Plan, costs: Costs) -> list[str]:
+    """Stale figures, counted by kind, with the true cost first; the first few listed."""
+    if not found:
+        return []
+    stated = plan.objective_usd
+    delta = costs.objective_usd - (stated or 0.0)
+    head = (
+        f"stale figures: the plan really costs {costs.objective_usd:,.2f} USD, "
+        f"{'more' if delta > 0 else 'less'} than the {stated or 0.0:,.2f} USD it states "
+        f"({delta:+,.2f} USD)"
+        if stated is not None and not close(stated, costs.objective_usd)
+        else "stale figures: the plan's total cost is right but some figures differ"
+    )
+    kinds: dict[str, int] = {}
+    for k, _ in found:
+        kinds[k] = kinds.get(k, 0) + 1
+    counts = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    return [f"{head}; {counts}", *(m for _, m in found[:10])] + (
+        [f"… and {len(found) - 10} more"] if len(found) > 10 else []
+    )
 
 
 def _check_header(plan: Plan, facts: Facts) -> list[Problem]:
     out: list[Problem] = []
+    inputs = facts.inputs
+    if plan.spec_sha256 and plan.spec_sha256 != spec_sha256(inputs.spec):
+        out.append(
+            (
+                "plan-spec",
+                "the plan was made for another spec (its spec_sha256 differs from this spec's); "
+                "plan this spec again, or verify against the spec the plan was made from",
+            )
+        )
+    if plan.catalog_sha256 and plan.catalog_sha256 != inputs.catalog.manifest.content_sha256:
+        out.append(
+            (
+                "plan-spec",
+                f"the plan was made with another catalog ({plan.catalog_sha256[:12]}…, this one "
+                f"is {inputs.catalog.manifest.content_sha256[:12]}…); plan again or pass the "
+                "catalog it was made with (--catalog)",
+            )
+        )
     if list(plan.periods) != list(facts.labels):
         out.append(
             (
@@ -150,8 +309,10 @@ def _read_allocations(allocs: Sequence[Allocation], facts: Facts) -> tuple[Cells
             "accelerator": off.accelerator,
             "purchase_option": str(off.purchase_option),
             "period_label": facts.labels[a.period],
+            "availability": str(off.availability),
         }
         got = {k: str(getattr(a, k)) for k in want}
+        got["availability"] = str(float(a.availability))
         out.extend(
             ("allocation-fields", f"{where}: {k} is {got[k]!r}, the offering says {v!r}")
             for k, v in want.items()
@@ -217,6 +378,11 @@ def _why(rule: str, facts: Facts, workload: str, o: int) -> str:
         "in this period",
         "training-accelerator": f"accelerator {off.accelerator} is not in the job's accelerators",
         "training-window": "the period does not overlap the job's [start, deadline) window",
+        "replica-topology": f"a replica of model {model} needs more accelerators than a "
+        f"{off.instance_type} node holds, and the nodes cannot be joined into one replica "
+        "(no scale-out fabric, or the model does not allow multi-node replicas)",
+        "training-fabric": f"{off.instance_type} has no scale-out fabric, and the job's gang "
+        "does not fit in one node",
     }
     return reasons.get(rule, rule)
 

@@ -16,8 +16,7 @@ from numpy.typing import NDArray
 
 from archipel.catalog.model import Catalog, Offering, PurchaseOption, Region
 from archipel.geo import haversine_km, rtt_ms
-from archipel.perf.accelerators import canonical_name
-from archipel.perf.serving import ServingProfile, node_requests_per_s, serving_profile
+from archipel.perf.serving import ServingProfile, serving_profile
 from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
 from archipel.plan.inputs import PlanInputs
 from archipel.spec.models import (
@@ -44,10 +43,14 @@ SERVICE_OPTIONS_DEFAULT = (PurchaseOption.ON_DEMAND, PurchaseOption.RESERVED)
 class ServiceFacts:
     service: InferenceService
     geos: tuple[str, ...]
-    demand: Float  # [G, T] requests/s
+    demand: Float  # [G, T] peak requests/s (all classes)
     classes: tuple[str, ...]
     shares: Float  # [C]
-    rate: Float  # [O, C] requests/s one node serves; 0 where the model does not fit
+    rate: Float  # [O, C] requests/s one node serves, derated by spot availability; 0: no unit
+    per_replica: dict[str, int]  # accelerator -> accelerators per replica (k)
+    replicas_per_node: Float  # [O] whole replicas a node hosts (0 when it cannot host one)
+    nodes_per_replica: Float  # [O] nodes one replica takes (1, or more on a fabric)
+    source: dict[str, str]  # accelerator -> measured | calibrated | estimated
     masks: dict[str, Bool]  # mask name -> array broadcastable to [O, T]
     allowed: Bool  # [O, T]
     latency_ok: Bool  # [G, R]: serving_regions or RTT within the SLO
@@ -81,18 +84,20 @@ class Facts:
 
 
 def demand_requests_per_s(svc: InferenceService, pers: tuple[Period, ...]) -> Float:
-    """D[g, t] in requests/s; tokens/s are divided by the mean tokens per request."""
+    """Peak D[g, t] in requests/s: a table value, or growth at the period's end (start when
+    shrinking), times the service's peak factor; tokens/s become requests/s by the class mix."""
     n_t = len(pers)
     d = svc.demand
     if isinstance(d, DemandTable):
         rows = [[v[t] if t < len(v) else 0.0 for t in range(n_t)] for v in d.by_geography.values()]
     else:
         t0 = pers[0].start if pers else dt.datetime(1970, 1, 1)
-        years = np.array([(p.start - t0).days / 365.25 for p in pers], dtype=float)
+        when = [p.end if d.growth_pct_per_year >= 0 else p.start for p in pers]
+        years = np.array([(w - t0) / dt.timedelta(days=365.25) for w in when], dtype=float)
         factor = (1.0 + d.growth_pct_per_year / 100.0) ** years
         rows = [list(b * factor) for b in d.base_by_geography.values()]
     out = np.array(rows, dtype=float).reshape(len(rows), n_t)
-    return out * svc.requests_per_unit()
+    return out * svc.requests_per_unit() * svc.peak_factor
 
 
 def _region_facts(catalog: Catalog, offerings: tuple[Offering, ...]) -> list[Region | None]:
@@ -153,25 +158,50 @@ def _options_mask(offerings: tuple[Offering, ...], options: set[PurchaseOption])
     return np.array([o.purchase_option in options for o in offerings], dtype=bool)
 
 
-def _node_rates(
-    model: ModelSpec | None, svc: InferenceService, offerings: tuple[Offering, ...]
-) -> Float:
-    """[O, C] requests/s per node: (accelerators per node / k) × rate per replica, 0 if no fit."""
-    rate = np.zeros((len(offerings), len(svc.request_classes)))
+@dataclass(frozen=True)
+class _Serving:
+    rate: Float  # [O, C]
+    fits: Bool  # [O] the model has a profile on the accelerator
+    replicas_per_node: Float  # [O]
+    nodes_per_replica: Float  # [O]
+    per_replica: dict[str, int]
+    source: dict[str, str]
+
+
+def _serving(model: ModelSpec | None, svc: InferenceService, inputs: PlanInputs) -> _Serving:
+    """Per offering: whole replicas per node (floor(accelerators / k)), or nodes per replica
+    (ceil(k / accelerators)) when the model allows multi-node replicas and the instance type has
+    a fabric; requests/s per node = replicas per node × rate per replica × spot availability."""
+    offerings = inputs.offerings
+    n_o, n_c = len(offerings), len(svc.request_classes)
+    out = _Serving(np.zeros((n_o, n_c)), np.zeros(n_o, bool), np.zeros(n_o), np.ones(n_o), {}, {})
     if model is None:
-        return rate
-    profiles: dict[str, ServingProfile | None] = {}
+        return out
+    profiles: dict[tuple[str, str], ServingProfile | None] = {}
     for i, o in enumerate(offerings):
-        if o.accelerator not in profiles:
-            known = canonical_name(o.accelerator) is not None
-            profiles[o.accelerator] = (
-                serving_profile(model, o.accelerator, svc.request_classes) if known else None
+        key = (o.accelerator, o.scale_up)
+        if key not in profiles:
+            acc = inputs.accelerators.get(o.accelerator)
+            profiles[key] = (
+                None if acc is None else serving_profile(model, acc.name, svc.request_classes)
             )
-        prof = profiles[o.accelerator]
-        if prof is not None:
-            node = node_requests_per_s(prof, o.accelerators_per_node)
-            rate[i] = [node[c.name] for c in svc.request_classes]
-    return rate
+        prof = profiles[key]
+        if prof is None:
+            continue
+        out.fits[i] = True
+        k = prof.accelerators_per_replica
+        out.per_replica[o.accelerator] = k
+        out.source[o.accelerator] = "estimated" if prof.source == "roofline" else prof.source
+        per_replica = np.array(
+            [prof.requests_per_s_per_replica[c.name] for c in svc.request_classes]
+        )
+        if o.accelerators_per_node >= k:
+            out.replicas_per_node[i] = o.accelerators_per_node // k
+            out.rate[i] = out.replicas_per_node[i] * per_replica * o.availability
+        elif model.multi_node_replicas and o.fabric:
+            out.nodes_per_replica[i] = -(-k // o.accelerators_per_node)
+            out.rate[i] = per_replica * o.availability / out.nodes_per_replica[i]
+    return out
 
 
 def _latency_ok(
@@ -210,10 +240,13 @@ def _service_facts(
         if isinstance(svc.demand, DemandTable)
         else svc.demand.base_by_geography
     )
-    rate = _node_rates(models.get(svc.model), svc, inputs.offerings)
+    serving = _serving(models.get(svc.model), svc, inputs)
+    rate = serving.rate
+    options = set(svc.purchase_options) | {PurchaseOption.OWNED}
     masks: dict[str, Bool] = {
-        "purchase-option": _options_mask(inputs.offerings, set(svc.purchase_options))[:, None],
-        "model-fit": np.asarray((rate > 0).all(axis=1), dtype=bool)[:, None],
+        "purchase-option": _options_mask(inputs.offerings, options)[:, None],
+        "model-fit": serving.fits[:, None],
+        "replica-topology": np.asarray((rate > 0).all(axis=1) | ~serving.fits, dtype=bool)[:, None],
         "residency": residency_mask(spec, svc.data_class, geo_regions)[:, None],
         "cloud_act_exclusion": cloud_act_mask(inputs, svc.data_class)[:, None],
         "exclusivity": exclusivity_mask(inputs, svc.model),
@@ -228,6 +261,10 @@ def _service_facts(
         classes=tuple(c.name for c in svc.request_classes),
         shares=np.array([c.share for c in svc.request_classes], dtype=float),
         rate=rate,
+        per_replica=serving.per_replica,
+        replicas_per_node=serving.replicas_per_node,
+        nodes_per_replica=serving.nodes_per_replica,
+        source=serving.source,
         masks=masks,
         allowed=allowed,
         latency_ok=_latency_ok(svc, geos, spec, regions, inputs.catalog),
@@ -240,25 +277,37 @@ def _job_facts(inputs: PlanInputs, job: TrainingJob, geo_regions: list[Region | 
     options = {PurchaseOption.ON_DEMAND, PurchaseOption.RESERVED}
     if job.preemptible:
         options.add(PurchaseOption.SPOT)
-    wanted = {canonical_name(a) or a for a in job.accelerators}
+    wanted = {inputs.accelerator_name(a) or a for a in job.accelerators}
     start = job.start if job.start is not None else inputs.spec.horizon.start
     window = np.array([overlap_hours(p, start, job.deadline) for p in inputs.periods], dtype=float)
     per_node = np.zeros(len(offerings))
     for i, o in enumerate(offerings):
-        if canonical_name(o.accelerator) is None:
+        if o.accelerator not in inputs.accelerators or o.accelerator not in wanted:
             continue
         useful = (
             spot_useful_fraction(o.interruptions_per_hour, job.checkpoint_interval_h, job.restart_h)
             if o.purchase_option == PurchaseOption.SPOT
             else 1.0
         )
-        per_node[i] = (
-            o.accelerators_per_node * work_per_accelerator_hour(job.work, o.accelerator) * useful
+        rate = work_per_accelerator_hour(
+            job.work, inputs.accelerators[o.accelerator], inputs.accelerators
         )
+        per_node[i] = o.accelerators_per_node * rate * useful
     masks: dict[str, Bool] = {
         "purchase-option": _options_mask(offerings, options)[:, None],
-        "training-accelerator": np.array(
-            [(canonical_name(o.accelerator) or o.accelerator) in wanted for o in offerings],
+        "training-accelerator": np.array([o.accelerator in wanted for o in offerings], dtype=bool)[
+            :, None
+        ],
+        # a gang spans nodes over a scale-out fabric, unless its largest size fits one node
+        "training-fabric": np.array(
+            [
+                bool(o.fabric)
+                or (
+                    job.gang_max_accelerators is not None
+                    and o.accelerators_per_node >= job.gang_max_accelerators
+                )
+                for o in offerings
+            ],
             dtype=bool,
         )[:, None],
         "residency": residency_mask(inputs.spec, job.data_class, geo_regions)[:, None],

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from archipel.perf.accelerators import canonical_name
+from archipel.catalog.model import PurchaseOption
 from archipel.plan.result import Flow, ScenarioResult
 from archipel.plan.verify_facts import Cells, Facts, Float, Int
 from archipel.plan.verify_lp import FractionLP, max_fractions
@@ -29,7 +30,7 @@ REL = 1e-6
 ABS = 1e-6
 LP_REL = 1e-5
 
-Loads = dict[tuple[str, int, int], float]  # (service, region index, period) -> requests/s
+Loads = dict[tuple[str, int, int, int], float]  # (service, region, period, class) -> req/s
 
 
 def close(a: float, b: float, rel: float = REL) -> bool:
@@ -45,20 +46,26 @@ def _num(x: float) -> str:
 
 
 def check_flows(facts: Facts, flows: Sequence[Flow]) -> tuple[list[Problem], Loads]:
-    """Flows to allowed regions only; demand served per (service, geography, period) = D."""
+    """Flows to allowed regions only; each class's peak demand served per (geography, period)."""
     out: list[Problem] = []
     labels, n_t = facts.labels, len(facts.labels)
     region_index = {r: i for i, r in enumerate(facts.regions)}
-    served = {s: np.zeros_like(f.demand) for s, f in facts.services.items()}
+    served = {s: np.zeros((len(f.classes), *f.demand.shape)) for s, f in facts.services.items()}
     loads: Loads = defaultdict(float)
     for fl in flows:
-        where = f"flow of service {fl.service} from {fl.geography} to {fl.region}"
+        where = f"flow of {fl.service}/{fl.request_class} from {fl.geography} to {fl.region}"
         sf = facts.services.get(fl.service)
-        if sf is None or not 0 <= fl.period < n_t or fl.geography not in sf.geos:
+        if (
+            sf is None
+            or not 0 <= fl.period < n_t
+            or fl.geography not in sf.geos
+            or fl.request_class not in sf.classes
+        ):
             out.append(
                 (
                     "flow-unknown",
-                    f"{where}, period {fl.period}: unknown service, geography or period",
+                    f"{where}, period {fl.period}: unknown service, request class, geography or "
+                    "period",
                 )
             )
             continue
@@ -68,7 +75,8 @@ def check_flows(facts: Facts, flows: Sequence[Flow]) -> tuple[list[Problem], Loa
                 ("flow-negative", f"{where}: {_num(fl.requests_per_s)} requests/s is negative")
             )
         g = sf.geos.index(fl.geography)
-        served[fl.service][g, fl.period] += fl.requests_per_s
+        c = sf.classes.index(fl.request_class)
+        served[fl.service][c, g, fl.period] += fl.requests_per_s
         r = region_index.get(fl.region)
         if r is None or not sf.region_ok[r, fl.period]:
             out.append(
@@ -84,17 +92,19 @@ def check_flows(facts: Facts, flows: Sequence[Flow]) -> tuple[list[Problem], Loa
                 )
             )
         if r is not None:
-            loads[fl.service, r, fl.period] += fl.requests_per_s
+            loads[fl.service, r, fl.period, c] += fl.requests_per_s
     for s, sf in facts.services.items():
-        got_all, want_all = served[s], sf.demand
+        want_all = sf.shares[:, None, None] * sf.demand[None, :, :]
+        got_all = served[s]
         bad = np.abs(got_all - want_all) > ABS + REL * np.maximum(np.abs(got_all), np.abs(want_all))
         out.extend(
             (
                 "demand-served",
-                f"service {s}, geography {sf.geos[g]}, period {labels[t]}: "
-                f"served {_num(float(got_all[g, t]))} of {_num(float(want_all[g, t]))} requests/s",
+                f"service {s}, class {sf.classes[c]}, geography {sf.geos[g]}, period "
+                f"{labels[t]}: served {_num(float(got_all[c, g, t]))} of "
+                f"{_num(float(want_all[c, g, t]))} peak requests/s",
             )
-            for g, t in zip(*np.nonzero(bad), strict=True)
+            for c, g, t in zip(*np.nonzero(bad), strict=True)
         )
     return out, dict(loads)
 
@@ -121,67 +131,125 @@ def _service_cells(facts: Facts, cells: Cells) -> tuple[Int, Int, Int, Float]:
     return key // (n_o * n_t), (key // n_t) % n_o, key % n_t, nodes
 
 
-def _shares_and_rates(facts: Facts, s: Int, o: Int) -> tuple[Float, Float]:
+def _rates(facts: Facts, s: Int, o: Int) -> Float:
+    """[len(s), Cmax] requests/s per node of each cell's service classes (0-padded)."""
     svcs = list(facts.services.values())
     n_c = max((len(f.classes) for f in svcs), default=1)
-    shares = np.zeros((len(s), n_c))
     rates = np.zeros((len(s), n_c))
     for i, (si, oi) in enumerate(zip(s, o, strict=True)):
         sf = svcs[si]
-        shares[i, : len(sf.classes)] = sf.shares
         rates[i, : len(sf.classes)] = sf.rate[oi]
-    return shares, rates
+    return rates
 
 
-def check_serving_capacity(facts: Facts, cells: Cells, loads: Loads) -> list[Problem]:
-    """Per (service, region, period): the flows' class loads fit the allocated nodes (split LP)."""
+@dataclass(frozen=True)
+class _LoadLP:
+    """The capacity LP of the plan's own flows, and what its keys and cells are."""
+
+    lp: FractionLP
+    key_s: Int
+    key_r: Int  # -1 when keyed by period
+    key_t: Int
+    load: Float  # requests/s per key
+    cell_s: Int
+    cell_o: Int
+    cell_t: Int
+
+
+def _load_lp(facts: Facts, cells: Cells, loads: Loads, by_period: bool) -> _LoadLP:
+    """Entries per (service, region, period, class) of the plan's flows, blocks per (service,
+    region, period); keys are the blocks, or (service, period) when ``by_period``."""
     cs, co, ct, cn = _service_cells(facts, cells)
     names = list(facts.services)
     sid = {s: i for i, s in enumerate(names)}
-    items = [(sid[s], r, t, v) for (s, r, t), v in loads.items() if v > ABS]
-    if not items:
-        return []
-    bs = np.array([i[0] for i in items], dtype=np.int64)
-    br = np.array([i[1] for i in items], dtype=np.int64)
-    bt = np.array([i[2] for i in items], dtype=np.int64)
-    load = np.array([i[3] for i in items], dtype=float)
+    items = [(sid[s], r, t, c, v) for (s, r, t, c), v in loads.items() if v > ABS]
     n_r, n_t = len(facts.regions), len(facts.hours)
-    bkey = (bs * n_r + br) * n_t + bt
+    es, er, et, ec = (np.array([i[k] for i in items], dtype=np.int64) for k in range(4))
+    ev = np.array([i[4] for i in items], dtype=float)
+    bkey = (es * n_r + er) * n_t + et
+    blocks, eb = np.unique(bkey, return_inverse=True)
+    keys, ek = np.unique(es * n_t + et if by_period else bkey, return_inverse=True)
     ckey = (cs * n_r + facts.region_of[co]) * n_t + ct
-    pos = {int(k): i for i, k in enumerate(bkey)}
-    cb = np.array([pos.get(int(k), -1) for k in ckey], dtype=np.int64)
-    use = cb >= 0
-    block_shares, _ = _shares_and_rates(facts, bs, np.zeros_like(bs))
-    _, cell_rate = _shares_and_rates(facts, cs[use], co[use])
+    pos = np.minimum(np.searchsorted(blocks, ckey), max(blocks.size - 1, 0))
+    use = blocks[pos] == ckey if blocks.size else np.zeros(ckey.size, dtype=bool)
     lp = FractionLP(
-        n_keys=len(items),
-        entry_key=np.arange(len(items)),
-        entry_demand=load,
-        flow_entry=np.arange(len(items)),
-        flow_block=np.arange(len(items)),
-        block_shares=block_shares,
-        cell_block=cb[use],
+        n_keys=keys.size,
+        entry_key=ek.astype(np.int64),
+        entry_class=ec,
+        entry_demand=ev,
+        flow_entry=np.arange(len(items), dtype=np.int64),
+        flow_block=eb.astype(np.int64),
+        n_blocks=blocks.size,
+        cell_block=pos[use].astype(np.int64),
         cell_nodes=cn[use],
-        cell_rate=cell_rate,
+        cell_rate=_rates(facts, cs[use], co[use]),
     )
-    frac, solved = max_fractions(lp)
+    load = np.bincount(ek, weights=ev, minlength=keys.size).astype(float)
+    if by_period:
+        ks, kr, kt = keys // n_t, np.full(keys.size, -1, dtype=np.int64), keys % n_t
+    else:
+        ks, kr, kt = keys // (n_r * n_t), (keys // n_t) % n_r, keys % n_t
+    return _LoadLP(lp, ks, kr, kt, load, cs[use], co[use], ct[use])
+
+
+def check_serving_capacity(facts: Facts, cells: Cells, loads: Loads) -> list[Problem]:
+    """Per (service, region, period): the flows' class loads fit the allocated nodes (split LP),
+    and no service serves more than its ``spot_max_share`` of peak demand from spot nodes."""
+    if not any(v > ABS for v in loads.values()):
+        return []
+    names = list(facts.services)
+    m = _load_lp(facts, cells, loads, by_period=False)
+    frac, solved = max_fractions(m.lp)
     out: list[Problem] = []
     if not solved:
         out.append(("serving-capacity", "the serving capacity LP could not be solved"))
     for b in np.flatnonzero(frac < 1.0 - LP_REL):
-        if (1.0 - frac[b]) * load[b] <= ABS:
+        if (1.0 - frac[b]) * m.load[b] <= ABS:
             continue
         out.append(
             (
                 "serving-capacity",
-                f"service {names[bs[b]]}, region {facts.regions[br[b]]}, "
-                f"period {facts.labels[bt[b]]}: "
-                f"flows of {_num(load[b])} requests/s exceed the capacity of the allocated nodes "
-                f"({_num(frac[b] * load[b])} requests/s at the service's class mix; LP check, "
-                f"relative tolerance {LP_REL:g})",
+                f"service {names[m.key_s[b]]}, region {facts.regions[m.key_r[b]]}, "
+                f"period {facts.labels[m.key_t[b]]}: "
+                f"flows of {_num(m.load[b])} requests/s exceed the capacity of the allocated "
+                f"nodes (at most {_num(frac[b] * m.load[b])} requests/s at this class mix; LP "
+                f"check, relative tolerance {LP_REL:g})",
             )
         )
-    return out
+    return out if out else _check_spot_share(facts, cells, loads)
+
+
+def _check_spot_share(facts: Facts, cells: Cells, loads: Loads) -> list[Problem]:
+    """A split of each (service, period)'s flows exists with spot nodes carrying at most
+    ``spot_max_share`` of its peak demand (all classes, all geographies)."""
+    m = _load_lp(facts, cells, loads, by_period=True)
+    offs = facts.inputs.offerings
+    spot = np.array([offs[o].purchase_option == PurchaseOption.SPOT for o in m.cell_o], bool)
+    if not spot.any():
+        return []
+    n_t = len(facts.hours)
+    keys = m.key_s * n_t + m.key_t
+    ck = m.cell_s * n_t + m.cell_t
+    pos = np.minimum(np.searchsorted(keys, ck), keys.size - 1)
+    group = np.where(spot & (keys[pos] == ck), pos, -1).astype(np.int64)
+    svcs = list(facts.services.values())
+    share = np.array([svcs[s].service.spot_max_share for s in m.key_s])
+    total = np.array(
+        [float(svcs[s].demand[:, t].sum()) for s, t in zip(m.key_s, m.key_t, strict=True)]
+    )
+    capped = replace(m.lp, cell_cap_group=group, cap=share * total)
+    frac, _ = max_fractions(capped)
+    return [
+        (
+            "spot-share",
+            f"service {svcs[m.key_s[k]].service.id}, period {facts.labels[m.key_t[k]]}: its "
+            f"flows need spot nodes to carry more than spot_max_share {share[k]:g} of its peak "
+            f"demand ({_num(share[k] * total[k])} requests/s); at most {frac[k]:.4f} of its "
+            f"{_num(m.load[k])} requests/s fit within that cap",
+        )
+        for k in np.flatnonzero(frac < 1.0 - LP_REL)
+        if (1.0 - frac[k]) * m.load[k] > ABS
+    ]
 
 
 def check_offering_capacity(facts: Facts, cells: Cells) -> list[Problem]:
@@ -204,7 +272,11 @@ def check_offering_capacity(facts: Facts, cells: Cells) -> list[Problem]:
     accels = used * facts.accels_per_node[:, None]
     for ps in inputs.spec.providers:
         for lim in ps.capacity:
-            want = canonical_name(lim.accelerator) or lim.accelerator if lim.accelerator else None
+            want = (
+                inputs.accelerator_name(lim.accelerator) or lim.accelerator
+                if lim.accelerator
+                else None
+            )
             match = np.array(
                 [
                     o.provider == ps.id
@@ -274,6 +346,31 @@ def check_training(facts: Facts, cells: Cells) -> list[Problem]:
                         f"below gang_min {gmin}",
                     )
                 )
+        types = sorted(
+            {
+                facts.inputs.offerings[oi].accelerator
+                for oi, ni in zip(o, n, strict=True)
+                if ni > ABS
+            }
+        )
+        if len(types) > 1:
+            out.append(
+                (
+                    "gang-type",
+                    f"training {j}: mixes accelerator types ({', '.join(types)}); a gang is one "
+                    "type for the whole run",
+                )
+            )
+        no_fabric = np.array([not facts.inputs.offerings[oi].fabric for oi in o], dtype=bool)
+        lone = np.bincount(t[no_fabric], weights=n[no_fabric], minlength=len(facts.hours))
+        out.extend(
+            (
+                "training-fabric",
+                f"training {j}, period {facts.labels[ti]}: {_num(lone[ti])} nodes without a "
+                "scale-out fabric; such nodes can hold a job only one at a time",
+            )
+            for ti in np.flatnonzero(lone > 1.0 + ABS)
+        )
         regions = sorted(
             {facts.regions[facts.region_of[oi]] for oi, ni in zip(o, n, strict=True) if ni > ABS}
         )
@@ -311,7 +408,7 @@ def check_min_providers(facts: Facts, flows: Sequence[Flow]) -> list[Problem]:
     """Per service and period with demand: ≥ count providers each serving ≥ min_share of it."""
     by: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for fl in flows:
-        by[fl.service, fl.period][fl.region.split(":", 1)[0]] += fl.requests_per_s
+        by[fl.service, fl.period][fl.region.split(":", 1)[0]] += fl.requests_per_s  # all classes
     out: list[Problem] = []
     for rule in facts.inputs.spec.rules:
         if not isinstance(rule, MinProvidersRule):
@@ -342,11 +439,16 @@ def check_min_providers(facts: Facts, flows: Sequence[Flow]) -> list[Problem]:
 
 
 def survivability(facts: Facts, cells: Cells) -> tuple[list[ScenarioResult], list[Problem]]:
-    """For each rule and failure scenario, the largest fraction of demand the rest can serve."""
+    """For each rule and failure scenario, the largest fraction of peak demand the rest serves.
+
+    Only firm nodes count (on-demand, reserved, own), spot nodes too when ``count_spot``.
+    """
     results: list[ScenarioResult] = []
     out: list[Problem] = []
     cs, co, ct, cn = _service_cells(facts, cells)
     names = list(facts.services)
+    offs = facts.inputs.offerings
+    spot = np.array([offs[o].purchase_option == PurchaseOption.SPOT for o in co], dtype=bool)
     for rule in facts.inputs.spec.rules:
         if not isinstance(rule, SurvivabilityRule):
             continue
@@ -360,8 +462,9 @@ def survivability(facts: Facts, cells: Cells) -> tuple[list[ScenarioResult], lis
             scenarios = [
                 (f"region:{r}", facts.region_of == ri) for ri, r in enumerate(facts.regions)
             ]
+        firm = ~spot | rule.count_spot
         for name, lost in scenarios:
-            keep = ~lost[co]
+            keep = ~lost[co] & firm
             frac = _scenario_fractions(facts, listed, cs[keep], co[keep], ct[keep], cn[keep])
             served = {
                 names[si]: float(frac[k].min()) if frac.shape[1] else 1.0
@@ -376,9 +479,10 @@ def survivability(facts: Facts, cells: Cells) -> tuple[list[ScenarioResult], lis
                         (
                             "survivability",
                             f"after losing {name}: service {names[si]} serves at most "
-                            f"{frac[k, t]:.4f} of its demand in period {facts.labels[t]} "
-                            f"(required {rule.served_fraction:g}; LP check, "
-                            f"relative tolerance {LP_REL:g})",
+                            f"{frac[k, t]:.4f} of its peak demand in period {facts.labels[t]} on "
+                            f"{'the surviving nodes' if rule.count_spot else 'surviving firm (non-spot) nodes'} "
+                            f"(required {rule.served_fraction:g}; LP check, relative tolerance "
+                            f"{LP_REL:g})",
                         )
                     )
             results.append(
@@ -395,44 +499,45 @@ def survivability(facts: Facts, cells: Cells) -> tuple[list[ScenarioResult], lis
 def _scenario_fractions(
     facts: Facts, listed: list[int], cs: Int, co: Int, ct: Int, cn: Float
 ) -> Float:
-    """[len(listed), T]: max fraction of each listed service's demand per period (flows free)."""
+    """[len(listed), T]: max fraction of each listed service's peak demand per period."""
     svcs = list(facts.services.values())
     n_r, n_t = len(facts.regions), len(facts.hours)
-    cr = facts.region_of[co]
-    ckey = (cs * n_r + cr) * n_t + ct
+    ckey = (cs * n_r + facts.region_of[co]) * n_t + ct
     blocks, cb = np.unique(ckey, return_inverse=True)
     b_s = blocks // (n_r * n_t)
     has_block = np.zeros((len(svcs), n_r, n_t), dtype=bool)
     has_block[b_s, (blocks // n_t) % n_r, blocks % n_t] = True
     e_key: list[Int] = []
+    e_cls: list[Int] = []
     e_dem: list[Float] = []
     f_entry: list[Int] = []
     f_block: list[Int] = []
     n_e = 0
     for k, si in enumerate(listed):
         sf = svcs[si]
-        g, t = np.nonzero(sf.demand > 0)
-        e_key.append(k * n_t + t)
-        e_dem.append(sf.demand[g, t])
-        # [E_s, R]: geography within reach, region allowed and holding nodes in the entry's period
-        ok = sf.latency_ok[g] & sf.region_ok[:, t].T & has_block[si][:, t].T
-        fe, fr = np.nonzero(ok)
-        ft = t[fe]
-        f_entry.append(n_e + fe)
-        f_block.append(np.searchsorted(blocks, (si * n_r + fr) * n_t + ft))
-        n_e += len(g)
-    block_shares, _ = _shares_and_rates(facts, b_s, np.zeros_like(b_s))
-    _, cell_rate = _shares_and_rates(facts, cs, co)
+        for c, share in enumerate(sf.shares):
+            g, t = np.nonzero(sf.demand * share > 0)
+            e_key.append(k * n_t + t)
+            e_cls.append(np.full(g.size, c, dtype=np.int64))
+            e_dem.append(sf.demand[g, t] * share)
+            # geography within reach, region allowed and holding nodes in the entry's period
+            ok = sf.latency_ok[g] & sf.region_ok[:, t].T & has_block[si][:, t].T
+            fe, fr = np.nonzero(ok)
+            f_entry.append(n_e + fe)
+            f_block.append(np.searchsorted(blocks, (si * n_r + fr) * n_t + t[fe]))
+            n_e += g.size
+    ints = np.zeros(0, np.int64)
     lp = FractionLP(
         n_keys=len(listed) * n_t,
-        entry_key=np.concatenate([*e_key, np.zeros(0, np.int64)]).astype(np.int64),
+        entry_key=np.concatenate([*e_key, ints]).astype(np.int64),
+        entry_class=np.concatenate([*e_cls, ints]).astype(np.int64),
         entry_demand=np.concatenate([*e_dem, np.zeros(0)]),
-        flow_entry=np.concatenate([*f_entry, np.zeros(0, np.int64)]).astype(np.int64),
-        flow_block=np.concatenate([*f_block, np.zeros(0, np.int64)]).astype(np.int64),
-        block_shares=block_shares,
+        flow_entry=np.concatenate([*f_entry, ints]).astype(np.int64),
+        flow_block=np.concatenate([*f_block, ints]).astype(np.int64),
+        n_blocks=blocks.size,
         cell_block=cb.astype(np.int64),
         cell_nodes=cn,
-        cell_rate=cell_rate,
+        cell_rate=_rates(facts, cs, co),
     )
     frac, _ = max_fractions(lp)
     return frac.reshape(len(listed), n_t)

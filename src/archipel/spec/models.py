@@ -80,9 +80,7 @@ class Horizon(Frozen):
             else self.start.year + 2
         )
         if end_year > LATEST.year:
-            raise ValueError(
-                f"the horizon ends after {LATEST.year}; plan fewer or shorter periods"
-            )
+            raise ValueError(f"the horizon ends after {LATEST.year}; plan fewer or shorter periods")
         return self
 
 
@@ -241,8 +239,9 @@ class OfferingDecl(Frozen):
         "custom", max_length=40, description="Link inside a node (nvswitch, pcie, custom, …)."
     )
     fabric: str = Field(
-        "", max_length=40, description="Scale-out fabric between nodes (infiniband, roce, efa); "
-        "empty: none."
+        "",
+        max_length=40,
+        description="Scale-out fabric between nodes (infiniband, roce, efa); empty: none.",
     )
     fabric_gbps: float = Field(0.0, ge=0.0, le=1e6, description="Per node.")
     cost: OwnCost
@@ -256,7 +255,9 @@ class OfferingDecl(Frozen):
         if self.max_nodes is not None and self.max_nodes_by_period is not None:
             raise ValueError("give max_nodes or max_nodes_by_period, not both")
         if self.available_from and self.until and self.available_from >= self.until:
-            raise ValueError(f"available_from {self.available_from} is not before until {self.until}")
+            raise ValueError(
+                f"available_from {self.available_from} is not before until {self.until}"
+            )
         if bool(self.fabric) != (self.fabric_gbps > 0):
             raise ValueError("give fabric and fabric_gbps together (or neither)")
         return self
@@ -501,7 +502,9 @@ class TrainingJob(Frozen):
     )
     gang_max_accelerators: int | None = Field(None, ge=1, le=MAX_ACCELERATORS)
     single_region: bool = True
-    start: PlanDate | None = Field(None, description="Earliest start; default: the horizon's start.")
+    start: PlanDate | None = Field(
+        None, description="Earliest start; default: the horizon's start."
+    )
     deadline: PlanDate = Field(description="The work must be done by this date.")
     preemptible: bool = False
     checkpoint_interval_h: float = Field(1.0, gt=0.0, le=10_000.0)

@@ -8,9 +8,9 @@ import numpy as np
 
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.lp.problem import Problem, build_problem
-from archipel.plan.lp.program import LinearProgram, LPBuilder, VarBlock
-from archipel.plan.lp.serving import ServingCells, serving_cells
-from archipel.plan.lp.serving_rows import add_serving
+from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
+from archipel.plan.lp.serving import BoolArray, FloatArray, ServingCells, serving_cells
+from archipel.plan.lp.serving_rows import Carriers, add_serving, add_spot_caps
 from archipel.plan.lp.shared import (
     NodeView,
     add_contracts,
@@ -31,9 +31,11 @@ class Built:
     problem: Problem
     serving: ServingCells
     training: TrainingCells
-    n: VarBlock
-    y: VarBlock
-    flow: VarBlock
+    n: VarBlock  # service units
+    y: VarBlock  # training nodes
+    flow: VarBlock  # base flows, over the flow cells ``flow_cells``
+    flow_cells: IntArray
+    carriers: Carriers  # base carriers: what each capacity group carries
     shortfall: VarBlock
     contract_years: list[tuple[int, int, float, float]]
     scenarios: tuple[str, ...]
@@ -41,74 +43,91 @@ class Built:
 
 def _scenarios(
     prob: Problem, cells: ServingCells
-) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """(name, fraction per service, surviving flow mask, surviving load mask) per failure."""
+) -> list[tuple[str, FloatArray, BoolArray, BoolArray]]:
+    """(name, fraction per service, surviving groups, surviving flows) per failure scenario.
+
+    Only firm capacity survives (spot too when the rule says ``count_spot``). A scenario is kept
+    for a service only when the lost provider (region) holds cells of it: losing one that holds
+    none leaves every node in place, which any other scenario of the service already covers.
+    """
     spec = prob.inputs.spec
     out = []
     svc_ids = [s.id for s in spec.services]
+    S = len(svc_ids)
     for rule in spec.rules:
         if not isinstance(rule, SurvivabilityRule) or rule.served_fraction <= 0:
             continue
-        frac = np.array(
-            [
-                rule.served_fraction if rule.services is None or s in rule.services else 0.0
-                for s in svc_ids
-            ]
-        )
-        if not frac.any():
+        listed = np.array([rule.services is None or s in rule.services for s in svc_ids], bool)
+        if not listed.any():
             continue
+        region_provider = np.array(
+            [prob.providers.index(r.split(":", 1)[0]) for r in prob.regions], dtype=np.int64
+        )
         if rule.loss == "provider":
-            groups = [
-                (f"provider:{p}", prob.off_provider == i) for i, p in enumerate(prob.providers)
-            ]
-            region_lost = [
-                np.array([r.split(":", 1)[0] == p for r in prob.regions], dtype=bool)
-                for p in prob.providers
-            ]
+            lost_of_region = region_provider
+            names = [f"provider:{p}" for p in prob.providers]
         else:
-            groups = [(f"region:{r}", prob.off_region == i) for i, r in enumerate(prob.regions)]
-            region_lost = [np.arange(len(prob.regions)) == i for i in range(len(prob.regions))]
-        for (name, off_lost), reg_lost in zip(groups, region_lost, strict=True):
-            keep_f = ~reg_lost[cells.f_r] & (frac[cells.f_s] > 0)
-            keep_l = ~off_lost[cells.n_o[cells.l_cell]] & (frac[cells.n_s[cells.l_cell]] > 0)
-            out.append((name, frac, keep_f, keep_l))
+            lost_of_region = np.arange(len(prob.regions), dtype=np.int64)
+            names = [f"region:{r}" for r in prob.regions]
+        cell_lost = lost_of_region[prob.off_region[cells.n_o]]
+        firm_q = ~cells.q_spot | rule.count_spot
+        for k, name in enumerate(names):
+            holds = np.zeros(S, dtype=bool)
+            holds[np.unique(cells.n_s[cell_lost == k])] = True
+            chosen = listed & holds
+            if not chosen.any():
+                continue
+            frac = np.where(chosen, rule.served_fraction, 0.0)
+            keep_q = chosen[cells.q_s] & (lost_of_region[cells.q_r] != k) & firm_q
+            keep_f = chosen[cells.f_s] & (lost_of_region[cells.f_r] != k)
+            out.append((name, frac, keep_q, keep_f))
     return out
 
 
-def build_lp(inputs: PlanInputs, integer: bool = False) -> Built:
-    """Build the planning LP (docs/semantics.md) from arrays, one block per family."""
+def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
+    """Build the planning model (docs/semantics.md) from arrays, one block per family.
+
+    Node units and training nodes are integer columns (whole nodes); solving the relaxation
+    gives the fractional view and the lower bound.
+    """
     prob = build_problem(inputs)
     cells = serving_cells(prob)
     tcells = training_cells(prob)
     b = LPBuilder()
     b.offset = float(inputs.reserved_fixed_usd.sum())
     n = b.add_vars("nodes_service", cells.n_s.size, cells.n_cost, integer=integer)
-    y = b.add_vars("nodes_training", tcells.y_j.size, tcells.y_cost, integer=integer)
+    y = b.add_vars(
+        "nodes_training", tcells.y_j.size, tcells.y_cost, 0.0, tcells.y_max, integer=integer
+    )
     S = len(inputs.spec.services)
-    flow, _ = add_serving(
+    flow, fi, carriers = add_serving(
         b,
         prob,
         cells,
         n,
         np.ones(S),
+        np.ones(cells.q_s.size, bool),
         np.ones(cells.f_s.size, bool),
-        np.ones(cells.l_cell.size, bool),
         "",
     )
+    add_spot_caps(b, prob, cells, carriers)
     add_training(b, prob, tcells, y)
     view = NodeView(
         col=np.concatenate([n.cols(), y.cols()]),
         o=np.concatenate([cells.n_o, tcells.y_o]),
         t=np.concatenate([cells.n_t, tcells.y_t]),
+        nodes=np.concatenate([cells.n_nodes, np.ones(tcells.y_j.size)]),
         cost=np.concatenate([cells.n_cost, tcells.y_cost]),
     )
     add_offering_capacity(b, prob, view)
     add_provider_limits(b, prob, view)
     shortfall, cy = add_contracts(b, prob, view)
     add_diversification(b, prob, view)
-    add_min_providers(b, prob, cells, flow)
+    add_min_providers(b, prob, cells, flow, fi)
     names = []
-    for name, frac, keep_f, keep_l in _scenarios(prob, cells):
-        add_serving(b, prob, cells, n, frac, keep_f, keep_l, f"@{name}")
+    for name, frac, keep_q, keep_f in _scenarios(prob, cells):
+        add_serving(b, prob, cells, n, frac, keep_q, keep_f, f"@{name}")
         names.append(name)
-    return Built(b.build(), prob, cells, tcells, n, y, flow, shortfall, cy, tuple(names))
+    return Built(
+        b.build(), prob, cells, tcells, n, y, flow, fi, carriers, shortfall, cy, tuple(names)
+    )

@@ -40,6 +40,9 @@ class Problem:
     off_price: FloatArray  # [O] USD per node-hour
     off_option: tuple[PurchaseOption, ...]
     off_accelerator: tuple[str, ...]
+    off_spot: BoolArray  # [O] spot: uncertain capacity
+    off_availability: FloatArray  # [O] expected share of time a node is up (1 unless spot)
+    off_fabric: BoolArray  # [O] the instance type has a scale-out fabric between nodes
     region_lat: FloatArray
     region_lon: FloatArray
     discount: FloatArray  # [O, T] fraction
@@ -77,6 +80,9 @@ def build_problem(inputs: PlanInputs) -> Problem:
         off_price=np.array([o.price_usd_per_node_hour for o in offs], dtype=float).reshape(-1),
         off_option=tuple(o.purchase_option for o in offs),
         off_accelerator=tuple(o.accelerator for o in offs),
+        off_spot=np.array([o.purchase_option == PurchaseOption.SPOT for o in offs], dtype=bool),
+        off_availability=np.array([o.availability for o in offs], dtype=float).reshape(-1),
+        off_fabric=np.array([bool(o.fabric) for o in offs], dtype=bool),
         region_lat=np.array([r.lat for r in region_objs], dtype=float),
         region_lon=np.array([r.lon for r in region_objs], dtype=float),
         discount=discount if offs else np.zeros((0, T)),
@@ -121,6 +127,7 @@ def workload_mask(
     """[O, T]: offerings a workload may use in each period (purchase option and rules)."""
     inputs = prob.inputs
     catalog = inputs.catalog
+    options = options | {PurchaseOption.OWNED}  # the spec's own capacity is always allowed
     ok_o = np.array([opt in options for opt in prob.off_option], dtype=bool)
     region_objs = [catalog.region(r) for r in prob.regions]
     for rule in inputs.spec.rules:

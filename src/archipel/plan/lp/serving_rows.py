@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -10,17 +12,17 @@ from archipel.plan.lp.program import IntArray, LPBuilder, VarBlock
 from archipel.plan.lp.serving import ServingCells
 
 BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
 
 
-def _expand_classes(cells: ServingCells, f_s: IntArray) -> tuple[IntArray, IntArray]:
-    """For each flow cell, one entry per class of its service: (flow position, global class)."""
-    S = int(cells.demand.shape[0])
-    counts_s = np.bincount(cells.class_service, minlength=S)
-    start_s = np.concatenate([[0], np.cumsum(counts_s)[:-1]])
-    counts = counts_s[f_s]
-    rep = np.repeat(np.arange(f_s.size), counts)
-    offs = np.arange(rep.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rep, start_s[f_s[rep]] + offs
+@dataclass(frozen=True)
+class Carriers:
+    """The columns that carry requests/s into capacity groups: flows or group loads."""
+
+    col: IntArray
+    group: IntArray
+    t: IntArray
+    cls: IntArray  # global class
 
 
 def add_serving(
@@ -28,102 +30,206 @@ def add_serving(
     prob: Problem,
     cells: ServingCells,
     n: VarBlock,
-    fraction: NDArray[np.float64],
+    fraction: FloatArray,
+    keep_q: BoolArray,
     keep_f: BoolArray,
-    keep_l: BoolArray,
     tag: str,
-) -> tuple[VarBlock, VarBlock]:
-    """Flows and class loads that serve ``fraction[s]`` of each service's demand.
+) -> tuple[VarBlock, IntArray, Carriers]:
+    """Flows and loads that serve ``fraction[s]`` of each class's peak demand on groups ``keep_q``.
 
-    service-demand-equal:   Σ_r f[s,g,r,t] = fraction_s · D[s,g,t]
-    region-class-balance:   Σ_{o∈r} l[s,c,o,t] − share_c · Σ_g f[s,g,r,t] ≥ 0
-    offering-load-upper:    Σ_c l[s,c,o,t] / rate_c(o) − n[s,o,t] ≤ 0
+    service-demand-equal:   Σ_r f[s,c,g,r,t] = fraction_s · share_c · D[s,g,t]
+    region-class-balance:   Σ_{q∈r} l[s,c,q,t] − Σ_g f[s,c,g,r,t] ≥ 0   (regions with ≥ 2 groups)
+    group-load-upper:       Σ_c carried_c / rate_c(q) − Σ_{o∈q} replicas_o · avail_o · n[s,o,t] ≤ 0
+
+    Returns the flow block, the flow cells it covers (indices into ``cells.f_*``) and the carriers.
     """
+    T, R = prob.num_periods, max(len(prob.regions), 1)
+    S = max(int(cells.demand.shape[0]), 1)
+    # active groups per (q, t) and how many groups each block (s, r, t) has
+    cell_ok = keep_q[cells.n_group] if cells.n_group.size else np.zeros(0, bool)
+    qt = np.unique(cells.n_group[cell_ok] * T + cells.n_t[cell_ok])
+    aq, at = np.divmod(qt, T)
+    block_of_qt = (cells.q_s[aq] * R + cells.q_r[aq]) * T + at
+    blocks, groups_per_block = np.unique(block_of_qt, return_counts=True)
+
+    f_block = (cells.f_s * R + cells.f_r) * T + cells.f_t
+    if blocks.size:
+        pos_c = np.minimum(np.searchsorted(blocks, f_block), blocks.size - 1)
+        has = blocks[pos_c] == f_block
+    else:
+        pos_c = np.zeros(f_block.size, dtype=np.int64)
+        has = np.zeros(f_block.size, dtype=bool)
+    fi = np.nonzero(keep_f & has & (fraction[cells.f_s] > 0))[0]
+    f = b.add_vars(f"flow{tag}", fi.size)
+    f_c, f_g, f_t = cells.f_c[fi], cells.f_g[fi], cells.f_t[fi]
+    f_single = groups_per_block[pos_c[fi]] == 1 if fi.size else np.zeros(0, bool)
+
+    _demand_rows(b, prob, cells, fraction, f, f_c, f_g, f_t, tag)
+
+    # single-group blocks: the flows themselves are carried by the block's group
+    single_q = np.full(blocks.size, -1, dtype=np.int64)
+    one = groups_per_block[np.searchsorted(blocks, block_of_qt)] == 1
+    single_q[np.searchsorted(blocks, block_of_qt[one])] = aq[one]
+    car_col = [f.cols(np.nonzero(f_single)[0])]
+    car_q = [single_q[pos_c[fi][f_single]]]
+    car_t = [f_t[f_single]]
+    car_c = [f_c[f_single]]
+
+    # multi-group blocks: a load per (class of the service, group, period) and balance rows
+    multi = ~one
+    mq, mt = aq[multi], at[multi]
+    n_cls = np.bincount(cells.class_service, minlength=S)
+    first_cls = np.concatenate([[0], np.cumsum(n_cls)[:-1]])
+    reps = n_cls[cells.q_s[mq]]
+    l_q = np.repeat(mq, reps)
+    l_t = np.repeat(mt, reps)
+    l_c = first_cls[cells.q_s[l_q]] + (
+        np.arange(l_q.size) - np.repeat(np.cumsum(reps) - reps, reps)
+    )
+    ld = b.add_vars(f"load{tag}", l_q.size)
+    if l_q.size:
+        fm = np.nonzero(~f_single)[0]
+        bal_l = (l_c * R + cells.q_r[l_q]) * T + l_t
+        bal_f = (f_c[fm] * R + cells.f_r[fi[fm]]) * T + f_t[fm]
+        keys, inv = np.unique(np.concatenate([bal_l, bal_f]), return_inverse=True)
+        kc, rest = np.divmod(keys, R * T)
+        kr, kt = np.divmod(rest, T)
+        labels_p = [p.label for p in prob.inputs.periods]
+        b.add_rows(
+            f"region-class-balance{tag}",
+            keys.size,
+            inv,
+            np.concatenate([ld.cols(), f.cols(fm)]),
+            np.concatenate([np.ones(l_q.size), -np.ones(fm.size)]),
+            0.0,
+            np.inf,
+            lambda rows: [
+                f"{cells.class_names[kc[i]]}/{prob.regions[kr[i]]}/{labels_p[kt[i]]}" for i in rows
+            ],
+            "class loads placed on a region's capacity groups cover the flows into it",
+        )
+        car_col.append(ld.cols())
+        car_q.append(l_q)
+        car_t.append(l_t)
+        car_c.append(l_c)
+    carriers = Carriers(
+        col=np.concatenate(car_col).astype(np.int64),
+        group=np.concatenate(car_q).astype(np.int64),
+        t=np.concatenate(car_t).astype(np.int64),
+        cls=np.concatenate(car_c).astype(np.int64),
+    )
+    _capacity_rows(b, prob, cells, n, carriers, cell_ok, qt, tag)
+    return f, fi, carriers
+
+
+def _demand_rows(
+    b: LPBuilder,
+    prob: Problem,
+    cells: ServingCells,
+    fraction: FloatArray,
+    f: VarBlock,
+    f_c: IntArray,
+    f_g: IntArray,
+    f_t: IntArray,
+    tag: str,
+) -> None:
     T = prob.num_periods
     G = max(len(cells.geographies), 1)
-    R = max(len(prob.regions), 1)
-    fi = np.nonzero(keep_f)[0]
-    li = np.nonzero(keep_l)[0]
-    f = b.add_vars(f"flow{tag}", fi.size)
-    ld = b.add_vars(f"load{tag}", li.size)
-    f_s, f_g, f_r, f_t = cells.f_s[fi], cells.f_g[fi], cells.f_r[fi], cells.f_t[fi]
-
-    # demand rows over (s, g, t) with required demand
-    need = cells.demand * fraction[:, None, None]
-    ds, dg, dt_ = np.nonzero(need > 0)
-    dkeys = (ds * G + dg) * T + dt_
-    frow = np.searchsorted(dkeys, (f_s * G + f_g) * T + f_t)
+    # required requests/s per (class, geography, period)
+    need = (
+        cells.demand[cells.class_service]
+        * (fraction[cells.class_service] * cells.class_share)[:, None, None]
+    )
+    dc, dg, dt_ = np.nonzero(need > 0)
+    dkeys = (dc * G + dg) * T + dt_
+    frow = np.searchsorted(dkeys, (f_c * G + f_g) * T + f_t)
     geos, labels_p = cells.geographies, [p.label for p in prob.inputs.periods]
-    svc_ids = [s.id for s in prob.inputs.spec.services]
 
-    def demand_label(rows: IntArray) -> list[str]:
-        return [f"{svc_ids[ds[i]]}/{geos[dg[i]]}/{labels_p[dt_[i]]}" for i in rows]
+    def label(rows: IntArray) -> list[str]:
+        return [f"{cells.class_names[dc[i]]}/{geos[dg[i]]}/{labels_p[dt_[i]]}" for i in rows]
 
+    rhs = need[dc, dg, dt_]
     b.add_rows(
         f"service-demand-equal{tag}",
         dkeys.size,
         frow,
         f.cols(),
         1.0,
-        need[ds, dg, dt_],
-        need[ds, dg, dt_],
-        demand_label,
-        "requests/s of a service from a geography that must be served"
+        rhs,
+        rhs,
+        label,
+        "peak requests/s of a request class from a geography that must be served"
         + (f" when {tag[1:]} is lost" if tag else ""),
     )
 
-    # class balance rows over (class, region, period)
-    l_cell = cells.l_cell[li]
-    l_cls = cells.l_class[li]
-    l_key = (l_cls * R + prob.off_region[cells.n_o[l_cell]]) * T + cells.n_t[l_cell]
-    rep, f_cls = _expand_classes(cells, f_s)
-    f_key = (f_cls * R + f_r[rep]) * T + f_t[rep]
-    keys, inv = np.unique(np.concatenate([l_key, f_key]), return_inverse=True)
-    cols = np.concatenate([ld.cols(), f.cols(rep)])
-    coefs = np.concatenate([np.ones(li.size), -cells.class_share[f_cls]])
-    k_cls, rest = np.divmod(keys, R * T)
-    k_r, k_t = np.divmod(rest, T)
 
-    def balance_label(rows: IntArray) -> list[str]:
-        return [
-            f"{cells.class_names[k_cls[i]]}/{prob.regions[k_r[i]]}/{labels_p[k_t[i]]}" for i in rows
+def _capacity_rows(
+    b: LPBuilder,
+    prob: Problem,
+    cells: ServingCells,
+    n: VarBlock,
+    car: Carriers,
+    cell_ok: BoolArray,
+    qt: IntArray,
+    tag: str,
+) -> None:
+    T = prob.num_periods
+    ci = np.nonzero(cell_ok)[0]
+    rate = cells.q_rate[car.group, cells.class_local[car.cls]]
+    rows = np.concatenate(
+        [
+            np.searchsorted(qt, car.group * T + car.t),
+            np.searchsorted(qt, cells.n_group[ci] * T + cells.n_t[ci]),
         ]
-
-    b.add_rows(
-        f"region-class-balance{tag}",
-        keys.size,
-        inv,
-        cols,
-        coefs,
-        0.0,
-        np.inf,
-        balance_label,
-        "class loads placed on a region's offerings cover the flows into it",
     )
+    cols = np.concatenate([car.col, n.cols(ci)])
+    coefs = np.concatenate([1.0 / rate, -cells.n_weight[ci]])
+    aq, at = np.divmod(qt, T)
+    svc_ids = [s.id for s in prob.inputs.spec.services]
+    labels_p = [p.label for p in prob.inputs.periods]
 
-    # capacity rows over node cells carrying loads
-    cap_cells, cinv = np.unique(l_cell, return_inverse=True)
-    rows = np.concatenate([cinv, np.arange(cap_cells.size)])
-    cols = np.concatenate([ld.cols(), n.cols(cap_cells)])
-    coefs = np.concatenate([cells.l_inv_rate[li], -np.ones(cap_cells.size)])
-    offer_ids = prob.inputs.keys
-
-    def cap_label(rows_: IntArray) -> list[str]:
+    def label(rows_: IntArray) -> list[str]:
         return [
-            f"{svc_ids[cells.n_s[cap_cells[i]]]}/{offer_ids[cells.n_o[cap_cells[i]]]}/"
-            f"{labels_p[cells.n_t[cap_cells[i]]]}"
+            f"{svc_ids[cells.q_s[aq[i]]]}/{prob.regions[cells.q_r[aq[i]]]}/"
+            f"{cells.q_profile[aq[i]].accelerator}{'/spot' if cells.q_spot[aq[i]] else ''}/"
+            f"{labels_p[at[i]]}"
             for i in rows_
         ]
 
     b.add_rows(
-        f"offering-load-upper{tag}",
-        cap_cells.size,
+        f"group-load-upper{tag}",
+        qt.size,
         rows,
         cols,
         coefs,
         -np.inf,
         0.0,
-        cap_label,
-        "the nodes of a service on an offering carry its class loads",
+        label,
+        "the replicas of a service's capacity group carry its class loads",
     )
-    return f, ld
+
+
+def add_spot_caps(b: LPBuilder, prob: Problem, cells: ServingCells, car: Carriers) -> None:
+    """service-spot-share-upper: Σ requests/s carried by spot groups ≤ spot_max_share · D[s,t]."""
+    spot = cells.q_spot[car.group]
+    if not spot.any():
+        return
+    T = prob.num_periods
+    svc = prob.inputs.spec.services
+    s_of = cells.q_s[car.group[spot]]
+    keys, inv = np.unique(s_of * T + car.t[spot], return_inverse=True)
+    ks, kt = np.divmod(keys, T)
+    share = np.array([x.spot_max_share for x in svc], dtype=float)
+    total = cells.demand.sum(axis=1)  # [S, T]
+    labels_p = [p.label for p in prob.inputs.periods]
+    b.add_rows(
+        "service-spot-share-upper",
+        keys.size,
+        inv,
+        car.col[spot],
+        1.0,
+        -np.inf,
+        share[ks] * total[ks, kt],
+        lambda rows: [f"{svc[ks[i]].id}/{labels_p[kt[i]]}" for i in rows],
+        "requests/s a service serves from spot capacity, at most its spot_max_share",
+    )

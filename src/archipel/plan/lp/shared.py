@@ -20,11 +20,13 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class NodeView:
-    """Every node column (service and training) with its offering, period and cost."""
+    """Every node column (service units and training nodes) with its offering, period, nodes
+    per column unit and cost per column unit."""
 
     col: IntArray
     o: IntArray
     t: IntArray
+    nodes: FloatArray
     cost: FloatArray
 
 
@@ -43,7 +45,7 @@ def add_offering_capacity(b: LPBuilder, prob: Problem, v: NodeView) -> None:
         keys.size,
         inv,
         v.col[keep],
-        1.0,
+        v.nodes[keep],
         -np.inf,
         prob.inputs.capacity_nodes[ko, kt],
         lambda rows: [f"{ids[ko[i]]}/{labels_p[kt[i]]}" for i in rows],
@@ -59,11 +61,16 @@ def add_provider_limits(b: LPBuilder, prob: Problem, v: NodeView) -> None:
     T = prob.num_periods
     for ps in spec.providers:
         for lim in ps.capacity:
+            want = (
+                prob.inputs.accelerator_name(lim.accelerator) or lim.accelerator
+                if lim.accelerator is not None
+                else None
+            )
             match = np.array(
                 [
                     o.provider == ps.id
                     and (lim.region is None or o.region_id == lim.region)
-                    and (lim.accelerator is None or o.accelerator == lim.accelerator)
+                    and (want is None or o.accelerator == want)
                     for o in offs
                 ],
                 dtype=bool,
@@ -75,7 +82,7 @@ def add_provider_limits(b: LPBuilder, prob: Problem, v: NodeView) -> None:
                 T,
                 v.t[keep],
                 v.col[keep],
-                prob.off_acc_per_node[v.o[keep]],
+                prob.off_acc_per_node[v.o[keep]] * v.nodes[keep],
                 -np.inf,
                 lim.max_accelerators,
                 _period_labeler(entity, labels_p),
@@ -179,8 +186,13 @@ def add_diversification(b: LPBuilder, prob: Problem, v: NodeView) -> None:
     )
 
 
-def add_min_providers(b: LPBuilder, prob: Problem, cells: ServingCells, f: VarBlock) -> None:
-    """service-providers-lower: per service/period ≥ count providers, each ≥ min_share of demand."""
+def add_min_providers(
+    b: LPBuilder, prob: Problem, cells: ServingCells, f: VarBlock, fi: IntArray
+) -> None:
+    """service-providers-lower: per service/period ≥ count providers, each ≥ min_share of demand.
+
+    ``f`` holds the base flows of the cells ``fi``; a provider's share sums its regions' flows of
+    every request class."""
     spec = prob.inputs.spec
     rules = [r for r in spec.rules if isinstance(r, MinProvidersRule)]
     P = len(prob.providers)
@@ -193,9 +205,9 @@ def add_min_providers(b: LPBuilder, prob: Problem, cells: ServingCells, f: VarBl
         chosen = [i for i, s in enumerate(svc_ids) if rule.services is None or s in rule.services]
         total = cells.demand.sum(axis=1)  # [S, T]
         for s in chosen:
-            sel = cells.f_s == s
-            fp = reg_p[cells.f_r[sel]]
-            ft = cells.f_t[sel]
+            sel = cells.f_s[fi] == s
+            fp = reg_p[cells.f_r[fi][sel]]
+            ft = cells.f_t[fi][sel]
             fcols = f.cols(np.nonzero(sel)[0])
             keys, inv = np.unique(ft * P + fp, return_inverse=True)  # (t, p) with flows
             kt, _kp = np.divmod(keys, P)

@@ -1,8 +1,19 @@
-"""The HiGHS adapter: the only module that imports a solver. One bulk hand-off, typed outcomes."""
+"""The HiGHS adapter: the only module that imports a solver. One bulk hand-off, typed outcomes.
+
+The model goes to HiGHS as arrays in one ``passModel`` call (CSR matrix, bounds, integrality).
+HiGHS prints a banner on the process's standard output the first time a solver object is made;
+it is sent to standard error instead, so that ``--json`` output stays pure. Ctrl-C stops a
+running solve (HiGHS's own interrupt handling) and raises ``KeyboardInterrupt``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -12,6 +23,9 @@ from numpy.typing import NDArray
 
 from archipel.errors import SolverError
 from archipel.plan.lp.program import LinearProgram
+
+_ROWWISE = 2  # HighsMatrixFormat::kRowwise
+_MINIMIZE = 1  # ObjSense::kMinimize
 
 
 class Outcome(StrEnum):
@@ -28,36 +42,86 @@ class Solution:
     x: NDArray[np.float64] | None
     row_duals: NDArray[np.float64] | None
     objective: float | None
-    bound: float | None
+    bound: float | None  # a proven lower bound (the optimum for an LP, the dual bound for a MIP)
     gap: float | None
     is_mip: bool
     message: str
     seconds: float
 
 
-def _to_highs(lp: LinearProgram, integer: bool) -> highspy.HighsLp:
-    m = highspy.HighsLp()
-    m.num_col_ = lp.num_cols
-    m.num_row_ = lp.num_rows
-    m.col_cost_ = lp.cost
-    m.col_lower_ = lp.col_lower
-    m.col_upper_ = lp.col_upper
-    m.row_lower_ = lp.row_lower
-    m.row_upper_ = lp.row_upper
-    m.offset_ = lp.offset
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at standard error for a moment (C code writes there directly)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@functools.cache
+def _banner_shown() -> bool:
+    """Make the process's first HiGHS object, whose banner then goes to standard error."""
+    with _stdout_to_stderr():
+        highspy.Highs()
+    return True
+
+
+def _new_highs(log: bool) -> highspy.Highs:
+    _banner_shown()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", log)
+    if log:
+        h.setOptionValue("log_to_console", True)
+    return h
+
+
+def _pass(h: highspy.Highs, lp: LinearProgram, integer: bool) -> None:
     a = lp.matrix
-    m.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    m.a_matrix_.num_col_ = lp.num_cols
-    m.a_matrix_.num_row_ = lp.num_rows
-    m.a_matrix_.start_ = a.indptr.astype(np.int32)
-    m.a_matrix_.index_ = a.indices.astype(np.int32)
-    m.a_matrix_.value_ = a.data
-    if integer and lp.integer.any():
-        kinds = np.where(
-            lp.integer, int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous)
+    kinds = lp.integer.astype(np.int32) if integer else np.zeros(lp.num_cols, np.int32)
+    status = h.passModel(
+        lp.num_cols,
+        lp.num_rows,
+        int(a.nnz),
+        _ROWWISE,
+        _MINIMIZE,
+        float(lp.offset),
+        np.ascontiguousarray(lp.cost, dtype=np.float64),
+        np.ascontiguousarray(lp.col_lower, dtype=np.float64),
+        np.ascontiguousarray(lp.col_upper, dtype=np.float64),
+        np.ascontiguousarray(lp.row_lower, dtype=np.float64),
+        np.ascontiguousarray(lp.row_upper, dtype=np.float64),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        np.ascontiguousarray(a.data, dtype=np.float64),
+        kinds,
+    )
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model (passModel failed); this is a bug in Archipel")
+
+
+def _empty(lp: LinearProgram, started: float) -> Solution:
+    """A model without columns: feasible when every row admits 0."""
+    ok = bool(np.all(lp.row_lower <= 1e-9) and np.all(lp.row_upper >= -1e-9))
+    seconds = time.perf_counter() - started
+    if not ok:
+        return Solution(
+            Outcome.INFEASIBLE, None, None, None, None, None, False, "Infeasible", seconds
         )
-        m.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
-    return m
+    return Solution(
+        Outcome.OPTIMAL,
+        np.zeros(0),
+        np.zeros(lp.num_rows),
+        lp.offset,
+        lp.offset,
+        0.0,
+        False,
+        "Optimal (no variables)",
+        seconds,
+    )
 
 
 def solve(
@@ -65,25 +129,35 @@ def solve(
     *,
     integer: bool = True,
     time_limit_s: float | None = None,
-    mip_rel_gap: float = 1e-4,
+    mip_rel_gap: float = 1e-3,
     threads: int | None = None,
     log: bool = False,
+    start: NDArray[np.float64] | None = None,
 ) -> Solution:
-    """Solve ``lp``; integer columns are honoured when ``integer`` (else the LP relaxation)."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", log)
+    """Solve ``lp``; integer columns are honoured when ``integer`` (else the LP relaxation).
+
+    ``start`` is a feasible point handed to the MIP solver as its first incumbent.
+    """
+    started = time.perf_counter()
+    if lp.num_cols == 0:
+        return _empty(lp, started)
+    h = _new_highs(log)
     if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
     h.setOptionValue("mip_rel_gap", mip_rel_gap)
     if threads is not None:
         h.setOptionValue("threads", threads)
     is_mip = bool(integer and lp.integer.any())
-    started = time.perf_counter()
-    status = h.passModel(_to_highs(lp, integer))
-    if status == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected the model (passModel failed); this is a bug in Archipel")
-    h.run()
+    _pass(h, lp, integer)
+    if is_mip and start is not None:
+        h.setSolution(lp.num_cols, np.arange(lp.num_cols, dtype=np.int32), start)
+    h.HandleKeyboardInterrupt = True
+    h.solve()
     seconds = time.perf_counter() - started
+    return _read(h, is_mip, seconds)
+
+
+def _read(h: highspy.Highs, is_mip: bool, seconds: float) -> Solution:
     ms = h.getModelStatus()
     S = highspy.HighsModelStatus
     info = h.getInfo()
@@ -96,14 +170,17 @@ def solve(
     text = h.modelStatusToString(ms)
     if ms == S.kOptimal:
         outcome = Outcome.OPTIMAL
-    elif ms in (S.kInfeasible,):
+    elif ms == S.kInfeasible:
         outcome = Outcome.INFEASIBLE
     elif ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
         outcome = Outcome.INFEASIBLE if ms == S.kUnboundedOrInfeasible else Outcome.UNBOUNDED
     elif ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit):
         outcome = Outcome.FEASIBLE if has_sol else Outcome.NO_SOLUTION
     else:
-        raise SolverError(f"HiGHS ended with status {text!r}; try again with --log to see why")
+        raise SolverError(
+            f"HiGHS ended with status {text!r}; this is a bug in Archipel or HiGHS "
+            "(save the model with `archipel plan SPEC --write-model model.mps` and report it)"
+        )
     objective = float(info.objective_function_value) if has_sol else None
     if is_mip:
         bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
@@ -116,7 +193,6 @@ def solve(
 
 def write_model(lp: LinearProgram, path: str, integer: bool = True) -> None:
     """Write the model in a format HiGHS infers from the suffix (.mps, .lp)."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(_to_highs(lp, integer))
+    h = _new_highs(False)
+    _pass(h, lp, integer)
     h.writeModel(path)
