@@ -15,8 +15,11 @@ script then curates what the planner ships with:
   6,144 chips, 94 sizes × 12 zones), which keeps the file small and covers single-job pod slices.
 - OCI: the shared data holds one region's block (us-sanjose-1). OCI's list prices are the same in
   every commercial region, so the block is replicated to OCI's main GPU regions
-  (:data:`OCI_GPU_REGIONS`). Not every shape is sold in every one of them; capacity is the
-  planner's separate concern. The manifest notes say so.
+  (:data:`OCI_GPU_REGIONS`). Not every shape is sold in every one of them: the copies are flagged
+  ``availability-assumed`` (the us-sanjose-1 rows are the source's own and carry no such flag).
+- Topology, spot terms and flags come with the import (:mod:`archipel.catalog.annotate`).
+- The manifest records every source row the import rejected (file relative to SHARED_DATA_DIR,
+  line, reason) and every accelerator name it folded onto a chip, for ``archipel catalog report``.
 
 The script checks that every file's rows balance (read = kept + skipped + rejected), that every
 offering's region has facts, and that the required accelerators are covered, then writes the
@@ -37,8 +40,10 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
 
-from archipel.catalog.importer import import_paths  # noqa: E402
-from archipel.catalog.model import Offering  # noqa: E402
+from archipel.catalog.annotate import merge_flags  # noqa: E402
+from archipel.catalog.flags import FLAG_AVAILABILITY_ASSUMED  # noqa: E402
+from archipel.catalog.importer import ImportReport, import_paths  # noqa: E402
+from archipel.catalog.model import FoldedName, Offering, RejectedRow  # noqa: E402
 from archipel.catalog.regions import PROVIDERS, load_cloud_regions, neocloud_regions  # noqa: E402
 from archipel.catalog.snapshot import build_catalog, save_snapshot  # noqa: E402
 from archipel.perf.accelerators import tpu_slice_chips  # noqa: E402
@@ -90,10 +95,36 @@ def curate(offerings: tuple[Offering, ...]) -> list[Offering]:
         ):
             continue
         if o.provider == "oci" and o.region == OCI_BLOCK_REGION:
-            kept += [replace(o, region=r) for r in OCI_GPU_REGIONS]
+            copied = merge_flags(o.flags, (FLAG_AVAILABILITY_ASSUMED,))
+            kept += [
+                replace(o, region=r, flags=o.flags if r == OCI_BLOCK_REGION else copied)
+                for r in OCI_GPU_REGIONS
+            ]
         elif o.provider != "oci":
             kept.append(o)
     return kept
+
+
+def provenance(
+    report: ImportReport, data: Path, shipped: list[Offering]
+) -> tuple[tuple[RejectedRow, ...], tuple[FoldedName, ...]]:
+    """What the import rejected (files relative to ``data``) and folded, for the manifest.
+
+    A folded name lists the shipped instance types it was read on; its row count is of source
+    rows (TPU v5p slices over the shipped size included)."""
+    rejected = tuple(
+        replace(r, file=Path(r.file).relative_to(data).as_posix())
+        for f in report.files
+        if f.provider in KEPT_PROVIDERS
+        for r in f.rejected
+    )
+    types = {(o.provider, o.instance_type) for o in shipped}
+    folded = tuple(
+        replace(n, instance_types=tuple(t for t in n.instance_types if (n.provider, t) in types))
+        for n in report.folded
+        if n.provider in KEPT_PROVIDERS
+    )
+    return rejected, folded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,15 +163,28 @@ def main(argv: list[str] | None = None) -> int:
     notes = (
         f"Providers: {', '.join(KEPT_PROVIDERS)} (vast.ai left out: marketplace hosts). "
         f"OCI: the {OCI_BLOCK_REGION} list-price block replicated to {', '.join(OCI_GPU_REGIONS)} "
-        "(OCI prices are uniform across regions; shape availability per region is not modelled). "
+        "(OCI prices are uniform across regions; the copies outside us-sanjose-1 are flagged "
+        "availability-assumed: that the shape is sold there is not known). "
         f"TPU v5p slices up to {MAX_TPU_V5P_CHIPS} chips. GCP GPU prices = host VM + accelerator "
-        "rows; a4-highgpu-8g host rows are 0.0 in the source. TPU prices are per slice. Spot "
-        "interruption rates are the importer's default assumption. captured = date of the "
-        "anycloud snapshot (2026-05-20)."
+        "rows; the a4-highgpu-8g host rows are 0.0 in the source, so they and their B200 rows are "
+        "rejected (no GCP B200 offering). TPU prices are per slice. Topology: "
+        "archipel.catalog.topology. Spot availability and interruptions: derived from "
+        "skypilot-org/spot-traces @ 221da1ab (NSDI '24 \"Can't Be Late\"; AWS V100 figures as "
+        "proxies in us-east-1, us-east-2, us-west-2, pooled defaults elsewhere), "
+        "archipel.catalog.spot. Flags name every assumption (archipel catalog report). "
+        "captured = date of the anycloud snapshot (2026-05-20)."
     )
     providers = [p for p in PROVIDERS if p.id in KEPT_PROVIDERS]
+    rejected, folded = provenance(report, args.data, offerings)
     catalog = build_catalog(
-        providers, regions, offerings, source=SOURCE, captured=CAPTURED, notes=notes
+        providers,
+        regions,
+        offerings,
+        source=SOURCE,
+        captured=CAPTURED,
+        notes=notes,
+        rejected=rejected,
+        folded=folded,
     )
     manifest = save_snapshot(catalog, args.out)
     by_provider = Counter(o.provider for o in catalog.offerings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,11 @@ pytestmark = pytest.mark.shared_data
 # file -> (read, kept, skipped, rejected, offerings)
 EXPECTED = {
     "anycloud/azure/vms_accelerators.csv": (829, 358, 471, 0, 700),
-    "anycloud/gcp/vms.csv": (31285, 2594, 28691, 0, 2264),
-    "anycloud/lambda/vms.csv": (425, 272, 153, 0, 272),
+    "anycloud/gcp/vms.csv": (31285, 2572, 28691, 22, 2244),  # 11 a4 hosts at 0.0 + their B200s
+    "anycloud/lambda/vms.csv": (425, 289, 136, 0, 289),
     "anycloud/vast/vms.csv": (64, 19, 45, 0, 19),
     "skypilot-v8/aws/vms_accelerators_subset.csv": (282, 264, 18, 0, 219),
-    "skypilot-v8/hyperstack/vms.csv": (25, 12, 13, 0, 12),
+    "skypilot-v8/hyperstack/vms.csv": (25, 16, 9, 0, 16),
     "skypilot-v8/nebius/vms.csv": (61, 21, 40, 0, 29),
     "skypilot-v8/oci/vms_us-sanjose-1_block.csv": (69, 14, 55, 0, 14),
     "skypilot-v8/verda/vms.csv": (33, 15, 18, 0, 23),
@@ -90,10 +91,22 @@ def test_skip_reasons_are_counted(report: ImportReport, shared_data: Path) -> No
     assert aws.skipped == {SKIP_NOT_AI: 7, SKIP_NO_PRICE: 11}  # V100-32GB; p5e without a price
     gcp = files["anycloud/gcp/vms.csv"]
     assert gcp.skipped == {SKIP_NOT_AI: 28658, SKIP_GCP_NO_HOST: 31, SKIP_GCP_UNUSED_HOST: 2}
-    assert gcp.notes == (
-        "11 a4-highgpu-8g host VM rows are priced 0.0 in the source; their offerings carry the "
-        "accelerator row's price alone",
-    )
+    assert gcp.notes == ()
+    reasons = Counter(r.reason for r in gcp.rejected)
+    assert reasons == {
+        "a4-highgpu-8g host VM: Price must be > 0 (found 0): a zero price is a missing price, "
+        "not a free machine": 11,
+        "no valid a4-highgpu-8g host VM price in this zone (its host row was rejected); a GPU "
+        "price alone is not a machine's price": 11,
+    }
+    assert not any(o.instance_type == "a4-highgpu-8g" for o in report.offerings)
+    lambda_ = files["anycloud/lambda/vms.csv"]
+    assert lambda_.skipped_accelerators == {
+        "(none: CPU-only row)": 34,
+        "A6000": 51,
+        "RTX6000": 17,
+        "V100": 34,
+    }
 
 
 def test_azure_rows_with_the_unquoted_generation_pair_are_all_read(
@@ -126,6 +139,14 @@ def test_builtin_snapshot_has_the_prices_of_a_fresh_import(report: ImportReport)
             twin.accelerator,
             twin.accelerators_per_node,
             twin.price_usd_per_node_hour,
+        ), o.id
+        copied = o.provider == "oci" and o.region != "us-sanjose-1"
+        extra = ("availability-assumed",) if copied else ()
+        assert set(o.flags) == set(twin.flags) | set(extra), o.id
+        assert (o.scale_up, o.fabric, o.availability) == (
+            twin.scale_up,
+            twin.fabric,
+            twin.availability,
         ), o.id
     shipped = {o.id for o in builtin.offerings}
     left_out = [

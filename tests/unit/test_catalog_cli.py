@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ def runner() -> CliRunner:
         ("offers", "archipel catalog offers -a H100 -j EU"),
         ("regions", "archipel catalog regions -p nebius"),
         ("show", "archipel catalog show --catalog my-snapshot --json"),
+        ("report", "archipel catalog report --catalog my-snapshot"),
     ],
 )
 def test_every_help_teaches_with_examples(
@@ -127,9 +129,116 @@ def test_regions_and_show(app: typer.Typer, runner: CliRunner) -> None:
     show = runner.invoke(app, ["catalog", "show", "--json"])
     assert show.exit_code == 0, show.output
     body = json.loads(show.output)
-    assert body["schema_version"] == 1
+    assert body["schema_version"] == 2
     assert len(body["content_sha256"]) == 64
     assert body["offerings"] == sum(body["offerings_by_provider"].values())
     text = runner.invoke(app, ["catalog", "show"], env={"COLUMNS": "200"})
     assert "captured" in text.output
     assert "by accelerator" in text.output
+
+
+def _pieces(value: str) -> set[str]:
+    """Every run of consecutive pieces of ``value`` split after - _ . : (how cells may wrap)."""
+    parts = re.split(r"(?<=[-_.:])", value)
+    return {"".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)}
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+def test_offers_fit_the_width_and_never_break_a_word(
+    app: typer.Typer, runner: CliRunner, columns: str
+) -> None:
+    args = ["catalog", "offers", "--limit", "40", "--sort", "region", "--descending"]
+    text = runner.invoke(app, args, env={"COLUMNS": columns})
+    assert text.exit_code == 0, text.output
+    rows = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    lines = text.stdout.splitlines()
+    if columns == "80":
+        assert max(len(line) for line in lines) <= 80
+        assert lines[1].split() == [
+            "provider:region",
+            "instance",
+            "type",
+            "accel",
+            "option",
+            "USD/accel-h",
+            "link",
+            "*",
+        ]
+    allowed = {"*", "od", "spot", "of", "offerings", "40"} | set(lines[1].split())
+    for r in rows:
+        allowed |= _pieces(f"{r['provider']}:{r['region']}") | _pieces(r["instance_type"])
+        allowed |= {r["accelerator"], f"{r['price_usd_per_accelerator_hour']:.4f}"}
+        allowed |= {f"{r['scale_up']}/{r['fabric'] or '-'}", str(r["accelerators_per_node"])}
+    link = re.compile(r"^[a-z-]+/[a-z-]+$")  # abbreviated scale-up/fabric
+    table = lines[1 : next(i for i, line in enumerate(lines) if line.startswith("* flagged"))]
+    assert len(table) > len(rows)  # the header, every row, and some wrapped continuation lines
+    for line in table:
+        for token in line.split():
+            assert token in allowed or link.match(token) or token.isdigit(), (token, line)
+
+
+def test_offers_show_scale_up_fabric_and_a_mark_for_flagged_rows(
+    app: typer.Typer, runner: CliRunner
+) -> None:
+    result = runner.invoke(
+        app,
+        ["catalog", "offers", "-p", "aws", "-a", "H100", "--limit", "50"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    header = result.stdout.splitlines()[1].split()
+    assert {"scale-up", "fabric", "avail", "int/h", "*"} <= set(header)
+    p5 = [line for line in result.stdout.splitlines() if "p5.48xlarge" in line]
+    assert p5 and all("nvswitch" in line and "efa 3200" in line for line in p5)
+    assert any(line.rstrip().endswith("*") for line in p5)  # spot rows: assumed rates
+    assert any(not line.rstrip().endswith("*") for line in p5)  # on-demand rows: documented
+    assert "--exclude-assumed leaves these out" in result.stdout
+
+
+def test_fabric_and_exclude_assumed_filters(app: typer.Typer, runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["catalog", "offers", "--fabric", "--exclude-assumed", "--limit", "0", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows
+    assert all(r["fabric"] and r["fabric_gbps"] > 0 and not r["flags"] for r in rows)
+    assert {r["fabric"] for r in rows} >= {"efa", "infiniband", "roce", "gpudirect-tcpxo"}
+    everything = json.loads(
+        runner.invoke(app, ["catalog", "offers", "--limit", "0", "--json"]).stdout
+    )
+    assert len(rows) < len(everything)
+    assert any(r["flags"] for r in everything)
+
+
+def test_an_eu_country_without_a_region_is_an_empty_answer_with_a_note(
+    app: typer.Typer, runner: CliRunner
+) -> None:
+    result = runner.invoke(app, ["catalog", "offers", "-j", "PT"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "0 of 0 offerings" in result.stdout
+    assert "no region in PT" in result.stdout
+    as_json = runner.invoke(app, ["catalog", "offers", "-j", "PT", "-j", "LU", "--json"])
+    assert as_json.exit_code == 0
+    assert json.loads(as_json.stdout) == []  # stdout stays pure JSON; the note is on stderr
+    assert "no region in PT" in as_json.stderr and "no region in LU" in as_json.stderr
+    unknown = runner.invoke(app, ["catalog", "offers", "-j", "XX"])
+    assert isinstance(unknown.exception, UnknownNameError)
+
+
+def test_line_numbers_never_print_as_emoji(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    good = 'inf2.xlarge,Inferentia2,1,4,16,"{}",0.76,,us-east-1,use1-az1,x86_64\n'
+    header = AWS_CSV.splitlines()[0] + "\n"
+    # line 100 and line 1234 are bad: rich would print ":100:" as 💯 with emoji codes on
+    body = [good] * 1300
+    body[98] = body[1232] = 'p5.48xlarge,H100,8,192,2048,"{}",55.04,,us-east-1\n'
+    (tmp_path / "aws.csv").write_text(header + "".join(body), "utf-8")
+    result = runner.invoke(
+        app, ["catalog", "import", str(tmp_path / "aws.csv")], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "aws.csv:100: expected 11 fields, found 9" in result.output
+    assert "aws.csv:1234: expected 11 fields, found 9" in result.output
+    assert "\N{HUNDRED POINTS SYMBOL}" not in result.output

@@ -24,7 +24,8 @@ from archipel.catalog.importer import (
     import_paths,
     import_text,
 )
-from archipel.catalog.model import Offering, PurchaseOption
+from archipel.catalog.model import FoldedName, Offering, PurchaseOption
+from archipel.catalog.spot import DEFAULT_SPOT_AVAILABILITY, spot_terms
 from archipel.errors import CatalogError, UnknownNameError
 
 AWS_HEADER = (
@@ -74,11 +75,30 @@ def test_aws_zones_collapse_to_region_spot_takes_lowest() -> None:
         8,
         55.04,
     )
-    assert od.interruptions_per_hour == 0.0
+    assert (od.interruptions_per_hour, od.availability, od.flags) == (0.0, 1.0, ())
+    assert (od.scale_up, od.fabric, od.fabric_gbps) == ("nvswitch", "efa", 3200.0)
     spot = offs["aws:us-east-1:p5.48xlarge:spot"]
     assert spot.price_usd_per_node_hour == 18.25
-    assert spot.interruptions_per_hour == DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR
+    # us-east-1 was traced on p3 V100s: those figures stand in for the H100, flagged as a proxy
+    availability, rate, _ = spot_terms("aws", "us-east-1", "gpu", 8)
+    assert (spot.availability, spot.interruptions_per_hour, spot.flags) == (
+        availability,
+        rate,
+        ("spot-rates-proxy",),
+    )
     assert report.notes == ()
+
+
+def test_spot_rows_outside_the_traced_regions_get_the_documented_defaults() -> None:
+    _, offs = run(
+        lines(AWS_HEADER, 'p5.48xlarge,H100,8,192,2048,"{}",55.04,20.5,eu-west-1,euw1-az1,x86_64')
+    )
+    spot = offs["aws:eu-west-1:p5.48xlarge:spot"]
+    assert (spot.availability, spot.interruptions_per_hour, spot.flags) == (
+        DEFAULT_SPOT_AVAILABILITY,
+        DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR,
+        ("spot-rates-assumed",),
+    )
 
 
 def test_zone_on_demand_prices_that_disagree_keep_the_lowest_and_say_so() -> None:
@@ -153,20 +173,32 @@ def test_gcp_gpu_price_is_host_plus_accelerator_in_the_same_zone() -> None:
     assert report.skipped_accelerators == {"(none: CPU-only row)": 1, "T4": 1}
 
 
-def test_gcp_zero_host_price_uses_the_accelerator_row_and_notes_it() -> None:
+def test_gcp_zero_host_price_is_rejected_with_its_gpu_row_never_a_cheap_machine() -> None:
     report, offs = run(
         lines(
             GCP_HEADER,
             "a4-highgpu-8g,224.0,3968.0,,,,us-central1,us-central1-b,0.0,0.0",
             ",,,B200,8,{'Gpus': []},us-central1,us-central1-b,90.216,34.2368",
+            "a3-highgpu-1g,26.0,234.0,,,,us-central1,us-central1-a,2.0,0.0",
+            ",,,H100,1,{'Gpus': []},us-central1,us-central1-a,9.0,2.5",
         )
     )
-    assert offs["gcp:us-central1:a4-highgpu-8g:on_demand"].price_usd_per_node_hour == 90.216
-    assert offs["gcp:us-central1:a4-highgpu-8g:spot"].price_usd_per_node_hour == 34.2368
-    assert report.notes == (
-        "1 a4-highgpu-8g host VM rows are priced 0.0 in the source; their offerings carry the "
-        "accelerator row's price alone",
-    )
+    assert not any(o.startswith("gcp:us-central1:a4-highgpu-8g") for o in offs)
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (
+            2,
+            "a4-highgpu-8g host VM: Price must be > 0 (found 0): a zero price is a missing "
+            "price, not a free machine",
+        ),
+        (
+            3,
+            "no valid a4-highgpu-8g host VM price in this zone (its host row was rejected); a GPU "
+            "price alone is not a machine's price",
+        ),
+    ]
+    # a host with no spot price gives no spot offering, rather than the GPU's spot price alone
+    assert set(offs) == {"gcp:us-central1:a3-highgpu-1g:on_demand"}
+    assert offs["gcp:us-central1:a3-highgpu-1g:on_demand"].price_usd_per_node_hour == 11.0
 
 
 def test_gcp_tpu_slices_are_priced_per_slice_with_chips_per_node() -> None:
@@ -256,6 +288,9 @@ def test_oci_block_and_vast_locations() -> None:
     }
 
 
+ZERO = ": a zero price is a missing price, not a free machine"
+
+
 def p5(count: str = "8", price: str = "55", spot: str = "", region: str = "us-east-1") -> str:
     """An AWS row with the given fields (the rest realistic)."""
     return f'p5.48xlarge,H100,{count},192,2048,"{{}}",{price},{spot},{region},use1-az1,x86_64'
@@ -267,8 +302,10 @@ def p5(count: str = "8", price: str = "55", spot: str = "", region: str = "us-ea
         (p5(price="abc"), "Price 'abc' is not a number"),
         (p5(price="nan"), "Price 'nan' is not a finite number"),
         (p5(region=""), "missing Region"),
-        (p5(price="0", spot="5"), "Price must be > 0 (found 0)"),
-        (p5(price="-3"), "Price must be > 0 (found -3)"),
+        (p5(price="0", spot="5"), f"Price must be > 0 (found 0){ZERO}"),
+        (p5(price="-3"), f"Price must be > 0 (found -3){ZERO}"),
+        (p5(price="2e6"), "Price 2e+06 USD/h is above 1e+06: not a plausible price"),
+        (p5(count="1e9"), "AcceleratorCount 1e+09 is above 100000"),
         (p5(spot="-1"), "SpotPrice must be ≥ 0 (found -1)"),
         (p5(count=""), "AcceleratorCount must be ≥ 1 for H100"),
         (p5(count="-8"), "AcceleratorCount '-8' is negative"),
@@ -363,3 +400,108 @@ def test_every_row_is_kept_skipped_or_rejected_whatever_it_holds(rows: list[list
     assert report.balanced
     assert all(o.price_usd_per_node_hour > 0 for o in offerings)
     assert {o.purchase_option for o in offerings} <= {PurchaseOption.ON_DEMAND, PurchaseOption.SPOT}
+
+
+def test_a_huge_field_rejects_its_row_only() -> None:
+    """Python's csv reader refuses fields over 128 KiB; that costs the row, not the file."""
+    huge = "x" * (128 * 1024 + 1)
+    report, offs = run(
+        lines(
+            AWS_HEADER,
+            'p4d.24xlarge,A100,8,96,1152,"{}",21.96,,us-east-1,use1-az1,x86_64',
+            f'p5.48xlarge,H100,8,192,2048,"{huge}",55.04,,us-east-1,use1-az1,x86_64',
+            'inf2.xlarge,Inferentia2,1,4,16,"{}",0.76,,us-east-1,use1-az1,x86_64',
+        )
+    )
+    assert (report.rows_read, report.rows_kept, len(report.rejected)) == (3, 2, 1)
+    (rejection,) = report.rejected
+    assert rejection.line == 3
+    assert rejection.reason.startswith("unreadable CSV record: field larger than field limit")
+    assert set(offs) == {
+        "aws:us-east-1:p4d.24xlarge:on_demand",
+        "aws:us-east-1:inf2.xlarge:on_demand",
+    }
+
+
+def test_a_malformed_file_never_loses_rows_uncounted() -> None:
+    """Unterminated quotes, NUL bytes, stray fields: read = kept + skipped + rejected."""
+    text = lines(
+        AWS_HEADER,
+        'p4d.24xlarge,A100,8,96,1152,"{}",21.96,,us-east-1,use1-az1,x86_64',
+        'p5.48xlarge,H\x00100,8,192,2048,"{}",55.04,,us-east-1,use1-az1,x86_64',
+        'p5.48xlarge,H100,8,192,2048,"{}",55.04,,us-east-1,use1-az1,x86_64,extra',
+        "",
+        'inf2.xlarge,Inferentia2,1,4,16,"{unterminated,0.76,,us-east-1,use1-az1,x86_64',
+        'inf2.xlarge,Inferentia2,1,4,16,"{}",0.76,,us-east-1,use1-az1,x86_64',
+    )
+    report, _ = import_text(text, "t.csv", provider="aws")
+    assert report.balanced
+    assert report.rows_read == report.rows_kept + report.rows_skipped + len(report.rejected)
+    # the unterminated quote makes lines 6 and 7 one CSV record, as any CSV reader reads them
+    assert report.rows_read == 5
+    assert [(r.line, r.reason) for r in report.rejected] == [(4, "expected 11 fields, found 12")]
+    assert report.skipped_accelerators == {"H\x00100": 1}
+
+
+def test_pcie_and_nvl_cards_are_their_own_chips_and_every_fold_is_recorded() -> None:
+    lambda_header = (
+        "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,Region,GpuInfo,"
+        "SpotPrice"
+    )
+    report, offs = run(
+        lines(
+            lambda_header,
+            "gpu_1x_h100_pcie,H100,1,26,200,2.49,us-east-1,,",
+            "gpu_1x_h100_sxm5,H100,1,26,225,3.29,us-east-1,,",
+            "gpu_2x_a100,A100,2,60,400,2.58,us-east-1,,",
+            "gpu_8x_a100,A100,8,124,1800,10.32,us-east-1,,",
+        )
+    )
+    assert {o.instance_type: o.accelerator for o in offs.values()} == {
+        "gpu_1x_h100_pcie": "H100-PCIe",
+        "gpu_1x_h100_sxm5": "H100",
+        "gpu_2x_a100": "A100-PCIe",
+        "gpu_8x_a100": "A100",
+    }
+    assert report.folded == (
+        FoldedName("lambda", "A100", "A100-PCIe", ("gpu_2x_a100",), 1),
+        FoldedName("lambda", "H100", "H100-PCIe", ("gpu_1x_h100_pcie",), 1),
+    )
+    azure, a_offs = run(
+        lines(
+            AZURE_HEADER,
+            "Standard_NC40ads_H100_v5,H100,1,40,320,H100,6.98,,eastus,V2",
+            "Standard_NC24ads_A100_v4,A100-80GB,1,24,220,A100,3.67,,eastus,V2",
+        )
+    )
+    assert {o.accelerator for o in a_offs.values()} == {"H100-NVL", "A100-80GB-PCIe"}
+    assert {(f.source_name, f.accelerator) for f in azure.folded} == {
+        ("H100", "H100-NVL"),
+        ("A100-80GB", "A100-80GB-PCIe"),
+    }
+
+
+def test_gcp_mega_h100_is_the_sxm_chip_on_another_fabric() -> None:
+    report, offs = run(
+        lines(
+            GCP_HEADER,
+            "a3-megagpu-8g,208.0,1872.0,,,,us-central1,us-central1-a,8.0,3.0",
+            ",,,H100-MEGA,8,{'Gpus': []},us-central1,us-central1-a,80.0,30.0",
+        )
+    )
+    od = offs["gcp:us-central1:a3-megagpu-8g:on_demand"]
+    assert (od.accelerator, od.scale_up, od.fabric, od.fabric_gbps) == (
+        "H100",
+        "nvswitch",
+        "gpudirect-tcpxo",
+        1600.0,
+    )
+    assert report.folded == (FoldedName("gcp", "H100-MEGA", "H100", ("a3-megagpu-8g",), 1),)
+
+
+def test_instance_types_without_a_topology_entry_are_flagged_unknown() -> None:
+    _, offs = run(
+        lines(NEBIUS_HEADER, "mystery-box,H100,8,1,1,20.0,eu-north1,,"), provider="nebius"
+    )
+    o = offs["nebius:eu-north1:mystery-box:on_demand"]
+    assert (o.scale_up, o.fabric, o.flags) == ("", "", ("topology-unknown",))

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from archipel.catalog.model import SCHEMA_VERSION, Offering, Provider, PurchaseOption, Region
+from archipel.catalog.model import (
+    SCHEMA_VERSION,
+    FoldedName,
+    Offering,
+    Provider,
+    PurchaseOption,
+    Region,
+    RejectedRow,
+)
 from archipel.catalog.regions import (
     CURATED_COORDINATES,
     EU_EEA_COUNTRIES,
@@ -30,8 +38,33 @@ from archipel.errors import CatalogError, UnknownNameError
 PROVIDER = Provider("aws", "AWS", "US", True)
 REGION = Region("aws", "eu-west-1", "Dublin", "IE", "Europe", 53.35, -6.26, ("EU",))
 OFFERS = (
-    Offering("aws", "eu-west-1", "p5.48xlarge", "H100", 8, PurchaseOption.ON_DEMAND, 61.1),
-    Offering("aws", "eu-west-1", "p5.48xlarge", "H100", 8, PurchaseOption.SPOT, 22.3, 0.05),
+    Offering(
+        "aws",
+        "eu-west-1",
+        "p5.48xlarge",
+        "H100",
+        8,
+        PurchaseOption.ON_DEMAND,
+        61.1,
+        scale_up="nvswitch",
+        fabric="efa",
+        fabric_gbps=3200.0,
+    ),
+    Offering(
+        "aws",
+        "eu-west-1",
+        "p5.48xlarge",
+        "H100",
+        8,
+        PurchaseOption.SPOT,
+        22.3,
+        0.05,
+        scale_up="nvswitch",
+        fabric="efa",
+        fabric_gbps=3200.0,
+        availability=0.55,
+        flags=("spot-rates-assumed", "topology-assumed"),
+    ),
     Offering(
         "aws",
         "eu-west-1",
@@ -45,9 +78,20 @@ OFFERS = (
 )
 
 
+REJECTED = (RejectedRow("catalogs/gcp/vms.csv", 100, "Price must be > 0 (found 0)"),)
+FOLDED = (FoldedName("gcp", "H100-MEGA", "H100", ("a3-megagpu-8g",), 19),)
+
+
 def saved(tmp_path: Path) -> Path:
     cat = build_catalog(
-        [PROVIDER], [REGION], OFFERS, source="unit", captured="2026-01-02", notes="n"
+        [PROVIDER],
+        [REGION],
+        OFFERS,
+        source="unit",
+        captured="2026-01-02",
+        notes="n",
+        rejected=REJECTED,
+        folded=FOLDED,
     )
     save_snapshot(cat, tmp_path / "snap")
     return tmp_path / "snap"
@@ -66,6 +110,7 @@ def test_round_trip_keeps_everything(tmp_path: Path) -> None:
         SCHEMA_VERSION,
         "n",
     )
+    assert (m.rejected, m.folded) == (REJECTED, FOLDED)
     manifest = save_snapshot(loaded, tmp_path / "again")  # same bytes, same hash
     assert manifest.content_sha256 == m.content_sha256
     assert (path / OFFERINGS_CSV).read_bytes() == (tmp_path / "again" / OFFERINGS_CSV).read_bytes()
@@ -105,11 +150,27 @@ def rewrite(path: Path, old: str, new: str) -> None:
             r"offerings\.csv:\d: region 'aws:eu-west-9' is not in regions\.csv",
         ),
         (
-            "aws,eu-west-1,p5.48xlarge,H100,8,spot",
-            "aws,eu-west-1,p5.48xlarge,H100,8,on_demand",
+            "H100,8,spot,22.3,0.05,,nvswitch,efa,3200.0,0.55,spot-rates-assumed;topology-assumed",
+            "H100,8,on_demand,22.3,0.0,,nvswitch,efa,3200.0,1.0,",
             r"offerings\.csv:\d: offering aws:eu-west-1:p5.48xlarge:on_demand repeats line \d",
         ),
-        (",61.1,", ",61.1,,", r"offerings\.csv:\d: expected 9 fields, found 10"),
+        (",61.1,", ",61.1,,", r"offerings\.csv:\d: expected 14 fields, found 15"),
+        (",nvswitch,efa,3200.0,1.0,", ",nvlink4,efa,3200.0,1.0,", r"scale_up 'nvlink4' is not one"),
+        (",nvswitch,efa,3200.0,1.0,", ",nvswitch,ib,3200.0,1.0,", r"fabric 'ib' is not one of"),
+        (
+            ",nvswitch,efa,3200.0,1.0,",
+            ",nvswitch,efa,0.0,1.0,",
+            r"fabric 'efa' with fabric_gbps 0\.0: give a fabric and its bandwidth together",
+        ),
+        (
+            ",nvswitch,efa,3200.0,1.0,",
+            ",nvswitch,,100.0,1.0,",
+            r"fabric '' with fabric_gbps 100\.0",
+        ),
+        (",nvswitch,efa,3200.0,1.0,", ",nvswitch,efa,3200.0,0.5,", r"1 unless spot"),
+        (",3200.0,0.55,", ",3200.0,1.5,", r"availability 1\.5 must be in \(0, 1\]"),
+        (",3200.0,0.55,", ",3200.0,0,", r"availability '0' must be a finite number > 0"),
+        ("spot-rates-assumed;", "spot-rates-guessed;", r"unknown flag\(s\) spot-rates-guessed"),
     ],
 )
 def test_bad_rows_are_reported_at_file_and_line(
@@ -128,7 +189,7 @@ def test_bad_manifest_and_missing_files(tmp_path: Path) -> None:
         load_snapshot(path)
     body = {"source": "x", "captured": "y", "schema_version": 99, "content_sha256": "0"}
     (path / MANIFEST_JSON).write_text(json.dumps(body), "utf-8")
-    with pytest.raises(CatalogError, match="schema_version 99 is not 1"):
+    with pytest.raises(CatalogError, match="schema_version 99 is not 2"):
         load_snapshot(path)
     (path / OFFERINGS_CSV).unlink()
     with pytest.raises(CatalogError, match=r"offerings\.csv: cannot read"):
@@ -205,3 +266,28 @@ def test_cloud_regions_file_uses_curated_coordinates_where_it_has_none() -> None
         parse_cloud_regions(bad, "r.csv")
     with pytest.raises(CatalogError, match=r"r\.csv:2: .*not numbers"):
         parse_cloud_regions(text.replace("53.35", "north"), "r.csv")
+
+
+def test_builtin_snapshot_carries_topology_spot_terms_and_flags() -> None:
+    cat = load_builtin()
+    offs = {o.id: o for o in cat.offerings}
+    p5 = offs["aws:us-east-1:p5.48xlarge:on_demand"]
+    assert (p5.scale_up, p5.fabric, p5.fabric_gbps, p5.availability, p5.flags) == (
+        "nvswitch",
+        "efa",
+        3200.0,
+        1.0,
+        (),
+    )
+    assert all(o.scale_up for o in cat.offerings)  # every instance type has a topology entry
+    spot = [o for o in cat.offerings if o.purchase_option is PurchaseOption.SPOT]
+    assert spot and all({"spot-rates-assumed", "spot-rates-proxy"} & set(o.flags) for o in spot)
+    assert all(0 < o.availability < 1 and o.interruptions_per_hour > 0 for o in spot)
+    # PCIe and NVL cards are their own chips; GCP's B200 host rows priced 0.0 are not shipped
+    assert {"H100-PCIe", "H100-NVL", "A100-PCIe", "A100-80GB-PCIe", "GH200", "L40"} <= set(
+        cat.accelerators()
+    )
+    assert not any(o.instance_type == "a4-highgpu-8g" for o in cat.offerings)
+    assert {r.reason.split(":")[0] for r in cat.manifest.rejected} >= {"a4-highgpu-8g host VM"}
+    oci = [o for o in cat.offerings if o.provider == "oci"]
+    assert all(("availability-assumed" in o.flags) == (o.region != "us-sanjose-1") for o in oci)

@@ -8,9 +8,11 @@ rejected`` holds for each file (:class:`FileReport`):
   row, an accelerator with no entry in :mod:`archipel.perf.accelerators` such as T4 or V100,
   a fractional GPU, a row with no price (AWS lists p5e without one), a GCP host VM whose
   accelerator is not sold in its zone, a blank line);
-- rejected, with ``file:line: reason``: the row is wrong (wrong field count, a number that is not
-  one, a missing Region, a Price ≤ 0, a negative SpotPrice, an accelerator without a count, an
-  instance type that names another accelerator on another line).
+- rejected, with ``file:line: reason``: the row is wrong (wrong field count, a field the CSV
+  reader cannot read — such as one larger than 128 KiB —, a number that is not one, a missing
+  Region, a Price ≤ 0, a negative SpotPrice, an implausibly large price or count, an accelerator
+  without a count, an instance type that names another accelerator on another line, a GCP GPU
+  whose host VM row was rejected).
 
 Layouts, told apart by header and content, never by path (:class:`Layout`). Columns are found by
 name, so each provider's column order works. The provider is recognised by its instance-type
@@ -27,11 +29,11 @@ naming (``p5.48xlarge`` AWS, ``Standard_…`` Azure, ``a2-highgpu-1g`` GCP, ``BM
   is host VM + accelerator row (same zone), TPU slices are priced per slice. The rules, and those
   for collapsing zones to regions, are in :mod:`archipel.catalog.pricing_rules`.
 
-Spot interruption rates are not in these files: each
-spot offering gets :data:`DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR` (an assumption, not a measurement:
-the preemption traces of "Can't Be Late", NSDI '24, in ``../shared/data/spot`` show rates that
-differ by more than an order of magnitude between zones and weeks) unless the caller passes a rate
-per provider.
+Topology, spot availability and interruption rates are not in these files: every offering is
+annotated with the curated topology table (:mod:`archipel.catalog.topology`) and, when spot, the
+rates derived from public spot traces or their documented defaults (:mod:`archipel.catalog.spot`),
+each assumption named in the offering's flags (:mod:`archipel.catalog.annotate`). A caller may
+pass an interruption rate per provider to replace the spot rates.
 """
 
 from __future__ import annotations
@@ -41,12 +43,13 @@ import io
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from archipel.catalog.model import Offering
+from archipel.catalog.annotate import annotate
+from archipel.catalog.model import FoldedName, Offering, PurchaseOption, RejectedRow
 from archipel.catalog.pricing_rules import (
     SKIP_BLANK,
     SKIP_FRACTIONAL,
@@ -62,9 +65,8 @@ from archipel.catalog.pricing_rules import (
     plain_entries,
 )
 from archipel.catalog.regions import provider_facts
+from archipel.catalog.spot import DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR
 from archipel.errors import CatalogError
-
-DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR = 0.05
 
 __all__ = [
     "DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR",
@@ -123,16 +125,7 @@ _GENERATION = re.compile(r"^V\d+$")
 _VAST_REGION = re.compile(r"^([^,]*), ([A-Z]{2}), ([A-Z]{2})$")
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A row that is wrong, where it is and why."""
-
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
+Rejection = RejectedRow  # a row that is wrong, where it is and why
 
 
 @dataclass(frozen=True)
@@ -149,6 +142,7 @@ class FileReport:
     offerings: int
     skipped_accelerators: Mapping[str, int] = field(default_factory=dict)  # name -> rows
     notes: tuple[str, ...] = ()
+    folded: tuple[FoldedName, ...] = ()  # source accelerator names read as another chip
 
     @property
     def rows_skipped(self) -> int:
@@ -172,6 +166,10 @@ class ImportReport:
     def rejected(self) -> tuple[Rejection, ...]:
         return tuple(r for f in self.files for r in f.rejected)
 
+    @property
+    def folded(self) -> tuple[FoldedName, ...]:
+        return tuple(n for f in self.files for n in f.folded)
+
 
 def import_text(
     text: str,
@@ -186,7 +184,10 @@ def import_text(
     Raises ``CatalogError`` when the file as a whole cannot be read (no header, a header without
     the required columns, a provider that cannot be recognised); row problems are reported."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise CatalogError(f"{file}:1: cannot read the header: {exc}") from None
     if not header:
         raise CatalogError(f"{file}:1: empty file; expected a SkyPilot vms.csv header")
     header = [h.strip() for h in header]
@@ -196,34 +197,66 @@ def import_text(
             f"{file}:1: header lacks column(s) {', '.join(missing)}; a SkyPilot vms.csv has "
             f"{', '.join(REQUIRED_COLUMNS)} (in any order)"
         )
-    records: list[tuple[int, list[str]]] = []
-    last = reader.line_num
-    for fields in reader:
-        records.append((last + 1, fields))
-        last = reader.line_num
+    records, unreadable = _records(reader)
     layout = _detect_layout(header, records)
     provider_id = (
         provider_facts(provider).id if provider else _detect_provider(file, header, records, layout)
     )
     tally = Tally(file)
+    for line, why in unreadable:
+        tally.reject(line, why)
     rows = _parse_rows(records, header, layout, tally, on_progress)
-    entries = gcp_entries(rows, tally) if layout is Layout.GCP_SPLIT else plain_entries(rows, tally)
-    rates = spot_interruptions_per_hour or {}
-    rate = rates.get(provider_id, DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR)
-    offerings = collapse_zones(provider_id, entries, rate, tally)
+    entries = (
+        gcp_entries(rows, tally, provider_id)
+        if layout is Layout.GCP_SPLIT
+        else plain_entries(rows, tally, provider_id)
+    )
+    rate = (spot_interruptions_per_hour or {}).get(provider_id)
+    offerings = tuple(
+        _with_rate(annotate(o), rate) for o in collapse_zones(provider_id, entries, tally)
+    )
     report = FileReport(
         file=file,
         provider=provider_id,
         layout=layout,
-        rows_read=len(records),
+        rows_read=len(records) + len(unreadable),
         rows_kept=len(tally.kept),
         skipped=dict(Counter(tally.skipped.values())),
         rejected=tuple(Rejection(file, ln, why) for ln, why in sorted(tally.rejected.items())),
         offerings=len(offerings),
         skipped_accelerators=dict(sorted(tally.skipped_accelerators.items())),
         notes=tuple(tally.notes),
+        folded=tally.folded(provider_id),
     )
     return report, offerings
+
+
+def _records(
+    reader: Iterator[list[str]],
+) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """The data records (line, fields) and the records the CSV reader could not read (line,
+    reason): a field over the reader's size limit, for instance, costs that row only."""
+    records: list[tuple[int, list[str]]] = []
+    unreadable: list[tuple[int, str]] = []
+    last = getattr(reader, "line_num", 0)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            unreadable.append((last + 1, f"unreadable CSV record: {exc}"))
+        else:
+            records.append((last + 1, fields))
+        last = getattr(reader, "line_num", last + 1)
+    return records, unreadable
+
+
+def _with_rate(offering: Offering, rate: float | None) -> Offering:
+    """The offering with a caller's interruption rate, when it is spot and one is given."""
+    if rate is None or offering.purchase_option is not PurchaseOption.SPOT:
+        return offering
+    return replace(offering, interruptions_per_hour=rate)
 
 
 def import_file(
@@ -252,7 +285,11 @@ def find_catalog_files(paths: Iterable[Path]) -> tuple[tuple[Path, ...], tuple[s
         if path.is_dir():
             for candidate in sorted(path.rglob("*.csv")):
                 head = _read(candidate).lstrip("\ufeff").partition("\n")[0]
-                cols = {c.strip() for c in next(csv.reader([head]), [])}
+                try:
+                    cols = {c.strip() for c in next(csv.reader([head]), [])}
+                except csv.Error as exc:
+                    ignored.append(f"{candidate}: header unreadable as CSV ({exc})")
+                    continue
                 lacking = [c for c in REQUIRED_COLUMNS if c not in cols]
                 if lacking:
                     ignored.append(f"{candidate}: not a VM catalog (no {', '.join(lacking)})")

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from archipel.errors import UnknownNameError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class PurchaseOption(StrEnum):
@@ -86,14 +86,43 @@ class Offering:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A source row the importer rejected, where it is and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedName:
+    """A source accelerator name folded onto a canonical chip (``H100-MEGA`` → ``H100``), with
+    the instance types it was read on and the rows it covered."""
+
+    provider: str
+    source_name: str
+    accelerator: str
+    instance_types: tuple[str, ...]
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
-    """Where a snapshot came from and how to tell it apart from another."""
+    """Where a snapshot came from and how to tell it apart from another.
+
+    ``rejected`` and ``folded`` record what the build rejected from its sources and which source
+    accelerator names it folded onto which chips (``archipel catalog report``)."""
 
     source: str
     captured: str  # ISO date
     schema_version: int
     content_sha256: str
     notes: str = ""
+    rejected: tuple[RejectedRow, ...] = ()
+    folded: tuple[FoldedName, ...] = ()
 
 
 @dataclass(frozen=True)

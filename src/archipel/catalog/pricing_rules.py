@@ -11,8 +11,11 @@
   ``gcp_catalog`` and GCP's GPU machine-type docs). A GPU offering's node price is the host row's
   price plus the accelerator row's price, same zone and same purchase option: e.g. us-central1
   a2-highgpu-1g = 0.73948 (host vCPU+memory) + 2.93391 (one A100) = 3.67339 USD/h, GCP's list
-  price for that machine type. The host rows of a4-highgpu-8g are priced 0.0 in the source; those
-  offerings carry the B200 row's price alone and the file report says so in its notes.
+  price for that machine type. A host row priced 0 or less is rejected (a zero price is a
+  missing price, not a free machine: the a4-highgpu-8g host rows are 0.0 in the source), and so
+  is an accelerator row whose zone has only rejected host rows (a GPU alone is not a machine), so
+  no B200 machine appears at the price of its GPUs alone. A host row with SpotPrice 0 gives no
+  spot offering.
 - GCP TPUs: accelerator rows named by slice (``tpu-v5litepod-8``, ``tpu-v5p-16``, ``tpu-v6e-4``)
   are priced per slice, not per chip: tpu-v5litepod-1 is 1.2 and tpu-v5litepod-8 is 9.6 USD/h in
   us-central1 (1.2 per chip-hour, GCP's v5e list price); tpu-v5p-8 is 16.8 = 4 chips × 4.2. A
@@ -22,10 +25,17 @@
   option). On-demand: the zones' prices must agree; where they do not, the lowest is kept and the
   disagreement is written to the file's notes. Spot: the lowest zone price (spot prices
   legitimately differ by zone, and a planner can launch in the cheapest one).
-- Prices: a non-empty Price gives an on-demand offering and must be > 0; a SpotPrice > 0 gives a
-  spot offering (0 or empty: no spot market). A row with neither is skipped (not sold there).
-  Prices are rounded to 6 decimals (the sources carry at most 6), so host + accelerator sums are
-  exact decimals.
+- Prices: a non-empty Price gives an on-demand offering and must be > 0 (a row priced 0 or less
+  is rejected, never kept as a cheap machine); a SpotPrice > 0 gives a spot offering (0 or empty:
+  no spot market; negative: rejected). A row with neither is skipped (not sold there). Prices
+  above :data:`MAX_PRICE_USD_PER_HOUR` and counts above :data:`MAX_ACCELERATOR_COUNT` are
+  rejected as implausible. Prices are rounded to 6 decimals (the sources carry at most 6), so
+  host + accelerator sums are exact decimals.
+- Accelerator names: each row's name is resolved to a chip of the facts table, refined by instance
+  type where a catalog names a PCIe or NVL card like the SXM part
+  (:func:`archipel.perf.accelerators.offering_accelerator`). Every name that changes on the way
+  (``H100-MEGA`` → ``H100``, Lambda's ``H100`` on gpu_1x_h100_pcie → ``H100-PCIe``) is recorded in
+  the tally (:meth:`Tally.fold`) for the catalog report.
 """
 
 from __future__ import annotations
@@ -35,8 +45,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from archipel.catalog.model import Offering, PurchaseOption
-from archipel.perf.accelerators import canonical_name, tpu_slice_chips
+from archipel.catalog.model import FoldedName, Offering, PurchaseOption
+from archipel.perf.accelerators import (
+    canonical_name,
+    fold_key,
+    offering_accelerator,
+    tpu_slice_chips,
+)
 
 SKIP_NOT_AI = "not an AI accelerator in the facts table"
 SKIP_BLANK = "blank line"
@@ -47,6 +62,8 @@ SKIP_GCP_NO_HOST = "GCP accelerator row with no host VM row of its machine type 
 SKIP_GCP_UNUSED_HOST = "GCP GPU host VM row with no accelerator row in its zone"
 
 CPU_ONLY = "(none: CPU-only row)"
+MAX_PRICE_USD_PER_HOUR = 1e6  # the largest real list price is a 6,144-chip TPU slice, ~26k USD/h
+MAX_ACCELERATOR_COUNT = 100_000
 # (GCP accelerator name, count) -> machine types that bundle exactly that many.
 GCP_GPU_MACHINES: MappingProxyType[tuple[str, int], tuple[str, ...]] = MappingProxyType(
     {
@@ -102,6 +119,7 @@ class Tally:
     rejected: dict[int, str] = field(default_factory=dict)
     skipped_accelerators: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    folds: dict[tuple[str, str], tuple[set[str], set[int]]] = field(default_factory=dict)
 
     def skip(self, line: int, reason: str, accelerator: str | None = None) -> None:
         self.skipped[line] = reason
@@ -111,12 +129,34 @@ class Tally:
     def reject(self, line: int, reason: str) -> None:
         self.rejected[line] = reason
 
+    def fold(self, source_name: str, accelerator: str, instance_type: str, line: int) -> None:
+        """Record that ``source_name`` was read as ``accelerator`` (when the two differ)."""
+        if source_name == accelerator:
+            return
+        types, lines = self.folds.setdefault((fold_key(source_name), accelerator), (set(), set()))
+        types.add(instance_type)
+        lines.add(line)
+
+    def folded(self, provider: str) -> tuple[FoldedName, ...]:
+        """The folds of kept rows, sorted by source name."""
+        out = []
+        for (source, acc), (types, lines) in sorted(self.folds.items()):
+            kept = lines & self.kept
+            if kept:
+                out.append(FoldedName(provider, source, acc, tuple(sorted(types)), len(kept)))
+        return tuple(out)
+
 
 def price_problem(price: float | None, spot: float | None) -> str | None:
-    if price is not None and price <= 0:
-        return f"Price must be > 0 (found {price:g})"
+    if price is not None and round(price, 6) <= 0:
+        return f"Price must be > 0 (found {price:g}): a zero price is a missing price, not a free machine"
     if spot is not None and spot < 0:
         return f"SpotPrice must be ≥ 0 (found {spot:g})"
+    for name, value in (("Price", price), ("SpotPrice", spot)):
+        if value is not None and value > MAX_PRICE_USD_PER_HOUR:
+            return (
+                f"{name} {value:g} USD/h is above {MAX_PRICE_USD_PER_HOUR:g}: not a plausible price"
+            )
     return None
 
 
@@ -129,7 +169,10 @@ def whole_count(row: Row, tally: Tally) -> int | None:
     if row.count is None or row.count < 1:
         tally.reject(row.line, f"AcceleratorCount must be ≥ 1 for {row.accelerator}")
         return None
-    if row.price is None and not row.spot:
+    if row.count > MAX_ACCELERATOR_COUNT:
+        tally.reject(row.line, f"AcceleratorCount {row.count:g} is above {MAX_ACCELERATOR_COUNT}")
+        return None
+    if row.price is None and not (row.spot and round(row.spot, 6) > 0):
         tally.skip(row.line, SKIP_NO_PRICE)
         return None
     return int(row.count)
@@ -147,17 +190,18 @@ def _priced(
     out = []
     if price is not None:
         out.append(Entry(region, itype, acc, n, PurchaseOption.ON_DEMAND, round(price, 6), lines))
-    if spot:
+    if spot is not None and round(spot, 6) > 0:
         out.append(Entry(region, itype, acc, n, PurchaseOption.SPOT, round(spot, 6), lines))
     return out
 
 
-def plain_entries(rows: list[Row], tally: Tally) -> list[Entry]:
+def plain_entries(rows: list[Row], tally: Tally, provider: str) -> list[Entry]:
     """Entries of layouts where each row is one node type in one zone or region."""
     entries: list[Entry] = []
     first: dict[tuple[str, str], tuple[str, int, int]] = {}
     for row in rows:
-        canon = canonical_name(row.accelerator) if row.accelerator else None
+        itype = row.instance_type or row.accelerator
+        canon = offering_accelerator(provider, itype, row.accelerator) if row.accelerator else None
         if canon is None:
             tally.skip(row.line, SKIP_NOT_AI, row.accelerator)
             continue
@@ -166,7 +210,6 @@ def plain_entries(rows: list[Row], tally: Tally) -> list[Entry]:
         if n is None:
             continue
         n = chips if chips is not None else n
-        itype = row.instance_type or row.accelerator
         seen = first.setdefault((row.region, itype), (canon, n, row.line))
         problem = price_problem(row.price, row.spot)
         if problem is None and seen[:2] != (canon, n):
@@ -178,13 +221,15 @@ def plain_entries(rows: list[Row], tally: Tally) -> list[Entry]:
             tally.reject(row.line, problem)
             continue
         tally.kept.add(row.line)
+        tally.fold(row.accelerator, canon, itype, row.line)
         entries += _priced(row.region, itype, canon, n, row.price, row.spot, (row.line,))
     return entries
 
 
-def gcp_entries(rows: list[Row], tally: Tally) -> list[Entry]:
+def gcp_entries(rows: list[Row], tally: Tally, provider: str = "gcp") -> list[Entry]:
     """Entries of GCP's split layout: TPU slices alone, GPUs as host + accelerator pairs."""
     hosts: defaultdict[tuple[str, str], list[Row]] = defaultdict(list)
+    rejected_hosts: defaultdict[tuple[str, str], list[Row]] = defaultdict(list)
     accelerator_rows: list[Row] = []
     for row in rows:
         if row.accelerator and row.instance_type:
@@ -192,32 +237,30 @@ def gcp_entries(rows: list[Row], tally: Tally) -> list[Entry]:
         if row.accelerator:
             accelerator_rows.append(row)
         elif row.instance_type in _GCP_HOST_TYPES:
-            if (row.price is not None and row.price < 0) or (row.spot is not None and row.spot < 0):
-                tally.reject(row.line, "a host VM price must be ≥ 0")
+            problem = price_problem(row.price, row.spot)
+            if problem is None and row.price is None:
+                problem = "a GPU host VM row needs a Price"
+            if problem is not None:
+                tally.reject(row.line, f"{row.instance_type} host VM: {problem}")
+                rejected_hosts[(row.instance_type, row.zone)].append(row)
             else:
                 hosts[(row.instance_type, row.zone)].append(row)
         else:
             tally.skip(row.line, SKIP_NOT_AI, "")
-    entries = plain_entries([r for r in rows if r.accelerator and r.instance_type], tally)
-    zero_hosts: Counter[str] = Counter()
+    entries = plain_entries([r for r in rows if r.accelerator and r.instance_type], tally, provider)
     for acc in accelerator_rows:
         canon = canonical_name(acc.accelerator)
         chips = tpu_slice_chips(acc.accelerator)
         if canon is None:
             tally.skip(acc.line, SKIP_NOT_AI, acc.accelerator)
         elif chips is not None:
-            entries += plain_entries([acc], tally)
+            entries += plain_entries([acc], tally, provider)
         else:
-            entries += _gcp_pair(acc, canon, hosts, tally, zero_hosts)
+            entries += _gcp_pair(acc, canon, hosts, rejected_hosts, tally)
     for host_rows in hosts.values():
         for host in host_rows:
             if host.line not in tally.kept:
                 tally.skip(host.line, SKIP_GCP_UNUSED_HOST)
-    for machine, n in sorted(zero_hosts.items()):
-        tally.notes.append(
-            f"{n} {machine} host VM rows are priced 0.0 in the source; their offerings carry "
-            "the accelerator row's price alone"
-        )
     return entries
 
 
@@ -225,8 +268,8 @@ def _gcp_pair(
     acc: Row,
     canon: str,
     hosts: Mapping[tuple[str, str], list[Row]],
+    rejected_hosts: Mapping[tuple[str, str], list[Row]],
     tally: Tally,
-    zero_hosts: Counter[str],
 ) -> list[Entry]:
     count = whole_count(acc, tally)
     if count is None:
@@ -241,24 +284,32 @@ def _gcp_pair(
         return []
     pairs = [h for m in machines for h in hosts.get((m, acc.zone), ())]
     if not pairs:
-        tally.skip(acc.line, SKIP_GCP_NO_HOST)
+        bad = [h for m in machines for h in rejected_hosts.get((m, acc.zone), ())]
+        if bad:
+            names = ", ".join(sorted({h.instance_type for h in bad}))
+            tally.reject(
+                acc.line,
+                f"no valid {names} host VM price in this zone (its host row was rejected); a GPU "
+                "price alone is not a machine's price",
+            )
+        else:
+            tally.skip(acc.line, SKIP_GCP_NO_HOST)
         return []
     entries: list[Entry] = []
     for host in pairs:
         price = None if host.price is None or acc.price is None else host.price + acc.price
-        spot = None if host.spot is None or not acc.spot else host.spot + acc.spot
-        if host.price == 0 and host.line not in tally.kept:
-            zero_hosts[host.instance_type] += 1
+        spot = None if not host.spot or not acc.spot else host.spot + acc.spot
         tally.kept.update((host.line, acc.line))
+        tally.fold(acc.accelerator, canon, host.instance_type, acc.line)
         entries += _priced(
             acc.region, host.instance_type, canon, count, price, spot, (host.line, acc.line)
         )
     return entries
 
 
-def collapse_zones(
-    provider: str, entries: list[Entry], spot_rate: float, tally: Tally
-) -> tuple[Offering, ...]:
+def collapse_zones(provider: str, entries: list[Entry], tally: Tally) -> tuple[Offering, ...]:
+    """One offering per (region, instance type, purchase option); topology, spot terms and flags
+    are added afterwards (:func:`archipel.catalog.annotate.annotate`)."""
     groups: defaultdict[tuple[str, str, PurchaseOption], list[Entry]] = defaultdict(list)
     for e in entries:
         groups[(e.region, e.instance_type, e.option)].append(e)
@@ -280,7 +331,6 @@ def collapse_zones(
                 first.per_node,
                 option,
                 prices[0],
-                spot_rate if option is PurchaseOption.SPOT else 0.0,
             )
         )
     return tuple(offerings)

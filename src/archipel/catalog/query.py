@@ -1,11 +1,14 @@
 """Find offerings in a catalog: filter by accelerator, provider, region, jurisdiction, purchase
-option and price; sort by price per accelerator-hour (default) or another key.
+option, price, scale-out fabric and assumptions; sort by price per accelerator-hour (default) or
+another key.
 
 Every name is checked against what exists; an unknown one raises ``UnknownNameError`` with the
 nearest matches, so ``--accelerator h10`` answers "Did you mean 'H100'?" instead of an empty list.
 Accelerators accept any alias the facts table knows (``H100-SXM``, ``trn2``, ``tpu-v5litepod-8``).
 A region is ``provider:code`` (``aws:eu-west-1``) or a bare code, which matches that code at any
-provider. A jurisdiction is a tag such as ``EU`` or an ISO country code such as ``DE``.
+provider. A jurisdiction is a tag such as ``EU`` or an ISO country code such as ``DE``; an EU/EEA
+country where the catalog has no region (``PT``, ``LU``…) is a valid answer with no offerings, not
+an error (:func:`empty_jurisdictions` names them so that a caller can say so).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from archipel.catalog.model import Catalog, Offering, PurchaseOption, Region, suggest
+from archipel.catalog.regions import EU_EEA_COUNTRIES
 from archipel.errors import UnknownNameError
 from archipel.perf.accelerators import ACCELERATORS, canonical_name
 
@@ -38,6 +42,8 @@ class OfferingQuery:
     jurisdictions: tuple[str, ...] = ()
     purchase_options: tuple[str, ...] = ()
     max_usd_per_accelerator_hour: float | None = None
+    fabric_only: bool = False  # only instance types with a scale-out fabric
+    exclude_assumed: bool = False  # leave out flagged offerings (catalog.exclude_assumed)
 
 
 def find_offerings(
@@ -76,6 +82,10 @@ def filter_offerings(catalog: Catalog, query: OfferingQuery) -> tuple[Offering, 
     if query.max_usd_per_accelerator_hour is not None:
         cap = query.max_usd_per_accelerator_hour
         tests.append(lambda o: o.price_usd_per_accelerator_hour <= cap)
+    if query.fabric_only:
+        tests.append(lambda o: bool(o.fabric))
+    if query.exclude_assumed:
+        tests.append(lambda o: not o.flags)
     return tuple(o for o in catalog.offerings if all(t(o) for t in tests))
 
 
@@ -116,14 +126,22 @@ def resolve_regions(catalog: Catalog, name: str) -> tuple[Region, ...]:
 
 
 def in_jurisdiction(catalog: Catalog, tag: str) -> tuple[Region, ...]:
-    """Regions carrying jurisdiction ``tag`` (``EU``) or located in country ``tag`` (``DE``)."""
-    t = tag.upper()
+    """Regions carrying jurisdiction ``tag`` (``EU``) or located in country ``tag`` (``DE``).
+
+    An EU/EEA country without a catalog region gives no regions; another unknown tag raises."""
+    t = tag.strip().upper()
     hits = tuple(r for r in catalog.regions if t in r.jurisdictions or r.country == t)
-    if not hits:
+    if not hits and t not in EU_EEA_COUNTRIES:
         known = {j for r in catalog.regions for j in r.jurisdictions}
-        known |= {r.country for r in catalog.regions}
+        known |= {r.country for r in catalog.regions} | EU_EEA_COUNTRIES
         raise UnknownNameError("jurisdiction", tag, suggest(tag, known))
     return hits
+
+
+def empty_jurisdictions(catalog: Catalog, tags: Iterable[str]) -> tuple[str, ...]:
+    """The valid jurisdiction tags among ``tags`` where the catalog has no region (EU/EEA
+    countries without a cloud region, such as ``PT``), upper-cased."""
+    return tuple(t.strip().upper() for t in tags if not in_jurisdiction(catalog, t))
 
 
 def resolve_purchase_option(name: str) -> PurchaseOption:

@@ -1,10 +1,20 @@
 """Catalog snapshots on disk: a directory of three CSV tables and a manifest.
 
     offerings.csv   provider,region,instance_type,accelerator,accelerators_per_node,
-                    purchase_option,price_usd_per_node_hour,interruptions_per_hour,max_nodes
+                    purchase_option,price_usd_per_node_hour,interruptions_per_hour,max_nodes,
+                    scale_up,fabric,fabric_gbps,availability,flags  (flags ";"-separated)
     regions.csv     provider,code,city,country,continent,lat,lon,jurisdictions  (";"-separated)
     providers.csv   id,name,hq_country,cloud_act
-    manifest.json   {"source", "captured", "schema_version", "content_sha256", "notes"}
+    manifest.json   {"source", "captured", "schema_version", "content_sha256", "notes",
+                     "rejected": [{"file", "line", "reason"}],
+                     "folded": [{"provider", "source_name", "accelerator", "instance_types",
+                                 "rows"}]}
+
+Schema 2 added the topology, availability and flags columns and the manifest's ``rejected`` and
+``folded`` lists (docs/catalog.md). Every offering value is checked on load: ``scale_up`` and
+``fabric`` are one of the known kinds (:mod:`archipel.catalog.topology`) or empty, a fabric has a
+bandwidth and only a fabric has one, ``availability`` is in (0, 1] and is 1 unless spot, flags are
+known (:mod:`archipel.catalog.flags`).
 
 ``content_sha256`` is the SHA-256 of the bytes of offerings.csv, regions.csv and providers.csv,
 concatenated in that order. :func:`load_snapshot` recomputes it and refuses a snapshot whose
@@ -28,15 +38,19 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+from archipel.catalog.flags import check_flags
 from archipel.catalog.model import (
     SCHEMA_VERSION,
     Catalog,
+    FoldedName,
     Manifest,
     Offering,
     Provider,
     PurchaseOption,
     Region,
+    RejectedRow,
 )
+from archipel.catalog.topology import FABRIC_KINDS, SCALE_UP_KINDS
 from archipel.errors import CatalogError
 from archipel.perf.accelerators import ACCELERATORS
 
@@ -56,6 +70,11 @@ OFFERING_COLUMNS = (
     "price_usd_per_node_hour",
     "interruptions_per_hour",
     "max_nodes",
+    "scale_up",
+    "fabric",
+    "fabric_gbps",
+    "availability",
+    "flags",
 )
 REGION_COLUMNS = ("provider", "code", "city", "country", "continent", "lat", "lon", "jurisdictions")
 PROVIDER_COLUMNS = ("id", "name", "hq_country", "cloud_act")
@@ -90,6 +109,11 @@ def render_tables(
                         repr(o.price_usd_per_node_hour),
                         repr(o.interruptions_per_hour),
                         "" if o.max_nodes is None else repr(o.max_nodes),
+                        o.scale_up,
+                        o.fabric,
+                        repr(o.fabric_gbps),
+                        repr(o.availability),
+                        ";".join(o.flags),
                     )
                     for o in offerings
                 ),
@@ -129,10 +153,23 @@ def build_catalog(
     source: str,
     captured: str,
     notes: str = "",
+    rejected: Sequence[RejectedRow] = (),
+    folded: Sequence[FoldedName] = (),
 ) -> Catalog:
-    """A catalog whose manifest hash matches its tables (what :func:`save_snapshot` writes)."""
+    """A catalog whose manifest hash matches its tables (what :func:`save_snapshot` writes).
+
+    ``rejected`` and ``folded`` are what the build's import rejected and folded (kept in the
+    manifest for ``archipel catalog report``)."""
     tables = render_tables(providers, regions, offerings)
-    manifest = Manifest(source, captured, SCHEMA_VERSION, content_sha256(tables), notes)
+    manifest = Manifest(
+        source,
+        captured,
+        SCHEMA_VERSION,
+        content_sha256(tables),
+        notes,
+        tuple(rejected),
+        tuple(folded),
+    )
     return parse_tables(tables, manifest, "<memory>")
 
 
@@ -141,13 +178,34 @@ def save_snapshot(catalog: Catalog, path: Path) -> Manifest:
     written, whose hash is recomputed from the tables (so a changed catalog stays loadable)."""
     tables = render_tables(catalog.providers, catalog.regions, catalog.offerings)
     m = catalog.manifest
-    manifest = Manifest(m.source, m.captured, SCHEMA_VERSION, content_sha256(tables), m.notes)
+    manifest = Manifest(
+        m.source,
+        m.captured,
+        SCHEMA_VERSION,
+        content_sha256(tables),
+        m.notes,
+        m.rejected,
+        m.folded,
+    )
     body = {
         "source": manifest.source,
         "captured": manifest.captured,
         "schema_version": manifest.schema_version,
         "content_sha256": manifest.content_sha256,
         "notes": manifest.notes,
+        "rejected": [
+            {"file": r.file, "line": r.line, "reason": r.reason} for r in manifest.rejected
+        ],
+        "folded": [
+            {
+                "provider": f.provider,
+                "source_name": f.source_name,
+                "accelerator": f.accelerator,
+                "instance_types": list(f.instance_types),
+                "rows": f.rows,
+            }
+            for f in manifest.folded
+        ],
     }
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -268,6 +326,43 @@ def _parse_manifest(data: bytes, file: str) -> Manifest:
         body["schema_version"],
         body["content_sha256"],
         str(body.get("notes", "")),
+        _rejected_rows(body.get("rejected", []), file),
+        _folded_names(body.get("folded", []), file),
+    )
+
+
+def _rejected_rows(items: object, file: str) -> tuple[RejectedRow, ...]:
+    if not isinstance(items, list) or not all(
+        isinstance(r, dict)
+        and isinstance(r.get("file"), str)
+        and isinstance(r.get("line"), int)
+        and isinstance(r.get("reason"), str)
+        for r in items
+    ):
+        raise CatalogError(f"{file}:1: 'rejected' must be a list of {{file, line, reason}}")
+    return tuple(RejectedRow(r["file"], r["line"], r["reason"]) for r in items)
+
+
+def _folded_names(items: object, file: str) -> tuple[FoldedName, ...]:
+    def ok(f: object) -> bool:
+        return (
+            isinstance(f, dict)
+            and all(isinstance(f.get(k), str) for k in ("provider", "source_name", "accelerator"))
+            and isinstance(f.get("instance_types"), list)
+            and all(isinstance(t, str) for t in f["instance_types"])
+            and isinstance(f.get("rows"), int)
+        )
+
+    if not isinstance(items, list) or not all(ok(f) for f in items):
+        raise CatalogError(
+            f"{file}:1: 'folded' must be a list of {{provider, source_name, accelerator, "
+            "instance_types, rows}"
+        )
+    return tuple(
+        FoldedName(
+            f["provider"], f["source_name"], f["accelerator"], tuple(f["instance_types"]), f["rows"]
+        )
+        for f in items
     )
 
 
@@ -345,6 +440,28 @@ def _offering(row: dict[str, str]) -> Offering:
     if not per_node.isdigit() or int(per_node) < 1:
         raise ValueError(f"accelerators_per_node {per_node!r} must be a whole number ≥ 1")
     max_nodes = None if row["max_nodes"] == "" else _float(row, "max_nodes", low=0)
+    scale_up, fabric = row["scale_up"], row["fabric"]
+    if scale_up and scale_up not in SCALE_UP_KINDS:
+        raise ValueError(
+            f"scale_up {scale_up!r} is not one of {', '.join(SCALE_UP_KINDS)} (or empty: unknown)"
+        )
+    if fabric and fabric not in FABRIC_KINDS:
+        raise ValueError(
+            f"fabric {fabric!r} is not one of {', '.join(FABRIC_KINDS)} (or empty: none)"
+        )
+    fabric_gbps = _float(row, "fabric_gbps", low=0)
+    if bool(fabric) != (fabric_gbps > 0):
+        raise ValueError(
+            f"fabric {fabric!r} with fabric_gbps {row['fabric_gbps']}: give a fabric and its "
+            "bandwidth together, or neither"
+        )
+    availability = _float(row, "availability", low=0, low_ok=False)
+    if availability > 1 or (option is not PurchaseOption.SPOT and availability != 1):
+        raise ValueError(f"availability {row['availability']} must be in (0, 1], and 1 unless spot")
+    flags = tuple(row["flags"].split(";")) if row["flags"] else ()
+    problem = check_flags(flags)
+    if problem is not None:
+        raise ValueError(f"flags: {problem}")
     return Offering(
         provider=row["provider"],
         region=row["region"],
@@ -355,4 +472,9 @@ def _offering(row: dict[str, str]) -> Offering:
         price_usd_per_node_hour=_float(row, "price_usd_per_node_hour", low=0, low_ok=False),
         interruptions_per_hour=_float(row, "interruptions_per_hour", low=0),
         max_nodes=max_nodes,
+        scale_up=scale_up,
+        fabric=fabric,
+        fabric_gbps=fabric_gbps,
+        availability=availability,
+        flags=flags,
     )

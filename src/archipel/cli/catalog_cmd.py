@@ -1,8 +1,15 @@
-"""``archipel catalog …``: import price catalogs, query offerings and regions, show a snapshot.
+"""``archipel catalog …``: import price catalogs, query offerings and regions, show a snapshot
+and report what it assumes.
 
-Thin adapter: the work is in :mod:`archipel.catalog` (importer, query, snapshot); this module
-parses options, prints rich tables or JSON, and raises ``UserError`` subclasses that the top-level
-``main()`` prints without a traceback.
+Thin adapter: the work is in :mod:`archipel.catalog` (importer, query, snapshot, report); this
+module parses options, prints tables or JSON, and raises ``UserError`` subclasses that the
+top-level ``main()`` prints without a traceback.
+
+Output rules: ``--json`` prints JSON alone on stdout (notes go to stderr). Text that carries file
+names, source text or numbers is printed with rich's emoji codes and highlighting off (a line
+``vms.csv:100:`` must not become an emoji), and ``catalog offers`` / ``catalog report`` print plain
+text that fits the terminal (80 columns when piped): columns are dropped by priority, long names
+wrap only after a ``-``, ``_``, ``.``, ``:`` or space, never inside a word.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ from rich.table import Table
 
 from archipel.catalog.importer import FileReport, ImportReport, import_paths
 from archipel.catalog.model import Catalog, Offering
-from archipel.catalog.query import OfferingQuery, SortKey, find_offerings
+from archipel.catalog.query import OfferingQuery, SortKey, empty_jurisdictions, find_offerings
 from archipel.catalog.regions import PROVIDERS
+from archipel.catalog.report import catalog_report
 from archipel.catalog.snapshot import build_catalog, load_builtin, load_snapshot, save_snapshot
+from archipel.cli.catalog_text import offer_lines, para, report_lines
 
 CATALOG_HELP = (
     "Price catalogs: import public SkyPilot-format vms.csv files, list offerings and regions.\n\n"
@@ -46,7 +55,13 @@ def register(app: typer.Typer) -> None:
     sub.command("offers")(offers_command)
     sub.command("regions")(regions_command)
     sub.command("show")(show_command)
+    sub.command("report")(report_command)
     app.add_typer(sub, name="catalog")
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console that never turns text into emoji (``:100:``) nor highlights numbers."""
+    return Console(stderr=stderr, emoji=False, highlight=False)
 
 
 def import_command(
@@ -80,7 +95,7 @@ def import_command(
 
       archipel catalog import azure/vms.csv --json | jq '.files[].rejected'
     """
-    err = Console(stderr=True)
+    err = _console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -104,7 +119,7 @@ def import_command(
             body["snapshot"] = written
         typer.echo(json.dumps(body, indent=2))
         return
-    _print_import(Console(), report, written)
+    _print_import(_console(), report, written)
 
 
 def offers_command(
@@ -135,6 +150,22 @@ def offers_command(
         float | None,
         typer.Option("--max-usd-per-accelerator-hour", help="Price cap per accelerator-hour."),
     ] = None,
+    fabric: Annotated[
+        bool,
+        typer.Option(
+            "--fabric",
+            help="Only instance types with a scale-out fabric between nodes (EFA, InfiniBand, "
+            "RoCE, GPUDirect-TCPX/TCPXO): what multi-node replicas and training gangs need.",
+        ),
+    ] = False,
+    exclude_assumed: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-assumed",
+            help="Leave out flagged offerings, whose topology, spot rates or regional "
+            "availability is assumed (see `archipel catalog report`).",
+        ),
+    ] = False,
     sort: Annotated[
         SortKey, typer.Option("--sort", help="Sort key (cheapest first).")
     ] = SortKey.USD_PER_ACCELERATOR_HOUR,
@@ -143,11 +174,14 @@ def offers_command(
     json_output: JsonOption = False,
     catalog: CatalogOption = None,
 ) -> None:
-    """List offerings, cheapest per accelerator-hour first.
+    """List offerings, cheapest per accelerator-hour first, with each node's scale-up link and
+    scale-out fabric; rows marked * rest on an assumption (`archipel catalog report`).
 
     Examples:
 
       archipel catalog offers -a H100 -j EU
+
+      archipel catalog offers -a H100,H200 --fabric --exclude-assumed --limit 10
 
       archipel catalog offers -a H100,H200 --purchase-option spot --limit 5
 
@@ -161,36 +195,38 @@ def offers_command(
         jurisdictions=_split(jurisdiction),
         purchase_options=_split(purchase_option),
         max_usd_per_accelerator_hour=max_usd_per_accelerator_hour,
+        fabric_only=fabric,
+        exclude_assumed=exclude_assumed,
     )
     found = find_offerings(cat, query, sort=sort, descending=descending)
     shown = found if limit <= 0 else found[:limit]
+    notes = [
+        f"the catalog has no region in {tag}: no offerings there (it is a valid EU/EEA "
+        "country; pick a neighbouring one or EU)"
+        for tag in empty_jurisdictions(cat, query.jurisdictions)
+    ]
     if json_output:
         typer.echo(json.dumps([_offering_json(o) for o in shown], indent=2))
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
         return
-    table = Table(title=f"{len(shown)} of {len(found)} offerings", title_justify="left")
-    for name, justify in (
-        ("provider:region", "left"),
-        ("instance type", "left"),
-        ("accelerator", "left"),
-        ("per node", "right"),
-        ("option", "left"),
-        ("USD/node-h", "right"),
-        ("USD/accel-h", "right"),
-        ("interrupts/h", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for o in shown:
-        table.add_row(
-            o.region_id,
-            o.instance_type,
-            o.accelerator,
-            str(o.accelerators_per_node),
-            o.purchase_option.value,
-            f"{o.price_usd_per_node_hour:.4f}",
-            f"{o.price_usd_per_accelerator_hour:.4f}",
-            f"{o.interruptions_per_hour:g}",
+    typer.echo(f"{len(shown)} of {len(found)} offerings")
+    if shown:
+        for line in offer_lines(shown, _console().width):
+            typer.echo(line)
+    width = _console().width
+    lines = []
+    if any(o.flags for o in shown):
+        lines += para(
+            "* flagged: rests on an assumption (archipel catalog report says which); "
+            "--exclude-assumed leaves these out",
+            width,
+            "",
         )
-    Console().print(table)
+    for note in notes:
+        lines += para(f"note: {note}", width, "")
+    for line in lines:
+        typer.echo(line)
 
 
 def regions_command(
@@ -244,8 +280,8 @@ def regions_command(
         table.add_column(name)
     for r in regions:
         table.add_row(
-            r.id,
-            r.city,
+            escape(r.id),
+            escape(r.city),
             r.country,
             r.continent,
             f"{r.lat:.3f}",
@@ -253,7 +289,7 @@ def regions_command(
             ",".join(r.jurisdictions),
             str(counts[r.id]),
         )
-    Console().print(table)
+    _console().print(table)
 
 
 def show_command(json_output: JsonOption = False, catalog: CatalogOption = None) -> None:
@@ -284,7 +320,7 @@ def show_command(json_output: JsonOption = False, catalog: CatalogOption = None)
         }
         typer.echo(json.dumps(body, indent=2))
         return
-    out = Console()
+    out = _console()
     for label, value in (
         ("source", m.source),
         ("captured", m.captured),
@@ -301,6 +337,38 @@ def show_command(json_output: JsonOption = False, catalog: CatalogOption = None)
     out.print(
         "  by accelerator: " + ", ".join(f"{a} {n}" for a, n in sorted(by_accelerator.items()))
     )
+
+
+def report_command(json_output: JsonOption = False, catalog: CatalogOption = None) -> None:
+    """Report what a snapshot holds and what it assumes: offerings, regions and accelerators per
+    provider; flagged rows per flag, with what each flag means and how to avoid it; the source
+    rows the build rejected, by reason; the accelerator names folded onto chips; and topology
+    coverage (offerings whose scale-up link is known, documented, with a fabric).
+
+    Examples:
+
+      archipel catalog report
+
+      archipel catalog report --json | jq '.flags[] | {flag, rows}'
+
+      archipel catalog report --catalog my-snapshot
+    """
+    cat = _catalog(catalog)
+    report = catalog_report(cat)
+    if json_output:
+        body = {
+            "snapshot": {
+                "source": cat.manifest.source,
+                "captured": cat.manifest.captured,
+                "schema_version": cat.manifest.schema_version,
+                "content_sha256": cat.manifest.content_sha256,
+            },
+            **report.to_json(),
+        }
+        typer.echo(json.dumps(body, indent=2))
+        return
+    for line in report_lines(cat, report, _console().width):
+        typer.echo(line)
 
 
 def _catalog(path: Path | None) -> Catalog:
@@ -324,6 +392,11 @@ def _offering_json(o: Offering) -> dict[str, Any]:
         "price_usd_per_accelerator_hour": o.price_usd_per_accelerator_hour,
         "interruptions_per_hour": o.interruptions_per_hour,
         "max_nodes": o.max_nodes,
+        "scale_up": o.scale_up,
+        "fabric": o.fabric,
+        "fabric_gbps": o.fabric_gbps,
+        "availability": o.availability,
+        "flags": list(o.flags),
     }
 
 
@@ -341,6 +414,10 @@ def _file_json(f: FileReport) -> dict[str, Any]:
         "skipped_accelerators": dict(f.skipped_accelerators),
         "rejected": [{"file": r.file, "line": r.line, "reason": r.reason} for r in f.rejected],
         "notes": list(f.notes),
+        "folded": [
+            {"source_name": n.source_name, "accelerator": n.accelerator, "rows": n.rows}
+            for n in f.folded
+        ],
     }
 
 
@@ -373,6 +450,8 @@ def _write_import_snapshot(
         source=source,
         captured=datetime.date.today().isoformat(),
         notes=notes,
+        rejected=report.rejected,
+        folded=report.folded,
     )
     manifest = save_snapshot(catalog, out)
     return {
