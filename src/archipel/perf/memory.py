@@ -22,7 +22,9 @@ from archipel.spec.models import ModelSpec, RequestClass
 GIB_BYTES = 2**30
 USABLE_FRACTION = 0.9  # vLLM's default gpu_memory_utilization: CUDA context, NCCL, fragmentation
 MAX_BATCH = 64  # the largest batch measured in the calibration data (Splitwise)
-PREFILL_CHUNK_TOKENS = 8192  # tokens per forward pass (vLLM's max_num_batched_tokens default)
+# Tokens per forward pass: vLLM's default max_num_batched_tokens for its OpenAI server on GPUs of
+# 70 GiB or more (vllm/engine/arg_utils.py; 2048 below that).
+PREFILL_CHUNK_TOKENS = 8192
 ACTIVATION_BYTES = 2  # BF16 activations
 # Activations live per token of a forward pass: the residual stream and its normalised copy on
 # every accelerator (replicated under tensor parallelism), and about 12·d values shared out
