@@ -252,7 +252,7 @@ _PREFILL_START = (0.6, 0.1, 300.0, 10.0)
 _DECODE_START = (0.8, 150.0, 30.0, 4.0)
 
 
-def fit(pts: Iterable[Point], start: ChipConstants | None = None) -> dict[str, ChipConstants]:
+def fit(pts: Iterable[Point]) -> dict[str, ChipConstants]:
     """Least-squares fit of each calibrated chip's constants on log(estimate / measurement).
 
     Prefill first (m, γ, α', β'), then decode (η, α, β, s) with that m for the compute bound.
@@ -260,7 +260,7 @@ def fit(pts: Iterable[Point], start: ChipConstants | None = None) -> dict[str, C
     from scipy.optimize import least_squares
 
     compared = [c.point for c in compare(pts) if not c.excluded]
-    base = start or ChipConstants(*_PREFILL_START, *_DECODE_START)
+    base = ChipConstants(*_PREFILL_START, *_DECODE_START)
     fitted: dict[str, ChipConstants] = {}
     for hw, name in HARDWARE.items():
         pre = [p for p in compared if p.hardware == hw and p.phase == "prefill"]
