@@ -397,7 +397,12 @@ def test_small_model_fits_everywhere() -> None:
         assert p.requests_per_s_per_replica["default"] > 0
 
 
-def test_node_requests_per_s() -> None:
-    """8 accelerators per node, k = 2 → 4 replicas: 4 × 1.5 = 6 requests/s."""
-    profile = ServingProfile("H100", 2, {"default": 1.5}, "calibrated")
-    assert node_requests_per_s(profile, 8) == {"default": pytest.approx(6.0)}
+@pytest.mark.parametrize(
+    ("per_node", "replicas"),
+    [(8, 2), (4, 1), (6, 1), (2, 0), (1, 0)],  # floor(n / 4) whole replicas
+)
+def test_node_hosts_whole_replicas(per_node: int, replicas: int) -> None:
+    """k = 4 at 1.5 requests/s per replica: a node serves floor(n / 4) × 1.5 requests/s; a
+    node smaller than a replica serves nothing (a replica never spans a fraction of a node)."""
+    profile = ServingProfile("H100", 4, {"default": 1.5}, "calibrated")
+    assert node_requests_per_s(profile, per_node) == {"default": pytest.approx(1.5 * replicas)}

@@ -270,8 +270,9 @@ def serving_profile(
 
 
 def node_requests_per_s(profile: ServingProfile, accelerators_per_node: int) -> dict[str, float]:
-    """Requests/s one node serves per class: (accelerators_per_node / k) × rate per replica."""
-    replicas = accelerators_per_node / profile.accelerators_per_replica
+    """Requests/s one node serves per class: floor(accelerators_per_node / k) whole replicas ×
+    the rate per replica (0 when the node has fewer accelerators than a replica)."""
+    replicas = accelerators_per_node // profile.accelerators_per_replica
     return {name: replicas * rate for name, rate in profile.requests_per_s_per_replica.items()}
 
 
