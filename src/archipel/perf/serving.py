@@ -1,39 +1,83 @@
 """Serving estimates: how many accelerators hold a replica, and how many requests/s it serves.
 
-These are the reference estimates of DESIGN.md ("Reference estimates"); docs/estimates.md states
-them with their defaults. Measured figures in the spec (``ModelSpec.throughput``) replace them,
-and a :class:`ServingProfile` says which of the two it carries (``source``).
+docs/estimates.md ("Serving") states the model; in short, for a replica of k accelerators:
 
-All functions are pure: they take spec values and accelerator facts and return numbers.
+- memory (:mod:`archipel.perf.memory`): it fits when the weights, the activation reserve and the
+  KV cache of one longest sequence fit in 90 % of its memory; its operating batch B is the
+  largest (≤ 64) whose KV cache at the request-class mix fits;
+- time (:mod:`archipel.perf.steptime`): a request of class c occupies the replica for
+  T_c = prefill(input_c) + output_c · decode_step(B, ctx) / B seconds (prompts are prefilled one
+  at a time; B sequences share each decode step; ctx is the mix's mean context), so
+  requests_per_s_per_replica[c] = 1 / T_c;
+- size: k is the power of two, from the smallest that fits up to 64, with the most requests/s
+  per accelerator at the class mix (1 / Σ share_c · T_c / k); ties go to the smaller k.
+
+``source`` says where the figures come from: ``"measured"`` (the spec's ``throughput`` entries),
+``"calibrated"`` (A100-80GB and H100 SXM, whose constants were fitted to measurements, inside an
+NVSwitch-class node) or ``"estimated"`` (other chips, with the nearest calibrated chip's
+constants, and any replica whose tensor-parallel traffic crosses PCIe). All functions are pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from archipel.perf.accelerators import Accelerator, accelerator, canonical_name
+from archipel.perf.architecture import architecture, shaping_parameters
+from archipel.perf.memory import (
+    GIB_BYTES,
+    MAX_BATCH,
+    USABLE_FRACTION,
+    mix,
+    operating_batch,
+    smallest_fit,
+    weight_bytes,
+)
+from archipel.perf.steptime import (
+    decode_step_time_s,
+    is_calibrated,
+    link_penalised,
+    nearest_calibration,
+    prefill_time_s,
+)
 from archipel.spec.models import MeasuredThroughput, ModelSpec, RequestClass
 
-GIB_BYTES = 2**30
-TERA = 1e12
-DECODE_BANDWIDTH_EFFICIENCY = 0.8  # share of peak memory bandwidth a decode step achieves
-DEFAULT_OVERHEAD = 0.2  # KV cache and activations, as a share of the weights
-DEFAULT_USABLE = 0.9  # share of accelerator memory usable by the serving stack
-DEFAULT_MAX_CHIPS = 64
-DEFAULT_MFU = 0.4
-DEFAULT_BATCH = 64
+MAX_ACCELERATORS_PER_REPLICA = 64
+Source = Literal["measured", "calibrated", "estimated"]
 
 
 @dataclass(frozen=True)
 class ServingProfile:
-    """Accelerators per replica and requests/s per replica for each request class."""
+    """How a model is served on one accelerator type: replica size and requests/s per class."""
 
-    accelerator: str  # canonical name from the facts table
+    accelerator: str  # canonical name (or the spec's own chip name)
     accelerators_per_replica: int
     requests_per_s_per_replica: dict[str, float]  # per request class name
-    source: Literal["measured", "roofline"]
+    source: Source
+    batch: int = 1  # operating decode batch
+    kv_gib_per_replica: float = 0.0  # KV cache at that batch and the class mix
+    min_accelerators_per_replica: int | None = None  # smallest k that fits (None: unknown)
+    requests_per_s_per_accelerator: float = 0.0  # at the class mix
+    constants_from: str = ""  # the calibrated chip whose constants the estimate used
+    prefill_s: dict[str, float] = field(default_factory=dict)  # per class, estimated
+    decode_step_s: float = 0.0  # at the operating batch, estimated
+
+
+@dataclass(frozen=True)
+class ReplicaEstimate:
+    """The estimate for one replica size (module doc)."""
+
+    accelerators: int
+    batch: int
+    kv_bytes: float
+    prefill_s: dict[str, float]
+    decode_step_s: float
+    requests_per_s: dict[str, float]
+    mix_requests_per_s: float
+    source: Source
+    constants_from: str
 
 
 def weights_gib(model: ModelSpec) -> float:
@@ -41,151 +85,218 @@ def weights_gib(model: ModelSpec) -> float:
     return weight_bytes(model) / GIB_BYTES
 
 
-def weight_bytes(model: ModelSpec) -> float:
-    """Bytes of all weights (every expert of a mixture of experts included)."""
-    return model.parameters_b * 1e9 * model.bytes_per_parameter
-
-
-def active_parameters(model: ModelSpec) -> float:
-    """Parameters used per token: ``active_parameters_b`` (mixture of experts) or all, × 10^9."""
-    active_b = (
-        model.active_parameters_b if model.active_parameters_b is not None else model.parameters_b
-    )
-    return active_b * 1e9
+def resolve(acc: Accelerator | str) -> Accelerator:
+    """The accelerator itself, or the facts table's entry for a name (unknown names raise)."""
+    return acc if isinstance(acc, Accelerator) else accelerator(acc)
 
 
 def accelerators_per_replica(
     model: ModelSpec,
-    accelerator_name: str,
-    overhead: float = DEFAULT_OVERHEAD,
-    usable: float = DEFAULT_USABLE,
-    max_chips: int = DEFAULT_MAX_CHIPS,
+    acc: Accelerator | str,
+    *,
+    usable_fraction: float = USABLE_FRACTION,
+    max_accelerators: int = MAX_ACCELERATORS_PER_REPLICA,
 ) -> int | None:
-    """Smallest power of two n ≤ max_chips with weights × (1 + overhead) ≤ usable × n × mem_gib.
-
-    None when even the largest power of two not above ``max_chips`` cannot hold the model.
-    """
-    mem_gib = accelerator(accelerator_name).mem_gib
-    need_gib = weights_gib(model) * (1.0 + overhead)
-    n = 1
-    while n <= max_chips:
-        if need_gib <= usable * n * mem_gib:
-            return n
-        n *= 2
-    return None
-
-
-def prefill_tokens_per_s(
-    active_params: float, chips: int, peak_bf16_tflops: float, mfu: float = DEFAULT_MFU
-) -> float:
-    """Prompt tokens/s of one replica, compute-bound: k · peak · MFU / (2 · P_active)."""
-    return chips * peak_bf16_tflops * TERA * mfu / (2.0 * active_params)
-
-
-def decode_tokens_per_s(
-    active_params: float,
-    weight_bytes_total: float,
-    chips: int,
-    peak_bf16_tflops: float,
-    mem_bw_tb_per_s: float,
-    mfu: float = DEFAULT_MFU,
-    batch: int = DEFAULT_BATCH,
-) -> float:
-    """Generated tokens/s of one replica at batch B (roofline).
-
-    min(k · peak · MFU / (2 · P_active), B · k · bandwidth · 0.8 / weight_bytes): a decode step
-    reads every weight once (all experts of a mixture of experts) and yields B tokens.
-    """
-    compute_bound = chips * peak_bf16_tflops * TERA * mfu / (2.0 * active_params)
-    memory_bound = (
-        batch * chips * mem_bw_tb_per_s * TERA * DECODE_BANDWIDTH_EFFICIENCY / weight_bytes_total
+    """Smallest power of two k ≤ max_accelerators on which one sequence of
+    ``context_length_tokens`` fits beside the weights and activations; None when none does."""
+    chip = resolve(acc)
+    return smallest_fit(
+        model,
+        architecture(model),
+        chip,
+        mix(model, ()),
+        max_accelerators=max_accelerators,
+        usable_fraction=usable_fraction,
     )
-    return min(compute_bound, memory_bound)
 
 
-def requests_per_s(
-    input_tokens: int, output_tokens: int, prefill_tps: float, decode_tps: float
-) -> float:
-    """Requests/s of one replica for one class: 1 / (input / prefill_tps + output / decode_tps)."""
-    return 1.0 / (input_tokens / prefill_tps + output_tokens / decode_tps)
+def mix_weights(classes: Sequence[RequestClass]) -> list[float]:
+    """Each class's share of requests, normalised (equal where every share is 0)."""
+    total = sum(c.share for c in classes)
+    if total <= 0.0:
+        return [1.0 / len(classes)] * len(classes)
+    return [c.share / total for c in classes]
 
 
-def roofline_requests_per_s(
+def replica_estimate(
     model: ModelSpec,
-    accelerator_name: str,
-    chips: int,
+    acc: Accelerator | str,
     classes: Sequence[RequestClass],
-    mfu: float = DEFAULT_MFU,
-    batch: int = DEFAULT_BATCH,
-) -> dict[str, float]:
-    """Roofline requests/s per replica of ``chips`` accelerators, per request class name."""
-    _check_knobs(mfu, batch)
-    acc = accelerator(accelerator_name)
-    p_active = active_parameters(model)
-    prefill = prefill_tokens_per_s(p_active, chips, acc.bf16_tflops, mfu)
-    decode = decode_tokens_per_s(
-        p_active, weight_bytes(model), chips, acc.bf16_tflops, acc.mem_bw_tb_per_s, mfu, batch
+    accelerators: int,
+    *,
+    scale_up: str = "",
+    max_batch: int = MAX_BATCH,
+    usable_fraction: float = USABLE_FRACTION,
+) -> ReplicaEstimate | None:
+    """Batch, step times and requests/s of a replica of ``accelerators`` chips (module doc);
+    None when it does not fit."""
+    chip = resolve(acc)
+    batch = operating_batch(
+        model,
+        architecture(model),
+        chip,
+        accelerators,
+        mix(model, classes),
+        max_batch=max_batch,
+        usable_fraction=usable_fraction,
     )
-    return {
-        c.name: requests_per_s(c.input_tokens, c.output_tokens, prefill, decode) for c in classes
+    if batch == 0:
+        return None
+    return _estimate(model, chip, classes, accelerators, batch, scale_up)
+
+
+def _estimate(
+    model: ModelSpec,
+    chip: Accelerator,
+    classes: Sequence[RequestClass],
+    accelerators: int,
+    batch: int,
+    scale_up: str,
+) -> ReplicaEstimate:
+    arch = architecture(model)
+    at = mix(model, classes)
+    cal = nearest_calibration(chip)
+    active = shaping_parameters(model)
+    step = decode_step_time_s(
+        arch,
+        active,
+        weight_bytes(model),
+        batch,
+        at.decode_context_tokens,
+        accelerators,
+        chip,
+        cal.constants,
+        scale_up,
+    )
+    prefill = {
+        c.name: prefill_time_s(
+            arch, active, c.input_tokens, accelerators, chip, cal.constants, scale_up
+        )
+        for c in classes
     }
+    seconds = {c.name: prefill[c.name] + c.output_tokens * step / batch for c in classes}
+    calibrated = is_calibrated(chip) and not link_penalised(scale_up, accelerators)
+    return ReplicaEstimate(
+        accelerators=accelerators,
+        batch=batch,
+        kv_bytes=batch * at.resident_tokens * arch.kv_bytes_per_token,
+        prefill_s=prefill,
+        decode_step_s=step,
+        requests_per_s={name: 1.0 / s for name, s in seconds.items()},
+        mix_requests_per_s=_mix_rate(classes, {n: 1.0 / s for n, s in seconds.items()}),
+        source="calibrated" if calibrated else "estimated",
+        constants_from=cal.accelerator,
+    )
+
+
+def _mix_rate(classes: Sequence[RequestClass], rates: dict[str, float]) -> float:
+    """Requests/s at the class mix: 1 / Σ w_c / rate_c (0 without classes)."""
+    if not classes:
+        return 0.0
+    return 1.0 / sum(w / rates[c.name] for w, c in zip(mix_weights(classes), classes, strict=True))
 
 
 def serving_profile(
     model: ModelSpec,
-    accelerator_name: str,
+    acc: Accelerator | str,
     classes: Sequence[RequestClass],
-    mfu: float = DEFAULT_MFU,
-    batch: int = DEFAULT_BATCH,
+    *,
+    scale_up: str = "",
+    max_accelerators_per_replica: int = MAX_ACCELERATORS_PER_REPLICA,
+    max_batch: int = MAX_BATCH,
+    usable_fraction: float = USABLE_FRACTION,
 ) -> ServingProfile | None:
-    """How ``model`` is served on ``accelerator_name`` (any alias), per request class.
+    """How ``model`` is served on ``acc`` (an Accelerator, or any name of a known chip).
 
-    Roofline (source ``"roofline"``), with P = (active_parameters_b or parameters_b) × 10^9,
-    k = :func:`accelerators_per_replica`, peak = BF16 TFLOP/s × 10^12, bandwidth = TB/s × 10^12,
-    weight_bytes = parameters_b × 10^9 × bytes_per_parameter (all weights are read per decode
-    step, even for a mixture of experts):
-
-    - prefill_tps = k · peak · MFU / (2 · P)  (compute-bound, 2 · P FLOPs per prompt token);
-    - decode_tps = min(k · peak · MFU / (2 · P), B · k · bandwidth · 0.8 / weight_bytes);
-    - a request of class c occupies the replica's aggregate throughput for
-      input_c / prefill_tps + output_c / decode_tps seconds, so
-      requests_per_s_per_replica[c] = 1 / (input_c / prefill_tps + output_c / decode_tps).
+    ``scale_up`` is the node's link (nvswitch, nvlink, nvlink-bridge, pcie, neuronlink, ici, or
+    "" unknown); ``max_accelerators_per_replica`` caps k (e.g. at a node's size).
 
     Measured (source ``"measured"``): the entries of ``model.throughput`` whose accelerator has
     the same canonical name and whose ``request_class`` is None (every class) or one of
     ``classes``. The first such entry (spec order) fixes k; entries with another k are ignored.
     A class takes the rate of its own entry, else of a class-wide entry; a class no entry covers
-    gets the roofline rate at that measured k. A measured k is trusted even where the memory
-    estimate would not fit the model.
+    gets the estimate at that k. A measured k is trusted even where the memory model would not
+    fit the model.
 
-    None when nothing is measured for this accelerator and the model does not fit on
-    ``DEFAULT_MAX_CHIPS`` of them.
+    Else the estimate of the module doc. None when no replica of at most
+    ``max_accelerators_per_replica`` accelerators fits.
     """
-    _check_knobs(mfu, batch)
-    acc = accelerator(accelerator_name)
-    measured = _matching_measurements(model, acc, classes)
+    _check_knobs(max_accelerators_per_replica, max_batch, usable_fraction)
+    chip = resolve(acc)
+    arch = architecture(model)
+    at = mix(model, classes)
+    k_min = smallest_fit(
+        model,
+        arch,
+        chip,
+        at,
+        max_accelerators=max_accelerators_per_replica,
+        usable_fraction=usable_fraction,
+    )
+    measured = _matching_measurements(model, chip, classes)
     if measured:
         k = measured[0].accelerators_per_replica
+        fitting = operating_batch(
+            model, arch, chip, k, at, max_batch=max_batch, usable_fraction=usable_fraction
+        )
+        est = _estimate(model, chip, classes, k, max(1, fitting), scale_up)
+        rates = dict(est.requests_per_s)
         same_k = [m for m in measured if m.accelerators_per_replica == k]
-        rates = roofline_requests_per_s(model, acc.name, k, classes, mfu, batch)
         class_wide = [m for m in same_k if m.request_class is None]
         for c in classes:
-            own = [m for m in same_k if m.request_class == c.name]
-            chosen = own or class_wide
+            chosen = [m for m in same_k if m.request_class == c.name] or class_wide
             if chosen:
                 rates[c.name] = chosen[0].requests_per_s_per_replica
-        return ServingProfile(acc.name, k, rates, "measured")
-    k_fit = accelerators_per_replica(model, acc.name)
-    if k_fit is None:
+        return _profile(chip, classes, est, k_min, "measured", rates)
+    if k_min is None:
         return None
-    rates = roofline_requests_per_s(model, acc.name, k_fit, classes, mfu, batch)
-    return ServingProfile(acc.name, k_fit, rates, "roofline")
+    candidates = [
+        replica_estimate(
+            model,
+            chip,
+            classes,
+            2**e,
+            scale_up=scale_up,
+            max_batch=max_batch,
+            usable_fraction=usable_fraction,
+        )
+        for e in range(k_min.bit_length() - 1, max_accelerators_per_replica.bit_length())
+    ]
+    fitting_estimates = [e for e in candidates if e is not None]
+    best = max(
+        fitting_estimates, key=lambda e: (e.mix_requests_per_s / e.accelerators, -e.accelerators)
+    )
+    return _profile(chip, classes, best, k_min, best.source, best.requests_per_s)
 
 
 def node_requests_per_s(profile: ServingProfile, accelerators_per_node: int) -> dict[str, float]:
-    """Requests/s one node serves per class: (accelerators_per_node / k) × rate per replica."""
-    replicas = accelerators_per_node / profile.accelerators_per_replica
+    """Requests/s one node serves per class: floor(accelerators_per_node / k) whole replicas ×
+    the rate per replica (0 when the node has fewer accelerators than a replica)."""
+    replicas = accelerators_per_node // profile.accelerators_per_replica
     return {name: replicas * rate for name, rate in profile.requests_per_s_per_replica.items()}
+
+
+def _profile(
+    chip: Accelerator,
+    classes: Sequence[RequestClass],
+    est: ReplicaEstimate,
+    k_min: int | None,
+    source: Source,
+    rates: dict[str, float],
+) -> ServingProfile:
+    return ServingProfile(
+        accelerator=chip.name,
+        accelerators_per_replica=est.accelerators,
+        requests_per_s_per_replica=rates,
+        source=source,
+        batch=est.batch,
+        kv_gib_per_replica=est.kv_bytes / GIB_BYTES,
+        min_accelerators_per_replica=k_min,
+        requests_per_s_per_accelerator=_mix_rate(classes, rates) / est.accelerators,
+        constants_from=est.constants_from,
+        prefill_s=est.prefill_s,
+        decode_step_s=est.decode_step_s,
+    )
 
 
 def _matching_measurements(
@@ -200,8 +311,10 @@ def _matching_measurements(
     ]
 
 
-def _check_knobs(mfu: float, batch: int) -> None:
-    if not 0.0 < mfu <= 1.0:
-        raise ValueError(f"mfu must be in (0, 1], got {mfu}")
-    if batch < 1:
-        raise ValueError(f"batch must be at least 1, got {batch}")
+def _check_knobs(max_accelerators: int, max_batch: int, usable_fraction: float) -> None:
+    if max_accelerators < 1:
+        raise ValueError(f"max_accelerators_per_replica must be at least 1, got {max_accelerators}")
+    if max_batch < 1:
+        raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+    if not 0.0 < usable_fraction <= 1.0:
+        raise ValueError(f"usable_fraction must be in (0, 1], got {usable_fraction}")
