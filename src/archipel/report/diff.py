@@ -1,8 +1,8 @@
 """What changed between two plans: ``diff_plans(old, new)`` and its terminal rendering.
 
 The diff is a frozen value computed from the two plans alone. Placements are compared after
-aggregation over periods and instance types, per (workload, provider, region, accelerator,
-purchase option), on accelerator-hours and cost. Figures that differ by less than one part in a
+aggregation over periods, per (workload, region, instance type, purchase option), on
+accelerator-hours and cost. Figures that differ by less than one part in a
 million (relative, or absolute below 1) count as unchanged.
 """
 
@@ -20,16 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from archipel.plan.result import ContractYear, Plan, Status
-from archipel.report.terminal import (
-    MAX_PERIOD_ROWS,
-    PlacementKey,
-    aggregate_placements,
-    format_fraction,
-    format_number,
-    format_usd,
-    period_year,
-    served_ok,
-)
+from archipel.report.figures import PlacementKey, aggregate_placements, served_ok
+from archipel.report.fmt import format_fraction, format_number, format_usd, period_year
+from archipel.report.terminal import MAX_PERIOD_ROWS
 
 RELATIVE_TOLERANCE = 1e-6
 MAX_MOVED_ROWS = 30

@@ -13,6 +13,13 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from archipel.plan.result import Plan, Status
+from archipel.report.figures import (
+    aggregate_placements,
+    plan_total_usd,
+    ranked_binding_rules,
+    survivability_rows,
+)
+from archipel.report.fmt import format_fraction, format_number, format_usd, period_year
 from archipel.report.svg import (
     OTHER_COLOUR,
     CommitmentBar,
@@ -24,16 +31,6 @@ from archipel.report.svg import (
     provider_colours,
     stacked_bars,
     world_map,
-)
-from archipel.report.terminal import (
-    aggregate_placements,
-    format_fraction,
-    format_number,
-    format_usd,
-    period_year,
-    plan_total_usd,
-    ranked_binding_rules,
-    survivability_rows,
 )
 
 MAX_TABLE_ROWS = 500

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from archipel.report.terminal import format_fraction, format_usd
+from archipel.report.fmt import format_fraction, format_usd
 
 # Brand-like colours for the providers people know; others get the palette in name order.
 KNOWN_COLOURS: Mapping[str, str] = {
