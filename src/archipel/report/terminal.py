@@ -33,7 +33,7 @@ from archipel.report.figures import (
     plan_total_usd,
     ranked_binding_rules,
 )
-from archipel.report.fit import Bar, Col, Row, View, print_table, stack
+from archipel.report.fit import Bar, Cell, Col, Row, View, print_table, stack
 from archipel.report.fleet import print_placements, print_serving_figures, print_survivability
 from archipel.report.fmt import (
     format_fraction,
@@ -155,18 +155,14 @@ def _periods(plan: Plan, console: Console) -> None:
         title, first = "Spend per period (excl. shortfall)", "period"
         rows = [(label, c, "") for label, c in zip(labels, costs, strict=True)]
     top = max((r[1] for r in rows), default=0.0)
+    notes = any(note for *_, note in rows)
     cols = [Col(first), Col("spend", figure=True), Col("", bar=True)]
-    if any(note for *_, note in rows):
-        cols.append(Col("", wrap=True))
-    view = View(
-        cols,
-        [
-            (Text(label), format_usd(cost), Bar(cost / top if top > 0 else 0.0), Text(note))[
-                : len(cols)
-            ]
-            for label, cost, note in rows
-        ],
-    )
+    cols += [Col("", wrap=True)] if notes else []
+    table_rows: list[Row] = []
+    for label, cost, note in rows:
+        cells: list[Cell] = [Text(label), format_usd(cost), Bar(cost / top if top > 0 else 0.0)]
+        table_rows.append([*cells, Text(note)] if notes else cells)
+    view = View(cols, table_rows)
     print_table(console, title, [view])
 
 
