@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from typing import Any
 
 import pytest
@@ -10,27 +11,12 @@ from rich.console import Console
 
 from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult, Status
 from archipel.report.diff import PlanDiff, diff_plans, render_diff
+from plans import alloc, make_plan
 
 
-def alloc(
-    region: str, accelerator: str, option: str, period: int, nodes: float, cost: float
-) -> Allocation:
-    return Allocation(
-        workload="chat",
-        workload_kind="service",
-        provider=region.split(":")[0],
-        region=region,
-        instance_type="node",
-        accelerator=accelerator,
-        purchase_option=option,
-        offering_id=f"{region}/{accelerator}/{option}",
-        period=period,
-        period_label=f"2027-Q{period + 1}",
-        nodes=nodes,
-        accelerators=nodes * 8,
-        hours=2000.0,
-        cost_usd=cost,
-    )
+def chat(region: str, option: str, period: int, nodes: float, cost: float) -> Allocation:
+    instance = {"aws": "p5.48xlarge", "gcp": "a3-highgpu-8g"}.get(region.split(":")[0], "ND96")
+    return alloc("chat", region, instance, "H100", option, period, nodes, cost)
 
 
 def contract(spent: float, shortfall: float) -> ContractYear:
@@ -53,43 +39,41 @@ def scenario(chat: float) -> ScenarioResult:
     )
 
 
-def make_plan(**overrides: Any) -> Plan:
+def base_plan(**overrides: Any) -> Plan:
+    """The shared plan factory's plan with a one-service fleet on aws and gcp."""
     fields: dict[str, Any] = {
         "spec_name": "lab",
-        "planner": "lp",
-        "status": Status.OPTIMAL,
-        "verified": True,
         "objective_usd": 3_000_000.0,
-        "periods": ["2027-Q1", "2027-Q2"],
         "cost_by_provider_usd": {"aws": 2_000_000.0, "gcp": 1_000_000.0},
         "cost_by_period_usd": [1_500_000.0, 1_500_000.0],
+        "cost_by_purchase_option_usd": {},
         "allocations": [
-            alloc("aws:eu-west-1", "H100", "on_demand", 0, 10, 1_000_000.0),
-            alloc("aws:eu-west-1", "H100", "on_demand", 1, 10, 1_000_000.0),
-            alloc("gcp:europe-west4", "H100", "on_demand", 0, 5, 500_000.0),
-            alloc("gcp:europe-west4", "H100", "on_demand", 1, 5, 500_000.0),
+            chat("aws:eu-west-1", "on_demand", 0, 10, 1_000_000.0),
+            chat("aws:eu-west-1", "on_demand", 1, 10, 1_000_000.0),
+            chat("gcp:europe-west4", "on_demand", 0, 5, 500_000.0),
+            chat("gcp:europe-west4", "on_demand", 1, 5, 500_000.0),
         ],
         "contracts": [contract(2_000_000.0, 0.0)],
         "survivability": [scenario(0.6)],
     }
     fields.update(overrides)
-    return Plan(**fields)
+    return make_plan(**fields)
 
 
 def moved_plan() -> Plan:
     """aws H100 drops to 6 nodes in period 1 (-4 × 8 × 2000 = -64,000 accel-h, -$400K);
     gcp H100 goes away; azure spot H100 appears: 7 nodes in each period = 224,000 accel-h."""
-    return make_plan(
+    return base_plan(
         status=Status.FEASIBLE,
         verified=False,
         objective_usd=2_850_000.0,
         cost_by_provider_usd={"aws": 1_600_000.0, "azure": 1_250_000.0},
         cost_by_period_usd=[1_500_000.0, 1_350_000.0],
         allocations=[
-            alloc("aws:eu-west-1", "H100", "on_demand", 0, 10, 1_000_000.0),
-            alloc("aws:eu-west-1", "H100", "on_demand", 1, 6, 600_000.0),
-            alloc("azure:westeurope", "H100", "spot", 0, 7, 625_000.0),
-            alloc("azure:westeurope", "H100", "spot", 1, 7, 625_000.0),
+            chat("aws:eu-west-1", "on_demand", 0, 10, 1_000_000.0),
+            chat("aws:eu-west-1", "on_demand", 1, 6, 600_000.0),
+            chat("azure:westeurope", "spot", 0, 7, 625_000.0),
+            chat("azure:westeurope", "spot", 1, 7, 625_000.0),
         ],
         contracts=[contract(1_600_000.0, 400_000.0)],
         survivability=[scenario(0.45)],
@@ -97,7 +81,7 @@ def moved_plan() -> Plan:
 
 
 def test_objective_status_and_verified() -> None:
-    d = diff_plans(make_plan(), moved_plan())
+    d = diff_plans(base_plan(), moved_plan())
     assert d.objective_delta_usd == pytest.approx(-150_000.0)
     assert (d.old_status, d.new_status) == (Status.OPTIMAL, Status.FEASIBLE)
     assert (d.old_verified, d.new_verified) == (True, False)
@@ -105,7 +89,7 @@ def test_objective_status_and_verified() -> None:
 
 
 def test_provider_and_period_deltas() -> None:
-    d = diff_plans(make_plan(), moved_plan())
+    d = diff_plans(base_plan(), moved_plan())
     deltas = {c.name: c.delta for c in d.providers}
     assert deltas == pytest.approx({"aws": -400_000.0, "gcp": -1_000_000.0, "azure": 1_250_000.0})
     assert [c.name for c in d.providers] == ["azure", "gcp", "aws"]  # by |delta|
@@ -115,7 +99,7 @@ def test_provider_and_period_deltas() -> None:
 
 
 def test_allocations_moved() -> None:
-    d = diff_plans(make_plan(), moved_plan())
+    d = diff_plans(base_plan(), moved_plan())
     by_region = {c.key.region: c for c in d.placements}
     aws = by_region["aws:eu-west-1"]
     assert aws.kind == "changed"
@@ -139,7 +123,7 @@ def test_allocations_moved() -> None:
 
 
 def test_contract_and_survivability_changes() -> None:
-    d = diff_plans(make_plan(), moved_plan())
+    d = diff_plans(base_plan(), moved_plan())
     (c,) = d.contracts
     assert (c.contract, c.year) == ("aws-38b", 2027)
     assert c.shortfall_delta_usd == pytest.approx(400_000.0)
@@ -154,19 +138,19 @@ def test_contract_and_survivability_changes() -> None:
 
 
 def test_same_plan_has_no_differences() -> None:
-    plan = make_plan()
+    plan = base_plan()
     d = diff_plans(plan, Plan.model_validate_json(plan.model_dump_json()))
     assert d.is_empty
     assert d.placements == () and d.unchanged_placements == 2
-    console = Console(record=True, width=100)
+    console = Console(file=io.StringIO(), record=True, width=100)
     render_diff(d, console)
     assert "No differences." in console.export_text()
 
 
 def test_status_only_change() -> None:
-    d = diff_plans(make_plan(planner="greedy", status=Status.FEASIBLE), make_plan())
+    d = diff_plans(base_plan(planner="greedy", status=Status.FEASIBLE), base_plan())
     assert not d.is_empty and d.placements_and_costs_unchanged
-    console = Console(record=True, width=100)
+    console = Console(file=io.StringIO(), record=True, width=100)
     render_diff(d, console)
     text = console.export_text()
     assert "status feasible → optimal" in text
@@ -174,21 +158,21 @@ def test_status_only_change() -> None:
 
 
 def test_tiny_float_noise_is_not_a_change() -> None:
-    plan = make_plan()
-    noisy = make_plan(cost_by_provider_usd={"aws": 2_000_000.0000001, "gcp": 1_000_000.0})
+    plan = base_plan()
+    noisy = base_plan(cost_by_provider_usd={"aws": 2_000_000.0000001, "gcp": 1_000_000.0})
     assert diff_plans(plan, noisy).is_empty
 
 
 def test_diff_is_frozen() -> None:
-    d = diff_plans(make_plan(), moved_plan())
+    d = diff_plans(base_plan(), moved_plan())
     assert isinstance(d, PlanDiff)
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.new_spec = "x"  # type: ignore[misc]
 
 
 def test_render_diff_shows_the_deltas() -> None:
-    console = Console(record=True, width=100)
-    render_diff(diff_plans(make_plan(), moved_plan()), console)
+    console = Console(file=io.StringIO(), record=True, width=100)
+    render_diff(diff_plans(base_plan(), moved_plan()), console)
     text = console.export_text()
     assert "status optimal → feasible" in text
     assert "verified ✓ → ✗" in text
@@ -198,3 +182,57 @@ def test_render_diff_shows_the_deltas() -> None:
     assert "$0 → $400K" in text
     assert "60.0% → 45.0%" in text and "✓ → ✗" in text
     assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def render(d: PlanDiff, width: int) -> str:
+    console = Console(file=io.StringIO(), record=True, width=width, color_system=None)
+    render_diff(d, console)
+    return console.export_text()
+
+
+def words(text: str) -> set[str]:
+    return {w for line in text.splitlines() for w in line.split() if set(w) - set("─█")}
+
+
+def realistic_diff() -> PlanDiff:
+    """The shared realistic plan, then the same with azure's H100 nodes moved to a spot H200
+    instance type, the aws shortfall doubled and the azure-loss scenario half served."""
+    plan = make_plan()
+    moved = [a for a in plan.allocations if a.provider != "azure"] + [
+        alloc("assistant", "azure:southcentralus", "Standard_ND96isr_H200_v5", "H200", "spot",
+              t, 110, 1.9e6, per_replica=4, utilisation=0.9, source="estimated")
+        for t in (0, 1)
+    ]  # fmt: skip
+    aws, oci = plan.contracts
+    survivability = [
+        s.model_copy(update={"served_fraction": {"assistant": 0.5, "api-open": 1.0}})
+        if s.scenario == "provider:azure"
+        else s
+        for s in plan.survivability
+    ]
+    new = make_plan(
+        allocations=moved,
+        objective_usd=8_066_000.0,
+        cost_by_provider_usd={**plan.cost_by_provider_usd, "azure": 3_800_000.0, "aws": 500_000.0},
+        contracts=[aws.model_copy(update={"shortfall_usd": 200_000.0}), oci],
+        survivability=survivability,
+    )
+    return diff_plans(plan, new)
+
+
+def test_realistic_diff_names_instance_types() -> None:
+    text = render(realistic_diff(), 120)
+    assert "Standard_ND96isr_H100_v5" in text and "Standard_ND96isr_H200_v5" in text
+    assert "-$5.2M" in text and "+$3.8M" in text
+    assert "0.0% → 50.0%" in text
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_diff_fits_the_width_with_words_whole(width: int) -> None:
+    d = realistic_diff()
+    text = render(d, width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    narrow_headers = "workload / region / instance type spent now shortfall now scenario / service"
+    vocabulary = words(render(d, 1000)) | words("OD = on-demand, resv = reserved " + narrow_headers)
+    assert words(text) <= vocabulary, words(text) - vocabulary
+    assert "Standard_ND96isr_H200_v5" in text and "azure:southcentralus" in text

@@ -1,106 +1,34 @@
-"""The HTML report: self-contained, escaped, deterministic, with one SVG per chart."""
+"""The HTML report: self-contained, escaped, deterministic, one SVG per chart, and saying what
+matters (instance types, bounds, serving figures, a visible bar for a scenario serving 0 %)."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
 
-from archipel.plan.result import (
-    Allocation,
-    BindingRule,
-    Blocker,
-    ContractYear,
-    Plan,
-    ScenarioResult,
-    Status,
-)
+from archipel.plan.result import Blocker, Plan, Status
 from archipel.report.html import render_html
-from archipel.report.svg import KNOWN_COLOURS, provider_colours
+from archipel.report.svg import BAD_COLOUR, KNOWN_COLOURS, MIN_BAR, provider_colours
+from plans import make_plan
 
 COORDS = {
-    "aws:eu-west-1": (53.35, -6.26),
+    "azure:southcentralus": (29.42, -98.49),
+    "nebius:us-central1": (41.88, -87.63),
     "oci:eu-frankfurt-1": (50.11, 8.68),
-}
-
-
-def alloc(
-    region: str, period: int, nodes: float, cost: float, option: str = "on_demand"
-) -> Allocation:
-    return Allocation(
-        workload="chat",
-        workload_kind="service",
-        provider=region.split(":")[0],
-        region=region,
-        instance_type="p5.48xlarge",
-        accelerator="H100",
-        purchase_option=option,
-        offering_id=f"{region}/H100/{option}",
-        period=period,
-        period_label=f"2027-Q{period + 1}",
-        nodes=nodes,
-        accelerators=nodes * 8,
-        hours=2000.0,
-        cost_usd=cost,
-    )
-
-
-def make_plan(**overrides: Any) -> Plan:
-    fields: dict[str, Any] = {
-        "spec_name": "frontier-lab",
-        "planner": "lp",
-        "status": Status.OPTIMAL,
-        "objective_usd": 3_000_000.0,
-        "lower_bound_usd": 2_990_000.0,
-        "gap": 0.001,
-        "verified": True,
-        "periods": ["2027-Q1", "2027-Q2"],
-        "period_hours": [2160.0, 2184.0],
-        "cost_by_provider_usd": {"aws": 1_750_000.0, "oci": 1_250_000.0},
-        "cost_by_period_usd": [1_400_000.0, 1_350_000.0],
-        "cost_by_purchase_option_usd": {"on_demand": 2_750_000.0},
-        "shortfall_usd": 250_000.0,
-        "allocations": [
-            alloc("aws:eu-west-1", 0, 10, 800_000.0),
-            alloc("aws:eu-west-1", 1, 9, 700_000.0),
-            alloc("oci:eu-frankfurt-1", 0, 6, 600_000.0),
-            alloc("oci:us-ashburn-1", 1, 6, 650_000.0),
-        ],
-        "contracts": [
-            ContractYear(
-                contract="aws-38b",
-                provider="aws",
-                year=2027,
-                committed_usd=1_750_000.0,
-                spent_usd=1_500_000.0,
-                shortfall_usd=250_000.0,
-            )
-        ],
-        "survivability": [
-            ScenarioResult(
-                scenario="provider:aws",
-                required_fraction=0.5,
-                served_fraction={"chat": 0.45},
-                ok=False,
-            )
-        ],
-        "binding_rules": [
-            BindingRule(
-                family="provider-spend-share-upper",
-                entity="aws",
-                shadow_price_usd=0.2,
-                description="aws ≤ 60%",
-            )
-        ],
-        "timings_s": {"build": 0.1, "solve": 0.4},
-        "stats": {"variables": 1000, "constraints": 800, "nonzeros": 5000},
-    }
-    fields.update(overrides)
-    return Plan(**fields)
+    "oci:us-ashburn-1": (39.04, -77.49),
+    "aws:ap-northeast-1": (35.68, 139.69),
+    "gcp:europe-west4": (53.44, 6.84),
+    "lambda:us-east-3": (39.0, -77.5),
+}  # verda:FIN-03 left out on purpose
 
 
 def svgs(page: str) -> list[str]:
     return re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
+
+
+def plain(page: str) -> str:
+    """The page's text as a reader sees it: no tags, no <wbr> break hints."""
+    return re.sub(r"<[^>]+>", "", page)
 
 
 def test_page_is_self_contained() -> None:
@@ -110,9 +38,14 @@ def test_page_is_self_contained() -> None:
     assert page.startswith("<!DOCTYPE html>")
 
 
-def test_one_svg_per_chart() -> None:
+def test_one_svg_per_chart_scaling_with_its_viewbox() -> None:
     assert len(svgs(render_html(make_plan()))) == 3  # spend, commitments, survivability
-    assert len(svgs(render_html(make_plan(), region_coords=COORDS))) == 4  # + the map
+    charts = svgs(render_html(make_plan(), region_coords=COORDS))
+    assert len(charts) == 4  # + the map
+    for svg in charts:
+        root = ET.fromstring(svg)
+        assert root.get("viewBox", "").startswith("0 0 ")
+        assert root.get("width") is None and root.get("height") is None
 
 
 def test_svgs_are_well_formed_xml() -> None:
@@ -120,28 +53,89 @@ def test_svgs_are_well_formed_xml() -> None:
         ET.fromstring(svg)
 
 
+def test_header_labels_the_bound_and_the_node_view() -> None:
+    text = plain(render_html(make_plan()))
+    assert "LP relaxation bound$8.84M" in text and "gap0.29%" in text
+    assert "whole nodes" in text and "decomposed: 3 independent blocks solved" in text
+    assert "spec sha256 5f1c0ffee000 · catalog sha256 afeacb4dee69" in text
+    mip = plain(render_html(make_plan(lower_bound_kind="mip_bound", whole_nodes=False)))
+    assert "MIP bound$8.84M" in mip and "fractional view" in mip
+
+
+def test_allocation_table_shows_instance_type_nodes_replicas_utilisation_source() -> None:
+    text = plain(render_html(make_plan()))
+    row = re.search(r"azure:southcentralus\s*Standard_ND96isr_H100_v5.*?\$5\.2M", text, re.S)
+    assert row is not None
+    for figure in ("8×H100 per node", "on-demand", "140", "280", "86.3%", "estimated"):
+        assert figure in row.group()
+    for instance in ("gpu-b200-sxm_8gpu-160vcpu-1792gb", "BM.GPU.B200.8", "p5.48xlarge"):
+        assert instance in text
+    assert "92.0% up" in text  # spot availability on aws:ap-northeast-1
+
+
+def test_long_identifiers_may_break_at_separators() -> None:
+    page = render_html(make_plan())
+    assert "Standard_<wbr>ND96isr_<wbr>H100_<wbr>v5" in page
+    assert '<div class="scroll"><table>' in page
+
+
+def test_serving_figures_section() -> None:
+    text = plain(render_html(make_plan()))
+    assert "Serving figures (requests/s per replica, per request class)" in text
+    assert re.search(r"assistant\s*2×B200\s*11\s*1\.62\s*calibrated", text)
+
+
+def test_a_scenario_serving_nothing_draws_a_red_bar_and_a_mark() -> None:
+    """provider:azure leaves 'assistant' 0 % of its demand: the bar is red, at least MIN_BAR
+    wide, and labelled 0.0% ✗; 45 % (region loss) is red too; 62 % is green."""
+    page = render_html(make_plan())
+    chart = next(s for s in svgs(page) if "survivability" in s)
+    bars = {
+        rect.findtext("title", ""): rect
+        for rect in ET.fromstring(chart).iter("rect")
+        if rect.find("title") is not None
+    }
+    zero = bars["provider:azure · assistant: 0.0% served, 60.0% required"]
+    assert zero.get("fill") == BAD_COLOUR
+    assert float(zero.get("width", "0")) >= MIN_BAR
+    assert "0.0% ✗" in chart
+    assert (
+        bars["region:azure:southcentralus · assistant: 45.0% served, 60.0% required"].get("fill")
+        == BAD_COLOUR
+    )
+    assert bars["provider:oci · assistant: 62.0% served, 60.0% required"].get("fill") != BAD_COLOUR
+    assert "2 of 6 service scenarios fall short." in page
+
+
 def test_content_that_matters() -> None:
     page = render_html(make_plan(), region_coords=COORDS)
-    for figure in ("aws", "oci", "aws-38b", "$250K", "$3M", "$1.75M", "provider:aws", "45.0%"):
-        assert figure in page
-    assert "✓ verified" in page
-    assert "provider-spend-share-upper" in page
-    assert "nonzeros" in page and "5,000" in page
+    text = plain(page)
+    for figure in ("azure", "lambda", "aws-strategic-2026", "$100K", "$9.37M", "$5.2M"):
+        assert figure in text
+    assert "✓ verified" in text
+    assert "provider-spend-share-upper" in text
+    assert "nonzeros" in text and "316,709" in text
     # the region without coordinates is named rather than silently dropped from the map
-    assert "No coordinates for: oci:us-ashburn-1" in page
+    assert "No coordinates for: verda:FIN-03" in text
+
+
+def test_without_coordinates_the_map_note_says_why() -> None:
+    note = "No map: the plan was made with another catalog."
+    assert note in render_html(make_plan(), map_note=note)
+    assert note not in render_html(make_plan(), region_coords=COORDS, map_note=note)
 
 
 def test_spend_chart_shows_reserved_and_other_remainder() -> None:
-    """Period 1 costs 1.4M but its allocations only 1.4M; period 2: 1.35M of 1.35M → none.
-    Raise period 1 to 1.5M: a 100K grey remainder appears."""
-    assert "reserved blocks &amp; other" not in render_html(make_plan())
-    page = render_html(make_plan(cost_by_period_usd=[1_500_000.0, 1_350_000.0]))
-    assert "reserved blocks &amp; other · 2027-Q1: $100K" in page
+    """2027-Q1 costs $3.206M, its allocations $2.956M: the $250K left is oci's reserved block."""
+    assert "reserved blocks &amp; other · 2027-Q1: $250K" in render_html(make_plan())
+    allocations_only = [3_206_000.0 - 250_000.0, 6_060_000.0 - 250_000.0]
+    page = render_html(make_plan(cost_by_period_usd=allocations_only))
+    assert "reserved blocks &amp; other" not in page
 
 
 def test_all_text_is_escaped() -> None:
     evil = "<script>alert(1)</script>"
-    page = render_html(make_plan(spec_name=evil, message=evil), title=evil)
+    page = render_html(make_plan(spec_name=evil, message=evil), title=evil, notes=[evil])
     assert evil not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
@@ -177,8 +171,22 @@ def test_infeasible_plan_shows_blockers() -> None:
             )
         ],
     )
-    page = render_html(plan)
-    assert "Why there is no plan" in page
+    text = plain(render_html(plan))
+    assert "Why there is no plan" in text
     for figure in ("service-demand-lower", "chat/eu/2027-Q1", "12.5", "requests/s"):
-        assert figure in page
-    assert "✗ not verified" in page
+        assert figure in text
+    assert "✗ not verified" in text
+
+
+def test_columns_a_plan_does_not_state_are_left_out() -> None:
+    """A plan from before replicas and utilisation were recorded shows neither column."""
+    bare = [
+        a.model_copy(update={"replicas": 0.0, "utilisation": None, "throughput_source": ""})
+        for a in make_plan().allocations
+    ]
+    header = re.search(
+        r"<th>workload / region</th>.*?</tr>", render_html(make_plan(allocations=bare))
+    )
+    assert header is not None
+    assert "replicas" not in header.group() and "util." not in header.group()
+    assert ">source<" not in header.group() and ">cost<" in header.group()

@@ -6,12 +6,14 @@ User errors print their message (no traceback) and exit 2; runtime failures exit
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from archipel.cli import catalog_cmd, plan_cmd, spec_cmd
+from archipel.cli import catalog_cmd, plan_cmd, show_cmd, spec_cmd
 from archipel.errors import RuntimeFailure, UserError
 
 app = typer.Typer(
@@ -27,9 +29,35 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        number = version("archipel")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from archipel import __version__ as number
+    typer.echo(f"archipel {number}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
 spec_cmd.register(app)
 catalog_cmd.register(app)
 plan_cmd.register(app)
+show_cmd.register(app)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """What changed between two plans: ``diff_plans(old, new)`` and its terminal rendering.
 
 The diff is a frozen value computed from the two plans alone. Placements are compared after
-aggregation over periods and instance types, per (workload, provider, region, accelerator,
-purchase option), on accelerator-hours and cost. Figures that differ by less than one part in a
-million (relative, or absolute below 1) count as unchanged.
+aggregation over periods, per (workload, region, instance type, purchase option), on
+accelerator-hours and cost. Figures that differ by less than one part in a million (relative, or
+absolute below 1) count as unchanged. ``render_diff`` prints it so that every table fits the
+console's width without breaking a word (see :mod:`archipel.report.fit`).
 """
 
 from __future__ import annotations
@@ -14,22 +15,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from archipel.plan.result import ContractYear, Plan, Status
-from archipel.report.terminal import (
-    MAX_PERIOD_ROWS,
-    PlacementKey,
-    aggregate_placements,
+from archipel.report.figures import PlacementKey, aggregate_placements, served_ok
+from archipel.report.fit import Col, Row, View, print_table, stack
+from archipel.report.fmt import (
     format_fraction,
     format_number,
+    format_signed_number,
     format_usd,
+    option_label,
     period_year,
-    served_ok,
 )
+from archipel.report.terminal import MAX_PERIOD_ROWS
 
 RELATIVE_TOLERANCE = 1e-6
 MAX_MOVED_ROWS = 30
@@ -285,17 +285,6 @@ def _money_delta(delta: float | None) -> Text:
     return Text(format_usd(delta, signed=True), style="red" if delta > 0 else "green")
 
 
-def _table(title: str, *columns: str, right: int = 0) -> Table:
-    """A compact table whose last ``right`` columns are right-aligned figures."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for i, name in enumerate(columns):
-        figure = i >= len(columns) - right
-        table.add_column(
-            name, justify="right" if figure else "left", overflow="fold", no_wrap=figure
-        )
-    return table
-
-
 def _mark(ok: bool | None) -> Text:
     if ok is None:
         return Text("—", style="dim")
@@ -323,19 +312,21 @@ def _render_header(d: PlanDiff, console: Console) -> None:
         line.append(f", {format_fraction(delta / abs(d.old_objective_usd), signed=True)}")
     line.append(")")
     console.print(line)
+    console.print()
 
 
 def _render_values(title: str, first: str, changes: tuple[ValueChange, ...], c: Console) -> None:
-    rows = [ch for ch in changes if differs(ch.old, ch.new)]
-    if not rows:
-        return
-    table = _table(title, first, "old", "new", "change", "change %", right=4)
-    for ch in rows:
+    rows: list[Row] = []
+    for ch in changes:
+        if not differs(ch.old, ch.new):
+            continue
         rel = format_fraction(ch.relative, signed=True) if ch.relative is not None else "new"
-        table.add_row(
-            Text(ch.name), format_usd(ch.old), format_usd(ch.new), _money_delta(ch.delta), rel
+        rows.append(
+            (Text(ch.name), format_usd(ch.old), format_usd(ch.new), _money_delta(ch.delta), rel)
         )
-    c.print(table)
+    if rows:
+        figures = (Col(h, figure=True) for h in ("old", "new", "change", "change %"))
+        print_table(c, title, [View((Col(first, wrap=True), *figures), rows)])
 
 
 def _group_periods(changes: tuple[ValueChange, ...]) -> tuple[ValueChange, ...]:
@@ -350,84 +341,98 @@ def _group_periods(changes: tuple[ValueChange, ...]) -> tuple[ValueChange, ...]:
     return tuple(ValueChange(y, old[y], new[y]) for y in sorted(old))
 
 
+_SIGNS = {"added": ("+", "green"), "removed": ("−", "red"), "changed": ("~", "")}
+
+
+def _placement_view(d: PlanDiff, stacked: bool, short: bool, totals: bool) -> View:
+    cols = [Col("")]
+    if stacked:
+        cols.append(Col("workload / region / instance type", wrap=True))
+    else:
+        cols += [Col("workload"), Col("region"), Col("instance type")]
+    cols.append(Col("option"))
+    cols += [Col("accel-h", figure=True)] if totals else []
+    cols.append(Col("Δ accel-h", figure=True))
+    cols += [Col("cost", figure=True)] if totals else []
+    cols.append(Col("Δ cost", figure=True))
+    rows: list[Row] = []
+    for ch in d.placements[:MAX_MOVED_ROWS]:
+        k = ch.key
+        row: list[str | Text] = [Text(*_SIGNS[ch.kind])]
+        if stacked:
+            row.append(stack(k.workload, f"  {k.region}", Text(f"  {k.instance_type}", "dim")))
+        else:
+            row += [Text(k.workload), Text(k.region), Text(k.instance_type)]
+        row.append(Text(option_label(k.purchase_option, short=short)))
+        row += [format_number(ch.new_accelerator_hours)] if totals else []
+        row.append(format_signed_number(ch.accelerator_hours_delta))
+        row += [format_usd(ch.new_cost_usd)] if totals else []
+        row.append(_money_delta(ch.cost_delta_usd))
+        rows.append(row)
+    return View(cols, rows)
+
+
 def _render_placements(d: PlanDiff, console: Console) -> None:
     if not d.placements:
         return
-    table = _table(
-        "Allocations moved (totals over the horizon)",
-        "",
-        "workload",
-        "region",
-        "accel",
-        "option",
-        "accel-h",
-        "Δ accel-h",
-        "cost",
-        "Δ cost",
-        right=4,
-    )
-    signs = {"added": Text("+", "green"), "removed": Text("−", "red"), "changed": Text("~")}
-    for ch in d.placements[:MAX_MOVED_ROWS]:
-        k = ch.key
-        table.add_row(
-            signs[ch.kind],
-            Text(k.workload),
-            Text(k.region),
-            Text(k.accelerator),
-            Text(k.purchase_option),
-            format_number(ch.new_accelerator_hours),
-            f"{ch.accelerator_hours_delta:+,.0f}",
-            format_usd(ch.new_cost_usd),
-            _money_delta(ch.cost_delta_usd),
-        )
-    console.print(table)
+    layouts = ((False, False, True), (True, False, True), (True, True, True), (True, True, False))
+    views = [_placement_view(d, *layout) for layout in layouts]
+    chosen = print_table(console, "Allocations moved (totals over the horizon)", views)
     more = len(d.placements) - MAX_MOVED_ROWS
     tail = f"{more} more changed, " if more > 0 else ""
-    console.print(Text(f"{tail}{d.unchanged_placements} unchanged placements", style="dim"))
+    notes = [f"{tail}{d.unchanged_placements} unchanged placements"]
+    if layouts[chosen][1]:
+        notes.append("OD = on-demand, resv = reserved")
+    for note in notes:
+        console.print(Text(note, style="dim"))
+    console.print()
 
 
 def _render_contracts(d: PlanDiff, console: Console) -> None:
     if not d.contracts:
         return
-    table = _table(
-        "Commitments changed",
-        "contract",
-        "year",
-        "spent",
-        "shortfall",
-        "Δ shortfall",
-        right=4,
-    )
+    full: list[Row] = []
+    lean: list[Row] = []
     for ch in d.contracts:
+        bad = "bold red" if (ch.new_shortfall_usd or 0.0) > 0 else ""
         short = Text(f"{format_usd(ch.old_shortfall_usd)} → ")
-        bad = (ch.new_shortfall_usd or 0.0) > 0
-        short.append(format_usd(ch.new_shortfall_usd), style="bold red" if bad else "")
-        table.add_row(
-            Text(ch.contract),
-            str(ch.year),
-            f"{format_usd(ch.old_spent_usd)} → {format_usd(ch.new_spent_usd)}",
-            short,
-            _money_delta(ch.shortfall_delta_usd),
+        short.append(format_usd(ch.new_shortfall_usd), style=bad)
+        spent = f"{format_usd(ch.old_spent_usd)} → {format_usd(ch.new_spent_usd)}"
+        delta = _money_delta(ch.shortfall_delta_usd)
+        full.append((Text(ch.contract), str(ch.year), spent, short, delta))
+        new_short = Text(format_usd(ch.new_shortfall_usd), style=bad)
+        lean.append(
+            (Text(ch.contract), str(ch.year), format_usd(ch.new_spent_usd), new_short, delta)
         )
-    console.print(table)
+    figures = [Col("year", figure=True), Col("spent", figure=True), Col("shortfall", figure=True)]
+    cols = [Col("contract", wrap=True), *figures, Col("Δ shortfall", figure=True)]
+    lean_cols = [cols[0], cols[1], Col("spent now", figure=True)]
+    lean_cols += [Col("shortfall now", figure=True), cols[-1]]
+    print_table(console, "Commitments changed", [View(cols, full), View(lean_cols, lean)])
 
 
 def _render_survivability(d: PlanDiff, console: Console) -> None:
     if not d.survivability:
         return
-    table = _table("Survivability changed", "scenario", "service", "required", "min served", "ok")
-    for ch in d.survivability:
+    side: list[Row] = []
+    grouped: list[Row] = []
+    for i, ch in enumerate(d.survivability):
         ok = _mark(ch.old_ok)
         ok.append(" → ")
         ok.append_text(_mark(ch.new_ok))
-        table.add_row(
-            Text(ch.scenario),
-            Text(ch.service),
-            _before_after(ch.old_required, ch.new_required),
-            f"{format_fraction(ch.old_served)} → {format_fraction(ch.new_served)}",
-            ok,
-        )
-    console.print(table)
+        required = _before_after(ch.old_required, ch.new_required)
+        served = f"{format_fraction(ch.old_served)} → {format_fraction(ch.new_served)}"
+        first = i == 0 or d.survivability[i - 1].scenario != ch.scenario
+        side.append((Text(ch.scenario if first else ""), Text(ch.service), required, served, ok))
+        if first:
+            grouped.append((Text(ch.scenario, style="bold"), "", "", ""))
+        grouped.append((Text(f"  {ch.service}"), required, served, ok))
+    cols = (Col("required", figure=True), Col("min served", figure=True), Col("ok"))
+    views = [
+        View((Col("scenario"), Col("service"), *cols), side),
+        View((Col("scenario / service"), *cols), grouped),
+    ]
+    print_table(console, "Survivability changed", views)
 
 
 def _before_after(old: float | None, new: float | None) -> str:
@@ -437,7 +442,7 @@ def _before_after(old: float | None, new: float | None) -> str:
 
 
 def render_diff(diff: PlanDiff, console: Console) -> None:
-    """Print ``diff`` on ``console`` (readable at 100 columns)."""
+    """Print ``diff`` on ``console``; every table fits its width (60 columns and up)."""
     _render_header(diff, console)
     if diff.is_empty:
         console.print(Text("No differences.", style="green"))

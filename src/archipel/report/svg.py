@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from archipel.report.terminal import format_fraction, format_usd
+from archipel.report.fmt import format_fraction, format_usd
 
 # Brand-like colours for the providers people know; others get the palette in name order.
 KNOWN_COLOURS: Mapping[str, str] = {
@@ -40,6 +40,7 @@ OTHER_COLOUR = "#9aa0a6"
 OK_COLOUR = "#2e7d32"
 BAD_COLOUR = "#c62828"
 WIDTH = 860
+MIN_BAR = 4.0  # a failing bar is at least this wide, so that 0 % served still shows
 HATCH = "url(#archipel-shortfall)"  # red stripes: a shortfall never looks like a provider's spend
 _HATCH = (
     '<defs><pattern id="archipel-shortfall" patternUnits="userSpaceOnUse" width="6" height="6" '
@@ -74,9 +75,10 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
 
 
 def _svg(height: float, label: str, body: Iterable[str]) -> str:
+    """An SVG that scales to its container's width (no fixed size: only a ``viewBox``)."""
     head = (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {_f(height)}" width="{WIDTH}" '
-        f'height="{_f(height)}" role="img" aria-label="{escape(label)}">'
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {_f(height)}" '
+        f'preserveAspectRatio="xMinYMin meet" role="img" aria-label="{escape(label)}">'
     )
     return "\n".join([head, *body, "</svg>"])
 
@@ -219,13 +221,21 @@ class FractionBar:
     ok: bool
 
 
+def _clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: max(chars - 1, 1)] + "…"
+
+
 def fraction_bars(bars: Sequence[FractionBar], label: str) -> str:
-    """Horizontal bars of served fractions, grouped, each group with its required line."""
-    left, row, gap, top = 260.0, 18.0, 12.0, 30.0
+    """Horizontal bars of served fractions, one group per scenario under its name, with the
+    required fraction as a dashed line. A bar below the required one is red, never thinner
+    than ``MIN_BAR`` (so 0 % shows), and is labelled with its value and ✗."""
+    row, gap, top, char_w = 18.0, 8.0, 30.0, 6.6
     groups = list(dict.fromkeys(b.group for b in bars))
-    height = top + len(bars) * row + len(groups) * gap + 30
+    names = max((len(b.name) for b in bars), default=0)
+    left = min(max(names * char_w + 16, 110.0), 280.0)
+    height = top + len(bars) * row + len(groups) * (row + gap) + 30
     scale_max = max([1.0, *(b.value for b in bars)])
-    plot_w = WIDTH - left - 60
+    plot_w = WIDTH - left - 90  # room on the right for the value labels
 
     def x_of(v: float) -> float:
         return left + plot_w * max(v, 0.0) / scale_max
@@ -241,13 +251,24 @@ def fraction_bars(bars: Sequence[FractionBar], label: str) -> str:
     for g in groups:
         members = [b for b in bars if b.group == g]
         y += gap
+        body.append(
+            _text(8, y + row * 0.7, _clip(g, int((WIDTH - 16) / char_w)), extra=' class="group"')
+        )
+        y += row
         y_start = y
         for b in members:
             served, required = format_fraction(b.value), format_fraction(b.required)
             tip = f"{g} · {b.name}: {served} served, {required} required"
             colour = OK_COLOUR if b.ok else BAD_COLOUR
-            body.append(_text(left - 8, y + row * 0.7, f"{g} · {b.name}", "end"))
-            body.append(_rect(left, y + 2, x_of(b.value) - left, row - 4, colour, tip))
+            name = _clip(b.name, int((left - 16) / char_w))
+            body.append(_text(left - 8, y + row * 0.7, name, "end"))
+            width = x_of(b.value) - left
+            if not b.ok:
+                width = max(width, MIN_BAR)
+            body.append(_rect(left, y + 2, width, row - 4, colour, tip))
+            value = served if b.ok else f"{served} ✗"
+            extra = "" if b.ok else ' class="fail"'
+            body.append(_text(left + width + 5, y + row * 0.7, value, extra=extra))
             y += row
         xr = x_of(members[0].required)
         body.append(
