@@ -218,7 +218,14 @@ def allocation(
     svc = next((x for x in inputs.spec.services if x.id == workload), None)
     if kind == "service" and svc is not None:
         model = next(m for m in inputs.spec.models if m.id == svc.model)
-        prof = serving_profile(model, o.accelerator, svc.request_classes)
+        span = model.multi_node_replicas and bool(o.fabric)
+        prof = serving_profile(
+            model,
+            o.accelerator,
+            svc.request_classes,
+            scale_up=o.scale_up,
+            max_accelerators_per_replica=64 if span else o.accelerators_per_node,
+        )
         if prof is not None:
             k = prof.accelerators_per_replica
             a = o.accelerators_per_node

@@ -5,6 +5,10 @@ so one 8-GPU node serves 20 requests/s. H100 node prices per hour: ovh:gra 72 (�
 period), aws:us-east-1 80, gcp (both regions) 88, aws:eu-west-1 96. The horizon is 2027-Q1
 (2160 h) and 2027-Q2 (2184 h): 4344 h. Every region is within 100 ms of Paris ("eu").
 The catalog selection is narrowed to H100 on-demand so that the figures stay hand-checkable.
+
+Plans are in whole nodes and solved to optimality (``mip_rel_gap=0``); where the derivation is
+fractional, the test plans the fractional view (``whole_nodes=False``, the LP relaxation) and
+says so, and a whole-node counterpart is derived beside it where it differs.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ def h100_only(spec: Spec) -> Spec:
 
 
 def run(spec: Spec, **options: Any) -> Plan:
+    options.setdefault("mip_rel_gap", 0.0)
     plan = make_plan(h100_only(spec), small_catalog(), options=PlanOptions(**options))
     assert plan.status == Status.OPTIMAL, plan.message
     assert plan.verified, plan.verification_problems
@@ -122,9 +127,14 @@ def test_exclusivity_pins_model_until_end_date_then_frees_it() -> None:
 
 def test_take_or_pay_pulls_work_up_to_the_commitment_and_not_beyond() -> None:
     """An aws contract commits 250 × 8760 USD/year, pro rata over 4344 h: 1,086,000. Moving a
-    node-hour from ovh (72) to aws:us-east-1 (80) costs 8 and saves 80 of shortfall, so aws gets
-    exactly 1,086,000 / 80 = 13,575 node-hours; ovh the rest of 5 × 4344 = 21,720: 8,145 × 72 =
-    586,440. Total 1,672,440 with no shortfall."""
+    node-hour from ovh (72) to aws:us-east-1 (80) costs 8 and saves 80 of shortfall, so in the
+    fractional view aws gets exactly 1,086,000 / 80 = 13,575 node-hours; ovh the rest of 5 × 4344
+    = 21,720: 8,145 × 72 = 586,440. Total 1,672,440 with no shortfall.
+
+    In whole nodes (a_1, a_2 ≤ 5 aws nodes per quarter): with aws node-hours NH = 2160 a_1 +
+    2184 a_2 ≥ 13,575 the cost is 72 × 21,720 + 8 × NH = 1,563,840 + 8 NH, least at (5, 2), NH =
+    15,168 (then (4, 3) at 15,192): 1,685,184 with no shortfall; below 13,575 node-hours the
+    cost is 1,563,840 + 1,086,000 − 72 NH, least at (3, 3), NH = 13,032: 1,711,536, dearer."""
     contract = Contract(
         id="aws-commit",
         provider="aws",
@@ -133,7 +143,12 @@ def test_take_or_pay_pulls_work_up_to_the_commitment_and_not_beyond() -> None:
         committed_usd_per_year=250 * 8760,
         take_or_pay=True,
     )
-    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})], contracts=[contract]))
+    spec = spec_with(services=[service(demand={"eu": [100, 100]})], contracts=[contract])
+    whole = run(spec)
+    assert [a.nodes for a in whole.allocations if a.provider == "aws"] == [5.0, 2.0]
+    assert whole.objective_usd == pytest.approx(1_685_184)
+    assert whole.shortfall_usd == pytest.approx(0, abs=1e-6)
+    plan = run(spec, whole_nodes=False)
     aws = sum(a.cost_usd for a in plan.allocations if a.provider == "aws")
     assert aws == pytest.approx(1_086_000)
     assert plan.shortfall_usd == pytest.approx(0, abs=1e-6)
@@ -146,14 +161,21 @@ def test_take_or_pay_pulls_work_up_to_the_commitment_and_not_beyond() -> None:
 
 def test_survivability_forces_more_providers_and_reports_its_cost() -> None:
     """Losing any provider must leave 100% of 5 nodes' worth: a+b ≥ 5, a+c ≥ 5, b+c ≥ 5 for ovh (72),
-    aws (80), gcp (88) nodes. The cheapest vertex is 2.5 each: 600/h × 4344 = 2,606,400 against
-    1,563,840 without the rule, so the rule costs 1,042,560."""
-    plan = run(
-        spec_with(
-            services=[service(demand={"eu": [100, 100]})],
-            rules=[SurvivabilityRule(loss="provider", served_fraction=1.0)],
-        )
+    aws (80), gcp (88) nodes. The LP relaxation's cheapest vertex is 2.5 each: 600/h × 4344 =
+    2,606,400 against 1,563,840 without the rule, so the rule costs 1,042,560 in the relaxation.
+
+    In whole nodes: (3, 3, 2) covers every loss (6, 5, 5) at 216 + 240 + 176 = 632/h, below
+    (3, 2, 3) at 640 and (2, 3, 3) at 648; any vector with a smaller sum leaves some pair under
+    5. 632 × 4344 = 2,745,408."""
+    spec = spec_with(
+        services=[service(demand={"eu": [100, 100]})],
+        rules=[SurvivabilityRule(loss="provider", served_fraction=1.0)],
     )
+    whole = run(spec)
+    assert whole.objective_usd == pytest.approx(2_745_408)
+    assert whole.lower_bound_kind == "lp_relaxation"
+    assert whole.lower_bound_usd == pytest.approx(2_606_400)
+    plan = run(spec, whole_nodes=False)
     assert providers_used(plan) == {"ovh", "aws", "gcp"}
     assert plan.objective_usd == pytest.approx(2_606_400)
     (cost,) = [r for r in plan.binding_rules if r.family == "rule"]
@@ -161,15 +183,19 @@ def test_survivability_forces_more_providers_and_reports_its_cost() -> None:
     assert all(s.ok and s.served_fraction["chat"] >= 1.0 - 1e-6 for s in plan.survivability)
 
 
-def test_training_job_lands_in_one_region_with_enough_capacity() -> None:
-    """400,000 H100-hours = 50,000 node-hours. ovh holds 10 × 4344 = 43,440, so a split plan costs
-    43,440 × 72 + 6,560 × 80 = 3,652,480; in one region the job goes to aws:us-east-1 at 80:
-    50,000 × 80 = 4,000,000."""
-    split = run(spec_with(training=[training_job(accelerator_hours=400_000, single_region=False)]))
-    assert split.objective_usd == pytest.approx(3_652_480)
-    plan = run(spec_with(training=[training_job(accelerator_hours=400_000, single_region=True)]))
+def test_training_job_lands_in_one_region_on_a_fabric_in_whole_nodes() -> None:
+    """400,000 H100-hours = 50,000 node-hours. ovh (72) is cheapest but has no fabric, so a gang
+    cannot span its nodes; the cheapest fabric is aws:us-east-1 (EFA) at 80: 50,000 × 80 =
+    4,000,000 in the fractional view. In whole nodes (n_1, n_2 per quarter):
+    2160 n_1 + 2184 n_2 ≥ 50,000 at least node-hours: (9, 14) gives 19,440 + 30,576 = 50,016
+    (10, 13 gives 49,992, short; every other pair is more), so 50,016 × 80 = 4,001,280."""
+    job = training_job(accelerator_hours=400_000, single_region=True)
+    plan = run(spec_with(training=[job]))
     assert {a.region for a in plan.allocations} == {"aws:us-east-1"}
-    assert plan.objective_usd == pytest.approx(4_000_000)
+    assert sorted(a.nodes for a in plan.allocations) == [9.0, 14.0]
+    assert plan.objective_usd == pytest.approx(4_001_280)
+    relaxed = run(spec_with(training=[job]), whole_nodes=False)
+    assert relaxed.objective_usd == pytest.approx(4_000_000)
 
 
 def test_infeasible_spec_is_explained() -> None:
@@ -187,7 +213,9 @@ def test_infeasible_spec_is_explained() -> None:
     assert plan.status == Status.INFEASIBLE
     assert plan.allocations == []
     shortfalls = {b.entity: b.shortfall for b in plan.infeasibility}
-    assert shortfalls == pytest.approx({"chat/eu/2027-Q1": 200.0, "chat/eu/2027-Q2": 200.0})
+    assert shortfalls == pytest.approx(
+        {"chat/default/eu/2027-Q1": 200.0, "chat/default/eu/2027-Q2": 200.0}
+    )
 
 
 def test_region_loss_survivability_spreads_over_every_region() -> None:
@@ -198,7 +226,8 @@ def test_region_loss_survivability_spreads_over_every_region() -> None:
         spec_with(
             services=[service(demand={"eu": [100, 100]})],
             rules=[SurvivabilityRule(loss="region", served_fraction=1.0)],
-        )
+        ),
+        whole_nodes=False,
     )
     assert plan.objective_usd == pytest.approx(2_302_320)
     assert {a.region for a in plan.allocations} == {
@@ -212,12 +241,15 @@ def test_region_loss_survivability_spreads_over_every_region() -> None:
 
 
 def test_min_providers_keeps_a_second_provider_at_its_minimum_share() -> None:
-    """Two providers, each ≥ 25% of demand: ovh 3.75 nodes, aws:us-east-1 1.25 nodes:
-    (3.75 × 72 + 1.25 × 80) × 4344 = 370 × 4344 = 1,607,280."""
+    """Two providers, each ≥ 25% of demand: in the fractional view ovh 3.75 nodes, aws:us-east-1
+    1.25 nodes: (3.75 × 72 + 1.25 × 80) × 4344 = 370 × 4344 = 1,607,280. In whole nodes aws needs
+    2 nodes for its 25 requests/s, ovh 3 for the rest: (216 + 160) × 4344 = 1,633,344."""
     rule = MinProvidersRule(count=2, min_share=0.25)
-    plan = run(spec_with(services=[service(demand={"eu": [100, 100]})], rules=[rule]))
+    spec = spec_with(services=[service(demand={"eu": [100, 100]})], rules=[rule])
+    plan = run(spec, whole_nodes=False)
     assert providers_used(plan) == {"ovh", "aws"}
     assert plan.objective_usd == pytest.approx(1_607_280)
+    assert run(spec).objective_usd == pytest.approx(1_633_344)
 
 
 def test_diversification_caps_a_providers_share_of_spend() -> None:
@@ -227,7 +259,8 @@ def test_diversification_caps_a_providers_share_of_spend() -> None:
         spec_with(
             services=[service(demand={"eu": [100, 100]})],
             rules=[DiversificationRule(max_share=0.6)],
-        )
+        ),
+        whole_nodes=False,
     )
     ovh = plan.cost_by_provider_usd["ovh"] / plan.objective_usd
     assert ovh == pytest.approx(0.6)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from archipel.catalog.model import Catalog
 from archipel.errors import RuntimeFailure
@@ -46,12 +45,17 @@ def _load(spec_path: Path, catalog_path: Path | None) -> tuple[object, Catalog]:
 
 
 def plan(
-    spec_path: SpecArg = Path("examples/frontier-lab.yaml"),
+    spec_path: SpecArg,
     planner: Annotated[
         PlannerChoice, typer.Option(help="lp: cost-optimal; greedy: each workload alone.")
     ] = PlannerChoice.lp,
-    integer: Annotated[
-        bool, typer.Option("--integer", help="Whole nodes; reports the LP bound and gap.")
+    fractional: Annotated[
+        bool,
+        typer.Option(
+            "--fractional",
+            help="The fractional view: nodes may be fractional (the LP optimum, a lower bound "
+            "on any whole-node plan). For very large studies; plans to deploy are whole nodes.",
+        ),
     ] = False,
     time_limit_s: Annotated[
         float | None, typer.Option("--time-limit", help="Seconds; the best plan so far is kept.")
@@ -59,11 +63,14 @@ def plan(
     mip_gap: Annotated[
         float,
         typer.Option(
-            "--mip-gap", help="With --integer: stop once this close (relative) to the bound."
+            "--mip-gap",
+            min=0.0,
+            max=1.0,
+            help="Whole nodes: stop once a block's plan is this close (relative) to its bound.",
         ),
     ] = 1e-3,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the plan as JSON on stdout.")
+        bool, typer.Option("--json", help="Print the plan as JSON on stdout (nothing else).")
     ] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the plan JSON to this file.")
@@ -72,11 +79,28 @@ def plan(
         Path | None, typer.Option("--report", help="Write a self-contained HTML report.")
     ] = None,
     rule_costs: Annotated[
-        bool, typer.Option(help="Price each rule by re-solving without it (small models).")
+        bool,
+        typer.Option(
+            help="Price each rule by re-solving the relaxation without it (small models)."
+        ),
     ] = True,
+    write_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-model",
+            help="Also write the model for a solver (.mps or .lp, by the suffix), to inspect it.",
+        ),
+    ] = None,
     catalog_path: CatalogOpt = None,
 ) -> None:
     """Find the cost-optimal placement for a fleet spec, verify it, and report it.
+
+    Plans are in whole nodes: every replica inside one machine (or on machines joined by a
+    fabric, when the model allows it), every training gang one accelerator type on a fabric.
+    The summary shows the LP relaxation bound and the gap to it, and the time of each phase.
+
+    Exit codes: 0 a verified plan; 1 no plan (infeasible, time limit) — the summary says why;
+    2 bad input; 3 a failure of Archipel or the solver; 130 interrupted.
 
     Examples:
 
@@ -84,21 +108,26 @@ def plan(
 
       archipel plan examples/small.yaml --report plan.html --out plan.json
 
-      archipel plan fleet.yaml --integer --time-limit 60
+      archipel plan fleet.yaml --json | jq .objective_usd
 
-      archipel plan fleet.yaml --planner greedy --json
+      archipel plan fleet.yaml --time-limit 60 --mip-gap 0.01
+
+      archipel plan fleet.yaml --planner greedy --out greedy.json
     """
     from archipel.plan.planner import PlanOptions, make_plan
     from archipel.report.planfile import save_plan
-    from archipel.report.terminal import render_summary
+    from archipel.report.terminal import make_console, render_summary
 
-    console = Console(stderr=json_out)
-    if not console.is_terminal:
-        console.width = max(console.width, 110)  # piped output: room for the placement tables
+    console = make_console(stderr=json_out)
     spec, catalog = _load(spec_path, catalog_path)
     options = PlanOptions(
-        integer=integer, time_limit_s=time_limit_s, mip_rel_gap=mip_gap, rule_costs=rule_costs
+        whole_nodes=not fractional,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_gap,
+        rule_costs=rule_costs,
     )
+    if write_model is not None:
+        _write_model(spec, catalog, write_model, whole_nodes=not fractional)
     with console.status("planning…") as status:
         result = make_plan(spec, catalog, planner.value, options, lambda m: status.update(m))  # type: ignore[arg-type]
     if planner == PlannerChoice.lp and result.allocations and not result.verified:
@@ -120,9 +149,20 @@ def plan(
         render_summary(result, console)
         for path, what in ((out, "plan"), (report, "report")):
             if path is not None:
-                console.print(f"[green]wrote[/] {what} to {path}")
+                console.print(f"wrote {what} to {path}", markup=False, highlight=False)
     if result.status.value in ("infeasible", "time_limit", "error"):
         raise typer.Exit(1)
+
+
+def _write_model(spec: object, catalog: Catalog, path: Path, whole_nodes: bool) -> None:
+    from archipel.plan.inputs import prepare
+    from archipel.plan.lp.build import build_lp
+    from archipel.plan.solvers.highs import write_model
+
+    if path.suffix not in (".mps", ".lp"):
+        raise typer.BadParameter("use a .mps or .lp file name", param_hint="--write-model")
+    built = build_lp(prepare(spec, catalog), integer=whole_nodes)  # type: ignore[arg-type]
+    write_model(built.lp, str(path), integer=whole_nodes)
 
 
 def verify(
@@ -134,7 +174,13 @@ def verify(
 ) -> None:
     """Check a plan against its spec with the independent verifier (also a hand-edited plan).
 
-    Exit code 0 when the plan holds, 1 when it breaks something (each problem is listed).
+    The first lines name what makes the plan wrong — a rule broken, demand not served,
+    capacity exceeded, a replica or gang that cannot be built. Figures the file states that
+    differ from the recomputation (costs after nodes were added by hand, say) are grouped
+    after them: a plan made strictly safer is reported as costing more, not as broken.
+
+    Exit code 0 when the plan holds (stale figures are reported, not fatal), 1 when it breaks
+    something, 2 for bad input.
 
     Example:
 
@@ -143,18 +189,25 @@ def verify(
     from archipel.plan.inputs import prepare
     from archipel.plan.verify import verify as run_verify
     from archipel.report.planfile import load_plan
+    from archipel.report.terminal import make_console
 
-    console = Console()
+    console = make_console()
     spec, catalog = _load(spec_path, catalog_path)
     result = load_plan(plan_path)
     report = run_verify(result, prepare(spec, catalog))  # type: ignore[arg-type]
     if report.ok:
-        console.print(f"[green]✓ verified[/]: {plan_path} holds for {spec_path}")
-        return
-    console.print(f"[red]✗ {len(report.problems)} problem(s)[/] in {plan_path}:", highlight=False)
-    for p in report.problems:
-        console.print(f"  - {p}", highlight=False, markup=False)
-    raise typer.Exit(1)
+        console.print(f"✓ verified: {plan_path} holds for {spec_path}", markup=False)
+    else:
+        console.print(f"✗ {len(report.problems)} problem(s) in {plan_path}:", markup=False)
+        for p in report.problems:
+            console.print(f"  - {p}", highlight=False, markup=False, emoji=False)
+    if report.stale:
+        head, *rest = report.stale
+        console.print(head, highlight=False, markup=False, emoji=False)
+        for p in rest:
+            console.print(f"  - {p}", highlight=False, markup=False, emoji=False)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def diff(
@@ -171,8 +224,9 @@ def diff(
     """
     from archipel.report.diff import diff_plans, render_diff
     from archipel.report.planfile import load_plan
+    from archipel.report.terminal import make_console
 
-    render_diff(diff_plans(load_plan(old), load_plan(new)), Console())
+    render_diff(diff_plans(load_plan(old), load_plan(new)), make_console())
 
 
 def register(app: typer.Typer) -> None:

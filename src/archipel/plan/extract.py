@@ -71,7 +71,7 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
                 accelerators_per_replica=prof.accelerators_per_replica,
                 nodes_per_replica=int(sc.n_nodes[i]),
                 utilisation=float(util[i]),
-                throughput_source=_source_label(prof.source),
+                throughput_source=prof.source,
                 availability=off.availability,
             )
         )
@@ -100,11 +100,6 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
             )
         )
     return out
-
-
-def _source_label(source: str) -> str:
-    """The perf module's source, in a plan's words (measured | calibrated | estimated)."""
-    return "estimated" if source == "roofline" else source
 
 
 def flows(built: Built, x: NDArray[np.float64]) -> list[Flow]:
@@ -145,7 +140,7 @@ def serving_figures(built: Built, allocs: list[Allocation]) -> list[ServingFigur
                 accelerator=prof.accelerator,
                 accelerators_per_replica=prof.accelerators_per_replica,
                 requests_per_s_per_replica=dict(prof.requests_per_s_per_replica),
-                source=_source_label(prof.source),
+                source=prof.source,
             )
     return [seen[k] for k in sorted(seen)]
 

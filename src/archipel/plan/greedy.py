@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from archipel.catalog.model import PurchaseOption
 from archipel.geo import haversine_km, rtt_ms
-from archipel.perf.serving import serving_profile
+from archipel.perf.serving import MAX_ACCELERATORS_PER_REPLICA, serving_profile
 from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
 from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, Blocker, ContractYear, Flow, Plan, Status
@@ -177,13 +177,25 @@ def _serving(inputs: PlanInputs, svc: InferenceService) -> _Serving:
         return out
     for i, o in enumerate(offs):
         acc = inputs.accelerators.get(o.accelerator)
-        prof = None if acc is None else serving_profile(model, acc.name, svc.request_classes)
+        span = model.multi_node_replicas and bool(o.fabric)
+        cap = MAX_ACCELERATORS_PER_REPLICA if span else o.accelerators_per_node
+        prof = (
+            None
+            if acc is None
+            else serving_profile(
+                model,
+                acc,
+                svc.request_classes,
+                scale_up=o.scale_up,
+                max_accelerators_per_replica=cap,
+            )
+        )
         if prof is None:
             continue
         k = prof.accelerators_per_replica
         if o.accelerators_per_node >= k:
             out.replicas[i] = o.accelerators_per_node // k
-        elif model.multi_node_replicas and o.fabric:
+        elif span:
             out.step[i] = -(-k // o.accelerators_per_node)
             out.replicas[i] = 1.0 / out.step[i]
         else:
@@ -193,7 +205,7 @@ def _serving(inputs: PlanInputs, svc: InferenceService) -> _Serving:
         )
         out.mix[i] = out.replicas[i] * per_replica * o.availability
         out.k[o.accelerator] = k
-        out.source[o.accelerator] = "estimated" if prof.source == "roofline" else prof.source
+        out.source[o.accelerator] = prof.source
     return out
 
 

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from archipel.catalog.model import Catalog, Offering, PurchaseOption, Region
 from archipel.geo import haversine_km, rtt_ms
-from archipel.perf.serving import ServingProfile, serving_profile
+from archipel.perf.serving import MAX_ACCELERATORS_PER_REPLICA, ServingProfile, serving_profile
 from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
 from archipel.plan.inputs import PlanInputs
 from archipel.spec.models import (
@@ -177,13 +177,23 @@ def _serving(model: ModelSpec | None, svc: InferenceService, inputs: PlanInputs)
     out = _Serving(np.zeros((n_o, n_c)), np.zeros(n_o, bool), np.zeros(n_o), np.ones(n_o), {}, {})
     if model is None:
         return out
-    profiles: dict[tuple[str, str], ServingProfile | None] = {}
+    profiles: dict[tuple[str, str, int], ServingProfile | None] = {}
     for i, o in enumerate(offerings):
-        key = (o.accelerator, o.scale_up)
+        span = model.multi_node_replicas and bool(o.fabric)
+        cap = MAX_ACCELERATORS_PER_REPLICA if span else o.accelerators_per_node
+        key = (o.accelerator, o.scale_up, cap)
         if key not in profiles:
             acc = inputs.accelerators.get(o.accelerator)
             profiles[key] = (
-                None if acc is None else serving_profile(model, acc.name, svc.request_classes)
+                None
+                if acc is None
+                else serving_profile(
+                    model,
+                    acc,
+                    svc.request_classes,
+                    scale_up=o.scale_up,
+                    max_accelerators_per_replica=cap,
+                )
             )
         prof = profiles[key]
         if prof is None:
@@ -191,14 +201,14 @@ def _serving(model: ModelSpec | None, svc: InferenceService, inputs: PlanInputs)
         out.fits[i] = True
         k = prof.accelerators_per_replica
         out.per_replica[o.accelerator] = k
-        out.source[o.accelerator] = "estimated" if prof.source == "roofline" else prof.source
+        out.source[o.accelerator] = prof.source
         per_replica = np.array(
             [prof.requests_per_s_per_replica[c.name] for c in svc.request_classes]
         )
         if o.accelerators_per_node >= k:
             out.replicas_per_node[i] = o.accelerators_per_node // k
             out.rate[i] = out.replicas_per_node[i] * per_replica * o.availability
-        elif model.multi_node_replicas and o.fabric:
+        elif span:
             out.nodes_per_replica[i] = -(-k // o.accelerators_per_node)
             out.rate[i] = per_replica * o.availability / out.nodes_per_replica[i]
     return out

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from archipel.perf.serving import ServingProfile, serving_profile
+from archipel.perf.serving import MAX_ACCELERATORS_PER_REPLICA, ServingProfile, serving_profile
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.lp.problem import Problem, rtt_matrix, workload_mask
 from archipel.plan.lp.program import concat_float, concat_int
@@ -107,16 +107,30 @@ def _units(
     """Whole replicas per node, or whole nodes per replica on a fabric (docs/semantics.md)."""
     accs = prob.inputs.accelerators
     profiles: list[ServingProfile] = []
-    cache: dict[tuple[str, str], int] = {}
+    cache: dict[tuple[str, str, int], int] = {}
     n_off = prob.num_offerings
     nodes = np.zeros(n_off)
     replicas = np.zeros(n_off)
     index = np.full(n_off, -1, dtype=np.int64)
     for o, off in enumerate(prob.inputs.offerings):
-        key = (off.accelerator, off.scale_up)
+        a = off.accelerators_per_node
+        # a replica stays inside one node unless it may span nodes over a fabric
+        span = model.multi_node_replicas and bool(off.fabric)
+        cap = MAX_ACCELERATORS_PER_REPLICA if span else a
+        key = (off.accelerator, off.scale_up, cap)
         if key not in cache:
             acc = accs.get(off.accelerator)
-            prof = None if acc is None else serving_profile(model, acc.name, svc.request_classes)
+            prof = (
+                None
+                if acc is None
+                else serving_profile(
+                    model,
+                    acc,
+                    svc.request_classes,
+                    scale_up=off.scale_up,
+                    max_accelerators_per_replica=cap,
+                )
+            )
             cache[key] = len(profiles) if prof is not None else -1
             if prof is not None:
                 profiles.append(prof)
@@ -124,10 +138,9 @@ def _units(
         if p < 0:
             continue
         k = profiles[p].accelerators_per_replica
-        a = off.accelerators_per_node
         if a >= k:
             nodes[o], replicas[o] = 1.0, float(a // k)
-        elif model.multi_node_replicas and off.fabric:
+        elif span:
             nodes[o], replicas[o] = float(-(-k // a)), 1.0
         else:
             continue
