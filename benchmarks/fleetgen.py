@@ -105,6 +105,11 @@ def generate(
                     price * (0.4 if option == PurchaseOption.SPOT else 1.0),
                     0.05 if option == PurchaseOption.SPOT else 0.0,
                     float(rng.integers(20, 400)) if k % 3 == 0 else None,
+                    scale_up="nvswitch",
+                    # most 8-GPU types have a cluster fabric; every fifth has none
+                    fabric="infiniband" if k % 5 != 4 else "",
+                    fabric_gbps=3200.0 if k % 5 != 4 else 0.0,
+                    availability=0.8 if option == PurchaseOption.SPOT else 1.0,
                 )
             )
     catalog = Catalog(

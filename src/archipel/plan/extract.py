@@ -21,7 +21,14 @@ TOL = 1e-9
 # Families whose duals are mechanics of the model rather than rules a person chose.
 # Scenario demand rows are kept: their duals price survivability.
 _MECHANICS = ("service-demand-equal", "job-work-lower")
-_INTERNAL = ("region-class-balance", "group-load-upper", "job-gang-link-upper")
+_INTERNAL = (
+    "region-class-balance",
+    "group-load-upper",
+    "job-gang-link-upper",
+    "job-gang-choice-equal",
+    "job-choice-work-lower",
+    "job-choice-gang-lower",
+)
 
 
 def _group_utilisation(built: Built, x: NDArray[np.float64]) -> NDArray[np.float64]:
