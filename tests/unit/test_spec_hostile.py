@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from archipel.errors import Issue, SpecError, UserError
-from archipel.spec.load import MAX_ALIAS_VALUES, MAX_DEPTH, load_spec, parse_spec
+from archipel.spec.load import load_spec, parse_spec
+from archipel.spec.yaml_reader import MAX_ALIAS_VALUES, MAX_DEPTH
 
 GOOD = """\
 horizon:
