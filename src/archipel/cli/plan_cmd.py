@@ -88,10 +88,15 @@ def plan(
 
       archipel plan fleet.yaml --planner greedy --json
     """
+    from archipel.cli.paths import check_output_file, write_text
     from archipel.plan.planner import PlanOptions, make_plan
     from archipel.report.planfile import save_plan
     from archipel.report.terminal import render_summary
 
+    if out is not None:  # checked before planning: a bad path fails at once, not after a solve
+        check_output_file(out, "plan", inputs=[spec_path], others=[("report", report)])
+    if report is not None:
+        check_output_file(report, "report", inputs=[spec_path])
     console = Console(stderr=json_out)
     if not console.is_terminal:
         console.width = max(console.width, 110)  # piped output: room for the placement tables
@@ -113,7 +118,7 @@ def plan(
         from archipel.report.html import render_html
 
         coords = {r.id: (r.lat, r.lon) for r in catalog.regions}
-        report.write_text(render_html(result, region_coords=coords), encoding="utf-8")
+        write_text(report, render_html(result, region_coords=coords), "report")
     if json_out:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
