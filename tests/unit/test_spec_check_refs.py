@@ -281,3 +281,59 @@ def test_a_catalog_source_that_cannot_be_read_is_placed_at_its_line(tmp_path: Pa
     (issue,) = info.value.issues
     assert (issue.line, issue.column, issue.path) == (19, 11, "catalog.source")
     assert issue.message.startswith("cannot use the catalog snapshot './nope': ")
+
+
+# --------------------------------------------------------------------------- slips
+
+
+def test_a_boolean_where_a_number_belongs_is_not_read_as_one() -> None:
+    text = BASE.replace("lat: 48.9", "lat: yes").replace(
+        "[1, 2, 3, 4]\n        us", "[1, true, 3, 4]\n        us"
+    )
+    with pytest.raises(SpecError) as info:
+        parse_spec_with_positions(text, "f.yaml")
+    assert [(i.line, i.column, i.path, i.message) for i in info.value.issues] == [
+        (5, 19, "geographies[0].lat", "expected a number, got true"),
+        (16, 17, "services[0].demand.by_geography.eu[1]", "expected a number, got true"),
+    ]
+
+
+def test_a_name_listed_twice_is_a_slip() -> None:
+    extra = """\
+    catalog: {providers: [aws, nebius, aws], purchase_options: [on_demand, on_demand]}
+    rules:
+      - {kind: residency, data_class: eu-personal, jurisdictions: [EU], countries: [FR, FR]}
+    """
+    issues = check(extra, with_class("eu-personal"))
+    assert [(i.path, i.message) for i in issues] == [
+        ("catalog.providers[2]", "'aws' is listed twice (also catalog.providers[0])"),
+        (
+            "catalog.purchase_options[1]",
+            "'on_demand' is listed twice (also catalog.purchase_options[0])",
+        ),
+        ("rules[0].countries[1]", "'FR' is listed twice (also rules[0].countries[0])"),
+    ]
+
+
+def test_two_terms_for_one_scope_are_ambiguous() -> None:
+    extra = """\
+    providers:
+      - id: aws
+        prices:
+          - {instance_type: p5.48xlarge, usd_per_node_hour: 40}
+          - {instance_type: p5.48xlarge, usd_per_node_hour: 30}
+          - {instance_type: p5.48xlarge, region: "aws:us-east-1", usd_per_node_hour: 30}
+    spot:
+      - {provider: aws, availability: 0.9}
+      - {provider: aws, availability: 0.8}
+    """
+    assert [p for p, _ in found(extra)] == ["providers[0].prices[1]", "spot[1]"]
+    base = BASE.replace(
+        "parameters_b: 70\n",
+        "parameters_b: 70\n    throughput:\n"
+        "      - {accelerator: H100, accelerators_per_replica: 2, requests_per_s_per_replica: 5}\n"
+        "      - {accelerator: h100-sxm, accelerators_per_replica: 4, requests_per_s_per_replica: 9}\n",
+    )
+    assert found("", base) == [
+        ("models[0].throughput[1]", "a second measurement for h100-sxm (also throughput[0])")
+    ]

@@ -203,7 +203,7 @@ def test_binary_and_tagged_collections_are_refused() -> None:
 
 
 def test_a_very_long_value_is_quoted_short() -> None:
-    issue = only(GOOD.replace("model: m\n", f"model: {'x' * 100_000}\n"))
+    issue = only(GOOD.replace("model: m\n", f"model: {'x' * 9_000}\n"))
     assert len(issue.message) < 200
 
 
@@ -226,3 +226,8 @@ def test_the_examples_mistakes_never_reach_python_errors() -> None:
     )
     issue = only(text)
     assert issue.message.startswith("the alias *m is inside")
+
+
+def test_a_text_value_of_megabytes_is_refused() -> None:
+    issue = only(GOOD + f"name: {'x' * 20_000}\n")
+    assert (issue.path, issue.message) == ("name", "this text is 20,000 characters long")

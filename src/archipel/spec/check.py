@@ -22,15 +22,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from archipel.catalog.model import Catalog, suggest
 from archipel.errors import CatalogError, Issue, SpecError
+from archipel.perf.accelerators import canonical_name
 from archipel.spec import check_names
 from archipel.spec.check_names import ISO_COUNTRIES, Ctx, bad_country, clip, unknown
 from archipel.spec.load import (
     Document,
     SourceMap,
+    YamlPath,
     build_spec,
     by_position,
+    format_path,
     read_document,
     read_text,
     salvage,
@@ -145,6 +150,37 @@ def _references(ctx: Ctx) -> Iterator[Issue]:
                     )
 
 
+def _name_lists(value: object, path: YamlPath) -> Iterator[tuple[YamlPath, list[str]]]:
+    """Every list of names (texts or choices) in the spec, with its path."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _name_lists(getattr(value, name), (*path, name))
+    elif isinstance(value, list):
+        if value and all(isinstance(x, str) for x in value):
+            yield path, value
+        else:
+            for i, x in enumerate(value):
+                yield from _name_lists(x, (*path, i))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _name_lists(v, (*path, k))
+
+
+def _repeated_names(ctx: Ctx) -> Iterator[Issue]:
+    """A name listed twice in one list is a slip (often a typo of the name meant)."""
+    for path, names in _name_lists(ctx.spec, ()):
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in first:
+                where = format_path(ctx.src.original((*path, first[name])))
+                yield ctx.src.issue(
+                    (*path, i),
+                    f"'{clip(name)}' is listed twice (also {where})",
+                    "list each name once; was another one meant here?",
+                )
+            first.setdefault(name, i)
+
+
 # --------------------------------------------------------------------------- data & requests
 
 
@@ -214,7 +250,18 @@ def _request_sizes(ctx: Ctx) -> Iterator[Issue]:
                 )
     for j, m in enumerate(ctx.spec.models):
         known = classes.get(m.id)
+        first: dict[tuple[str, str | None], int] = {}
         for k, t in enumerate(m.throughput):
+            key = (canonical_name(t.accelerator) or t.accelerator, t.request_class)
+            if key in first:
+                yield ctx.src.issue(
+                    ("models", j, "throughput", k),
+                    f"a second measurement for {t.accelerator}"
+                    + (f" and request class '{t.request_class}'" if t.request_class else "")
+                    + f" (also throughput[{first[key]}])",
+                    "keep one measurement per accelerator and request class",
+                )
+            first.setdefault(key, k)
             if t.request_class is not None and known is not None and t.request_class not in known:
                 yield unknown(
                     ctx,
@@ -311,6 +358,7 @@ def _countries(ctx: Ctx) -> Iterator[Issue]:
 
 _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     _unique_ids,
+    _repeated_names,
     _references,
     _data_classes,
     _request_sizes,
@@ -320,6 +368,7 @@ _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     check_names.accelerators,
     check_names.declared_accelerators,
     check_names.instance_types,
+    check_names.ambiguous_terms,
     _lengths,
     _windows,
     _countries,

@@ -332,6 +332,33 @@ def instance_types(ctx: Ctx) -> Iterator[Issue]:
             yield from _scoped_type(ctx, ("spot", i), s.provider, s.region, s.instance_type)
 
 
+def ambiguous_terms(ctx: Ctx) -> Iterator[Issue]:
+    """Two negotiated prices, or two spot terms, for the same scope: which one holds?"""
+    for i, ps in enumerate(ctx.spec.providers):
+        seen: dict[tuple[str, str | None, str], int] = {}
+        for k, price in enumerate(ps.prices):
+            key = (price.instance_type, price.region, price.purchase_option.value)
+            if key in seen:
+                yield ctx.src.issue(
+                    ("providers", i, "prices", k),
+                    f"a second price for {clip(price.instance_type)} "
+                    f"({price.region or 'every region'}, {price.purchase_option.value}; "
+                    f"also prices[{seen[key]}])",
+                    "keep one price per instance type, region and purchase option",
+                )
+            seen.setdefault(key, k)
+    terms: dict[tuple[str, str | None, str | None], str | int] = {}
+    for i, s in enumerate(ctx.spec.spot):
+        scope = (s.provider, s.region, s.instance_type)
+        if scope in terms:
+            yield ctx.src.issue(
+                ("spot", i),
+                f"second spot terms for the same scope (also spot[{terms[scope]}])",
+                "merge them into one entry",
+            )
+        terms.setdefault(scope, ctx.src.original(("spot", i))[1])
+
+
 def _scoped_type(
     ctx: Ctx, path: YamlPath, provider: str, region: str | None, instance_type: str
 ) -> Iterator[Issue]:

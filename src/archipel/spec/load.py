@@ -9,10 +9,11 @@ through for bad input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from archipel.errors import Issue, SpecError, UserError
@@ -66,13 +67,49 @@ def by_position(issues: Iterable[Issue]) -> list[Issue]:
     return sorted(set(issues), key=lambda i: (i.file, i.line, i.column, i.path, i.message))
 
 
+def _booleans_read_as_numbers(raw: Any, value: Any, path: YamlPath) -> Iterator[YamlPath]:
+    """Paths where the YAML has true/false but the validated spec a number (pydantic reads
+    ``lat: true`` as 1.0): walks the raw data and the spec side by side."""
+    if isinstance(raw, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            yield path
+    elif isinstance(raw, dict) and isinstance(value, BaseModel | dict):
+        for key, item in raw.items():
+            if isinstance(value, dict) and key in value:
+                yield from _booleans_read_as_numbers(item, value[key], (*path, key))
+            elif isinstance(value, BaseModel) and key in type(value).model_fields:
+                yield from _booleans_read_as_numbers(item, getattr(value, key), (*path, key))
+    elif isinstance(raw, list) and isinstance(value, list) and len(raw) == len(value):
+        for i, (item, v) in enumerate(zip(raw, value, strict=True)):
+            yield from _booleans_read_as_numbers(item, v, (*path, i))
+
+
 def build_spec(doc: Document) -> tuple[Spec | None, list[Issue], list[ErrorDetails]]:
-    """Validate a document: the spec (None if it does not validate), issues, raw errors."""
+    """Validate a document: the spec (None if it does not validate), issues, raw errors.
+
+    A number written as true/false is an issue here (pydantic would read it as 1 or 0)."""
     try:
         spec = Spec.model_validate(doc.data)
     except ValidationError as exc:
         return None, [*doc.issues, *validation_issues(exc, doc)], list(exc.errors())
-    return spec, list(doc.issues), []
+    issues = list(doc.issues)
+    for path in _booleans_read_as_numbers(doc.data, spec, ()):
+        got = "true" if _at(doc.data, path) else "false"
+        issues.append(
+            doc.source.issue(
+                path,
+                f"expected a number, got {got}",
+                "write a number; YAML reads unquoted yes/no/on/off/true/false as booleans",
+            )
+        )
+    return spec, issues, []
+
+
+def _at(data: Any, path: YamlPath) -> Any:
+    """The value at ``path`` inside plain YAML data."""
+    for part in path:
+        data = data[part]
+    return data
 
 
 def parse_spec_with_positions(text: str, filename: str) -> tuple[Spec, SourceMap]:

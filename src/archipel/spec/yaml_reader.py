@@ -12,7 +12,7 @@ quoted text; nesting deeper than :data:`MAX_DEPTH`; aliases that refer to the va
 them or that expand the file to more than :data:`MAX_ALIAS_VALUES` values (an "alias bomb" of a
 few hundred bytes would otherwise take gigabytes); values that cannot be constructed (2027-02-30,
 year 0, integers of thousands of digits); infinite and NaN numbers (``.inf``, ``.nan``,
-``1.0e+999``); binary data and tagged collections. Merge keys (``<<: *defaults``) follow YAML's
+``1.0e+999``); text longer than :data:`MAX_TEXT_CHARS`; binary data and tagged collections. Merge keys (``<<: *defaults``) follow YAML's
 rules: the mapping's own keys win, without being reported as duplicates.
 """
 
@@ -40,6 +40,8 @@ MAX_ALIAS_VALUES = 100_000
 """Most values that aliases (``*name``) may add to a file by repeating their anchors."""
 MAX_LISTED_CHARACTERS = 20
 """At most this many forbidden characters are listed, one issue each."""
+MAX_TEXT_CHARS = 10_000
+"""Longest text value read; the longest a spec takes (a name, a path) is a few hundred."""
 
 # C0 controls but tab, line feed and carriage return; DEL and the C1 controls; and the
 # bidirectional overrides and isolates (they make text display in another order than it reads).
@@ -246,6 +248,12 @@ def _value_problem(value: Any, written: str) -> tuple[str, str] | None:
         )
     if isinstance(value, bytes):
         return "binary data (!!binary) is not part of the spec language", "write plain text"
+    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+        return (
+            f"this text is {len(value):,} characters long",
+            f"no value of a spec is longer than {MAX_TEXT_CHARS:,} characters; is this the "
+            "right value (a closing quote missing)?",
+        )
     if isinstance(value, str):
         bad = _CONTROL.search(value)
         if bad:
