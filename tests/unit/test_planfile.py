@@ -187,3 +187,37 @@ def test_save_to_a_directory_is_refused(tmp_path: Path) -> None:
         save_plan(make_plan(), tmp_path)
     with pytest.raises(PlanFileError, match="is a directory"):
         save_plan(make_plan(), Path("/"))
+
+
+@pytest.mark.parametrize(
+    ("escaped", "code"), [("\\u001b[2J", "001B"), ("\\b", "0008"), ("\\u202e", "202E")]
+)
+def test_control_characters_in_texts_are_refused(tmp_path: Path, escaped: str, code: str) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["allocations"][0]["workload"] = "@"
+    text = json.dumps(data).replace("@", f"chat{escaped}")
+    with pytest.raises(PlanFileError) as info:
+        load_plan(write(tmp_path, text))
+    assert f"allocations[0].workload: the text contains the control character U+{code}" in str(
+        info.value
+    )
+
+
+def test_a_control_character_in_a_key_is_refused(tmp_path: Path) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["cost_by_provider_usd"] = {"a\u0007ws": 1.0}
+    with pytest.raises(
+        PlanFileError,
+        match=r"cost_by_provider_usd.a\\u0007ws: the key contains the control character U\+0007",
+    ):
+        load_plan(write(tmp_path, json.dumps(data)))
+
+
+def test_ordinary_escapes_and_newlines_in_messages_load(tmp_path: Path) -> None:
+    plan = make_plan().model_copy(update={"message": "line one\nline two\tdone é"})
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path) == plan
+    data = json.loads(make_plan().model_dump_json())
+    data["spec_name"] = "caf\u00e9"
+    assert load_plan(write(tmp_path, json.dumps(data))).spec_name == "café"

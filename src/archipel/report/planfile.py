@@ -7,10 +7,12 @@ that does not match the plan model (``allocations[3].nodes``).
 
 A tampered file never gets past the loader as a traceback nor as a number that is not one:
 NaN, ``Infinity`` and numbers too large for a float (``1e999``) are refused wherever they are,
-with their field path; so are integers of thousands of digits and nesting too deep to parse
-(a plan is four levels deep; a deep value where the plan has a number or a text is a
-validation error like any other). Whether the numbers make sense (negative nodes,
-a bound above the objective) is the verifier's question, not the loader's.
+with their field path; so are texts holding control characters (an ESC sequence in a workload
+name would reach the terminal through ``verify``, ``diff`` and ``show``), integers of thousands
+of digits, and nesting too deep to parse (a plan is four levels deep; a deep value where the
+plan has a number or a text is a validation error like any other). Whether the numbers make
+sense (negative nodes, a bound above the objective) is the verifier's question, not the
+loader's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,21 @@ _FIX = (
 )
 
 
+# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; and the
+# bidirectional overrides and isolates. Written into a plan file, they reach the terminal
+# through verify, diff and show (an ESC can rewrite what the screen says).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
+    """``allocations[3].nodes``; control characters in keys are shown as ``\\u001b``."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", part)
+            out += f".{text}" if out else text
     return out or "(the whole file)"
 
 
@@ -50,18 +64,33 @@ class _NonFinite(float):
         return number
 
 
-class _NonFiniteAt(Exception):
-    """The first non-finite number of a plan file, and its field path."""
+class _RefusedAt(Exception):
+    """The first value of a plan file the loader refuses, its field path and why."""
 
-    def __init__(self, path: tuple[int | str, ...], text: str) -> None:
-        super().__init__(text)
+    def __init__(self, path: tuple[int | str, ...], why: str) -> None:
+        super().__init__(why)
         self.path = path
-        self.text = text
+        self.why = why
+
+
+def _refused(value: Any) -> str | None:
+    if isinstance(value, _NonFinite):
+        shown = (
+            value.text
+            if len(value.text) <= 30
+            else f"{value.text[:12]}…({len(value.text)} characters)"
+        )
+        return f"{shown} is not a finite number; every number of a plan is"
+    if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad:
+            return f"the text contains the control character U+{ord(bad[0]):04X}"
+    return None
 
 
 def _parse(text: str) -> Any:
-    """JSON text → data; each non-finite number becomes a :class:`_NonFinite`, and the first
-    one (in file order) raises :class:`_NonFiniteAt` naming its field path."""
+    """JSON text → data; the first refused value (a non-finite number, a text with a control
+    character), in file order, raises :class:`_RefusedAt` with its field path."""
     found: list[_NonFinite] = []
 
     def non_finite(number: str) -> float:
@@ -73,13 +102,19 @@ def _parse(text: str) -> Any:
         return value if math.isfinite(value) else non_finite(number)
 
     data = json.loads(text, parse_float=parse_float, parse_constant=non_finite)
-    if found:  # rare: walk the data to say where
+    escaped = "\\u" in text or "\\b" in text or "\\f" in text or _CONTROL.search(text)
+    if found or escaped:  # rare: walk the data to say where
         stack: list[tuple[tuple[int | str, ...], Any]] = [((), data)]
         while stack:
             path, value = stack.pop()
-            if isinstance(value, _NonFinite):
-                raise _NonFiniteAt(path, value.text)
+            why = _refused(value)
+            if why is not None:
+                raise _RefusedAt(path, why)
             if isinstance(value, dict):
+                for k in value:
+                    why = _refused(k)
+                    if why is not None:
+                        raise _RefusedAt((*path, k), why.replace("the text", "the key", 1))
                 stack.extend(((*path, k), v) for k, v in reversed(value.items()))
             elif isinstance(value, list):
                 stack.extend(((*path, k), v) for k, v in reversed(list(enumerate(value))))
@@ -133,11 +168,8 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise PlanFileError(
             f"{p}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}. {_FIX}"
         ) from None
-    except _NonFiniteAt as exc:
-        raise PlanFileError(
-            f"{p}: {_field_path(exc.path)}: {exc.text} is not a finite number; every number "
-            f"of a plan is. {_FIX}"
-        ) from None
+    except _RefusedAt as exc:
+        raise PlanFileError(f"{p}: {_field_path(exc.path)}: {exc.why}. {_FIX}") from None
     except ValueError:  # an integer of thousands of digits
         raise PlanFileError(f"{p}: holds a number too long to read. {_FIX}") from None
     except RecursionError:
