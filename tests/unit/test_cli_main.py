@@ -150,3 +150,40 @@ def test_validate_follows_the_spec_catalog_source(
     (issue,) = json.loads(out)["issues"]
     assert (issue["line"], issue["path"]) == (17, "catalog.source")
     assert issue["message"].startswith("cannot use the catalog snapshot 'snap'")
+
+
+CORPUS_PLANS = Path(__file__).resolve().parents[1] / "corpus" / "plans"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["verify", str(SMALL), str(CORPUS_PLANS / "objective-1e999.json")],
+            "objective_usd: 1e999 is not a finite number",
+        ),
+        (
+            ["verify", str(SMALL), str(CORPUS_PLANS / "nodes-nan.json")],
+            "allocations[0].nodes: NaN is not a finite number",
+        ),
+        (
+            [
+                "diff",
+                str(CORPUS_PLANS / "small-plan.json"),
+                str(CORPUS_PLANS / "deep-nesting.json"),
+            ],
+            "nested far too deep",
+        ),
+    ],
+)
+def test_tampered_plans_exit_2_with_the_field_not_verified_nor_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    code, out, err = run(args, monkeypatch, capsys)
+    assert code == 2
+    assert "verified" not in out
+    assert err.startswith("error (ARC-PLANFILE): ")
+    assert message in err

@@ -41,7 +41,7 @@ Path_ = tuple[str | int, ...]
 
 
 def paths(value: Any, prefix: Path_ = ()) -> list[Path_]:
-    """Every path into a YAML value (the root excluded)."""
+    """Every path into a YAML value, six levels deep at most (the root excluded)."""
     out: list[Path_] = []
     items = (
         value.items()
@@ -52,7 +52,8 @@ def paths(value: Any, prefix: Path_ = ()) -> list[Path_]:
     )
     for k, v in items:
         out.append((*prefix, k))
-        out.extend(paths(v, (*prefix, k)))
+        if len(prefix) < 6:  # not into the deep values a mutation put there
+            out.extend(paths(v, (*prefix, k)))
     return out
 
 
