@@ -337,3 +337,21 @@ def test_two_terms_for_one_scope_are_ambiguous() -> None:
     assert found("", base) == [
         ("models[0].throughput[1]", "a second measurement for h100-sxm (also throughput[0])")
     ]
+
+
+def test_an_empty_list_that_selects_nothing_is_a_trap() -> None:
+    extra = """\
+    catalog: {providers: [], purchase_options: []}
+    contracts:
+      - {id: c, provider: aws, start: 2027-01-01, end: 2028-01-01, regions: []}
+    rules:
+      - {kind: survivability, services: []}
+    """
+    issues = check(extra)
+    assert [(i.path, i.hint) for i in issues] == [
+        ("catalog.providers", "leave the field out for every provider"),
+        ("catalog.purchase_options", "list at least one"),
+        ("contracts[0].regions", "leave the field out for every region of the provider"),
+        ("rules[0].services", "leave the field out for every service"),
+    ]
+    assert {i.message for i in issues} == {"an empty list selects nothing here"}

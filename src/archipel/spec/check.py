@@ -18,7 +18,7 @@ validation, the rest of the spec is still checked.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,29 @@ def _repeated_names(ctx: Ctx) -> Iterator[Issue]:
                     "list each name once; was another one meant here?",
                 )
             first.setdefault(name, i)
+
+
+def _empty_selections(ctx: Ctx) -> Iterator[Issue]:
+    """An empty list where leaving the field out means 'all' selects nothing: a trap."""
+    spec = ctx.spec
+    lists: list[tuple[YamlPath, Sequence[object] | None, str]] = [
+        (("catalog", "providers"), spec.catalog.providers, "every provider"),
+        (("catalog", "accelerators"), spec.catalog.accelerators, "every accelerator"),
+        (("catalog", "purchase_options"), list(spec.catalog.purchase_options), ""),
+    ]
+    for i, svc in enumerate(spec.services):
+        lists.append((("services", i, "purchase_options"), list(svc.purchase_options), ""))
+        for g, regions in (svc.serving_regions or {}).items():
+            lists.append((("services", i, "serving_regions", g), regions, "the latency SLO"))
+    for i, c in enumerate(spec.contracts):
+        lists.append((("contracts", i, "regions"), c.regions, "every region of the provider"))
+    for i, rule in enumerate(spec.rules):
+        if isinstance(rule, SurvivabilityRule | MinProvidersRule):
+            lists.append((("rules", i, "services"), rule.services, "every service"))
+    for path, items, default in lists:
+        if items is not None and not items:
+            fix = f"leave the field out for {default}" if default else "list at least one"
+            yield ctx.src.issue(path, "an empty list selects nothing here", f"{fix}")
 
 
 # --------------------------------------------------------------------------- data & requests
@@ -359,6 +382,7 @@ def _countries(ctx: Ctx) -> Iterator[Issue]:
 _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     _unique_ids,
     _repeated_names,
+    _empty_selections,
     _references,
     _data_classes,
     _request_sizes,
