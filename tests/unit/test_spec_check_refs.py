@@ -14,7 +14,7 @@ from test_spec_check import BASE, small_catalog
 from archipel.catalog.model import Catalog
 from archipel.catalog.snapshot import save_snapshot
 from archipel.errors import CatalogError, Issue, SpecError
-from archipel.spec.check import check_spec, validate_file
+from archipel.spec.check import check_spec, validate_file, validate_file_with_catalog
 from archipel.spec.load import parse_spec_with_positions
 
 
@@ -355,3 +355,16 @@ def test_an_empty_list_that_selects_nothing_is_a_trap() -> None:
         ("rules[0].services", "leave the field out for every service"),
     ]
     assert {i.message for i in issues} == {"an empty list selects nothing here"}
+
+
+def test_validate_file_with_catalog_returns_the_catalog_the_spec_names(tmp_path: Path) -> None:
+    save_snapshot(small_catalog(), tmp_path / "snap")
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(BASE + "catalog: {source: snap}\n", encoding="utf-8")
+    from archipel.catalog.snapshot import load_snapshot
+
+    got, catalog = validate_file_with_catalog(spec, lambda source: load_snapshot(Path(source)))
+    assert got.catalog.source == "snap"
+    assert {p.id for p in catalog.providers} == {"aws", "nebius"}
+    same = small_catalog()
+    assert validate_file_with_catalog(spec, same)[1] is same

@@ -54,7 +54,14 @@ from archipel.spec.models import (
 )
 from archipel.spec.periods import periods
 
-__all__ = ["ISO_COUNTRIES", "CatalogLoader", "check_spec", "validate_file", "validate_text"]
+__all__ = [
+    "ISO_COUNTRIES",
+    "CatalogLoader",
+    "check_spec",
+    "validate_file",
+    "validate_file_with_catalog",
+    "validate_text",
+]
 
 _ID_LISTS = ("providers", "regions", "geographies", "models", "services", "training", "contracts")
 
@@ -467,3 +474,20 @@ def validate_file(path: str | Path, catalog: Catalog | CatalogLoader) -> Spec:
     names, read with a loader); raise one :class:`SpecError` with every problem (YAML, model
     validation, semantic checks), in file order."""
     return validate_text(read_text(path), str(path), catalog)
+
+
+def validate_file_with_catalog(
+    path: str | Path, catalog: Catalog | CatalogLoader
+) -> tuple[Spec, Catalog]:
+    """:func:`validate_file`, also returning the catalog checked against (the one the spec's
+    ``catalog.source`` names when ``catalog`` is a loader) — what ``archipel plan`` needs."""
+    if isinstance(catalog, Catalog):
+        return validate_file(path, catalog), catalog
+    loaded: list[Catalog] = []
+
+    def remember(source: str) -> Catalog:
+        loaded.append(catalog(source))
+        return loaded[-1]
+
+    spec = validate_file(path, remember)
+    return spec, loaded[0]
