@@ -5,13 +5,14 @@
     │   ├── SpecError        ARC-SPEC      a spec file has one or more problems (``issues`` lists all)
     │   ├── CatalogError     ARC-CATALOG   a catalog file or snapshot cannot be read
     │   ├── UnknownNameError ARC-UNKNOWN   a provider/region/accelerator/model name is not known
-    │   └── PlanFileError    ARC-PLANFILE  a plan JSON file cannot be read
+    │   ├── PlanFileError    ARC-PLANFILE  a plan JSON file cannot be read
+    │   └── OutputPathError  ARC-OUTPUT    an output file or directory cannot be written there
     └── RuntimeFailure                 something outside the user's input failed
         └── SolverError      ARC-SOLVER    the LP solver failed in a way that is not an answer
 
 Infeasible or time-limited solves are *not* errors: they are typed solver statuses on the plan.
 The CLI maps ``UserError`` to exit code 2 and ``RuntimeFailure`` to exit code 3, printing the
-message without a traceback.
+message without a traceback (exit codes: :mod:`archipel.cli` and docs/cli.md).
 """
 
 from __future__ import annotations
@@ -55,11 +56,17 @@ class SpecError(UserError):
 
     code = "ARC-SPEC"
 
+    max_listed = 200
+    """The message lists at most this many issues; ``issues`` (and ``validate --json``) all."""
+
     def __init__(self, issues: Sequence[Issue]) -> None:
         self.issues = tuple(issues)
         n = len(self.issues)
         head = f"{n} problem{'s' if n != 1 else ''} in the spec"
-        super().__init__("\n".join([head, *(str(i) for i in self.issues)]))
+        lines = [head, *(str(i) for i in self.issues[: self.max_listed])]
+        if n > self.max_listed:
+            lines.append(f"… and {n - self.max_listed} more (`archipel validate --json` lists all)")
+        super().__init__("\n".join(lines))
 
 
 class CatalogError(UserError):
@@ -87,6 +94,12 @@ class PlanFileError(UserError):
     code = "ARC-PLANFILE"
 
 
+class OutputPathError(UserError):
+    """An output file or directory cannot be written where the command was asked to."""
+
+    code = "ARC-OUTPUT"
+
+
 class RuntimeFailure(ArchipelError):
     """Something outside the user's input failed."""
 
@@ -106,6 +119,7 @@ ALL_ERRORS: tuple[type[ArchipelError], ...] = (
     CatalogError,
     UnknownNameError,
     PlanFileError,
+    OutputPathError,
     RuntimeFailure,
     SolverError,
 )

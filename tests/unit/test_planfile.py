@@ -122,3 +122,102 @@ def test_top_level_not_an_object(tmp_path: Path) -> None:
 def test_save_into_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(PlanFileError, match="cannot be written"):
         save_plan(make_plan(), tmp_path / "missing" / "plan.json")
+
+
+@pytest.mark.parametrize(
+    ("field", "written"),
+    [
+        ("objective_usd", "1e999"),
+        ("objective_usd", "-1e999"),
+        ("objective_usd", "NaN"),
+        ("lower_bound_usd", "Infinity"),
+        ("gap", "-Infinity"),
+    ],
+)
+def test_non_finite_numbers_are_refused_with_their_field(
+    tmp_path: Path, field: str, written: str
+) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data[field] = "@"
+    text = json.dumps(data, indent=2).replace('"@"', written)
+    with pytest.raises(PlanFileError) as info:
+        load_plan(write(tmp_path, text))
+    assert f"{field}: {written} is not a finite number" in str(info.value)
+
+
+def test_a_non_finite_number_deep_in_the_plan_is_placed(tmp_path: Path) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["allocations"][0]["nodes"] = "@"
+    data["cost_by_provider_usd"]["aws"] = "@"
+    text = json.dumps(data).replace('"@"', "NaN", 1).replace('"@"', "1E400")
+    with pytest.raises(PlanFileError) as info:
+        load_plan(write(tmp_path, text))
+    assert "cost_by_provider_usd.aws: NaN is not a finite number" in str(info.value)
+
+
+@pytest.mark.parametrize("depth", [100, 5000, 200_000])
+def test_deep_nesting_is_a_plan_file_error_not_a_recursion_error(
+    tmp_path: Path, depth: int
+) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["allocations"][0]["nodes"] = "@"
+    text = json.dumps(data).replace('"@"', "[" * depth + "]" * depth)
+    with pytest.raises(PlanFileError, match=r"nodes|nested far too deep"):
+        load_plan(write(tmp_path, text))
+
+
+def test_an_integer_of_thousands_of_digits_is_refused(tmp_path: Path) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["allocations"][0]["period"] = "@"
+    text = json.dumps(data).replace('"@"', "9" * 5000)
+    with pytest.raises(PlanFileError, match="a number too long to read"):
+        load_plan(write(tmp_path, text))
+
+
+def test_a_long_text_is_quoted_short(tmp_path: Path) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["allocations"][0]["nodes"] = "x" * 100_000
+    with pytest.raises(PlanFileError) as info:
+        load_plan(write(tmp_path, json.dumps(data)))
+    assert len(str(info.value)) < 1000
+
+
+def test_save_to_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PlanFileError, match="is a directory"):
+        save_plan(make_plan(), tmp_path)
+    with pytest.raises(PlanFileError, match="is a directory"):
+        save_plan(make_plan(), Path("/"))
+
+
+@pytest.mark.parametrize(
+    ("escaped", "code"), [("\\u001b[2J", "001B"), ("\\b", "0008"), ("\\u202e", "202E")]
+)
+def test_control_characters_in_texts_are_refused(tmp_path: Path, escaped: str, code: str) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["allocations"][0]["workload"] = "@"
+    text = json.dumps(data).replace("@", f"chat{escaped}")
+    with pytest.raises(PlanFileError) as info:
+        load_plan(write(tmp_path, text))
+    assert f"allocations[0].workload: the text contains the control character U+{code}" in str(
+        info.value
+    )
+
+
+def test_a_control_character_in_a_key_is_refused(tmp_path: Path) -> None:
+    data = json.loads(make_plan().model_dump_json())
+    data["cost_by_provider_usd"] = {"a\u0007ws": 1.0}
+    with pytest.raises(
+        PlanFileError,
+        match=r"cost_by_provider_usd.a\\u0007ws: the key contains the control character U\+0007",
+    ):
+        load_plan(write(tmp_path, json.dumps(data)))
+
+
+def test_ordinary_escapes_and_newlines_in_messages_load(tmp_path: Path) -> None:
+    plan = make_plan().model_copy(update={"message": "line one\nline two\tdone é"})
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path) == plan
+    data = json.loads(make_plan().model_dump_json())
+    data["spec_name"] = "caf\u00e9"
+    assert load_plan(write(tmp_path, json.dumps(data))).spec_name == "café"

@@ -9,12 +9,13 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from archipel.catalog.snapshot import load_builtin
 from archipel.cli import app
 from archipel.cli.show_cmd import map_coordinates
-from archipel.errors import PlanFileError
+from archipel.errors import OutputPathError, PlanFileError
 from archipel.plan.result import Plan
 from archipel.report.planfile import save_plan
 from factories import small_catalog
@@ -101,9 +102,11 @@ def test_a_bad_plan_file_is_a_plan_file_error(tmp_path: Path) -> None:
     assert "invalid JSON" in str(result.exception)
 
 
-def test_an_unwritable_report_path_is_a_usage_error(tmp_path: Path) -> None:
-    code, _, err = show(str(saved(tmp_path)), "--report", str(tmp_path / "no" / "r.html"))
-    assert code == 2 and "cannot write" in err
+def test_an_unwritable_report_path_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    with pytest.raises(OutputPathError, match=r"cannot write the report .*mkdir -p"):
+        show(str(saved(tmp_path)), "--report", str(tmp_path / "no" / "r.html"))
+    with pytest.raises(OutputPathError, match="input"):  # never over the plan itself
+        show(str(saved(tmp_path)), "--report", str(tmp_path / "plan.json"))
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

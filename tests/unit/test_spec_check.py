@@ -138,12 +138,14 @@ def test_unknown_providers_everywhere() -> None:
         (
             "providers[0].id",
             "unknown provider 'azure'",
-            "use a provider of the catalog; known: aws, nebius",
+            "known: aws, nebius. For a provider of your own, add 'hq_country' and 'cloud_act' "
+            "(its headquarters' country and whether the US CLOUD Act applies to it)",
         ),
         (
             "contracts[0].provider",
             "unknown provider 'gpc'",
-            "use a provider of the catalog; known: aws, nebius",
+            "use a provider of the catalog, or declare your own under 'providers:'; "
+            "known: aws, azure, nebius",
         ),
         ("rules[0].providers[0]", "unknown provider 'awz'", "did you mean 'aws'?"),
     ]
@@ -209,7 +211,10 @@ def test_accelerator_names() -> None:
         ("training[0].accelerators[1]", "unknown accelerator 'Gaudi3'"),
     ]
     assert issues[0].hint.startswith("did you mean 'H100'")
-    assert issues[2].hint == "use a name such as H100, B200, Trainium2 or TPU-v5e"
+    assert (
+        issues[2].hint
+        == "use a name such as H100, B200, Trainium2 or TPU-v5e, or declare your own chip"
+    )
 
 
 def test_measured_throughput_and_capacity_accelerators() -> None:

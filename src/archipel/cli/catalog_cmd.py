@@ -95,6 +95,11 @@ def import_command(
 
       archipel catalog import azure/vms.csv --json | jq '.files[].rejected'
     """
+    if out is not None:
+        from archipel.catalog.snapshot import MANIFEST_JSON, TABLES
+        from archipel.cli.paths import check_output_dir
+
+        check_output_dir(out, "snapshot", inputs=paths, writes=(*TABLES, MANIFEST_JSON))
     err = _console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),

@@ -24,24 +24,17 @@ class PlannerChoice(StrEnum):
     greedy = "greedy"
 
 
-def _catalog(spec_source: str, override: Path | None) -> Catalog:
-    from archipel.catalog.snapshot import load_builtin, load_snapshot
-
-    if override is not None:
-        return load_snapshot(override)
-    return load_builtin() if spec_source == "builtin" else load_snapshot(Path(spec_source))
-
-
 def _load(spec_path: Path, catalog_path: Path | None) -> tuple[object, Catalog]:
-    from archipel.spec.check import validate_file
-    from archipel.spec.load import load_spec
+    """The validated spec and the catalog it was checked against: ``--catalog`` when given,
+    else the one the spec's ``catalog.source`` names (a bad source is reported at its line)."""
+    from archipel.catalog.snapshot import load_builtin, load_snapshot
+    from archipel.spec.check import validate_file_with_catalog
 
-    spec = load_spec(spec_path)
-    source = spec.catalog.source
-    if source != "builtin" and not Path(source).is_absolute():
-        source = str((spec_path.parent / source).resolve())
-    catalog = _catalog(source, catalog_path)
-    return validate_file(spec_path, catalog), catalog
+    def loader(source: str) -> Catalog:
+        return load_builtin() if source == "builtin" else load_snapshot(Path(source))
+
+    given = load_snapshot(catalog_path) if catalog_path is not None else None
+    return validate_file_with_catalog(spec_path, given if given is not None else loader)
 
 
 def plan(
@@ -114,10 +107,17 @@ def plan(
 
       archipel plan fleet.yaml --planner greedy --out greedy.json
     """
+    from archipel.cli.paths import check_output_file, write_text
     from archipel.plan.planner import PlanOptions, make_plan
     from archipel.report.planfile import save_plan
     from archipel.report.terminal import make_console, render_summary
 
+    if out is not None:  # checked before planning: a bad path fails at once, not after a solve
+        check_output_file(out, "plan", inputs=[spec_path], others=[("report", report)])
+    if report is not None:
+        check_output_file(report, "report", inputs=[spec_path])
+    if write_model is not None:
+        check_output_file(write_model, "model", inputs=[spec_path])
     console = make_console(stderr=json_out)
     spec, catalog = _load(spec_path, catalog_path)
     options = PlanOptions(
@@ -142,7 +142,7 @@ def plan(
         from archipel.report.html import render_html
 
         coords = {r.id: (r.lat, r.lon) for r in catalog.regions}
-        report.write_text(render_html(result, region_coords=coords), encoding="utf-8")
+        write_text(report, render_html(result, region_coords=coords), "report")
     if json_out:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:

@@ -95,9 +95,12 @@ def show(
 
       COLUMNS=100 archipel show plan.json > summary.txt
     """
+    from archipel.cli.paths import check_output_file
     from archipel.report.planfile import load_plan
     from archipel.report.terminal import make_console, render_summary
 
+    if report is not None:
+        check_output_file(report, "report", inputs=[plan_path])
     plan = load_plan(plan_path)
     console = make_console(stderr=json_out)
     map_note = _write_report(plan, report, catalog_path) if report is not None else ""

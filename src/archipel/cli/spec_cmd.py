@@ -8,20 +8,21 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from archipel.catalog.model import Catalog
+from archipel.cli.paths import check_output_file, write_text
 from archipel.errors import Issue, SpecError
-from archipel.spec.check import validate_file
+from archipel.spec.check import CatalogLoader, validate_file
 from archipel.spec.models import Spec
 from archipel.spec.schema import json_schema
 
 
-def _load_catalog(path: Path | None) -> Catalog:
-    """The catalog to check names against: a snapshot directory, or the built-in one."""
+def _load_catalog(source: str) -> Catalog:
+    """The catalog to check names against: 'builtin', or a snapshot directory's path."""
     from archipel.catalog import snapshot  # lazy: the catalog is only needed to run a command
 
-    return snapshot.load_builtin() if path is None else snapshot.load_snapshot(path)
+    return snapshot.load_builtin() if source == "builtin" else snapshot.load_snapshot(Path(source))
 
 
 def _counts(spec: Spec) -> dict[str, int]:
@@ -38,13 +39,15 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _summary(file: Path, spec: Spec) -> str:
+def _summary(file: Path, spec: Spec) -> Text:
+    """One line per valid file; plain text (a file name is never read as markup or emoji)."""
     c = _counts(spec)
     h = spec.horizon
-    return (
-        f"[green]✓ {escape(str(file))}[/]: {_plural(c['services'], 'service')}, "
+    return Text.assemble(
+        (f"✓ {file}", "green"),
+        f": {_plural(c['services'], 'service')}, "
         f"{_plural(c['training_jobs'], 'training job')}, {_plural(c['contracts'], 'contract')}, "
-        f"{_plural(c['rules'], 'rule')}, {_plural(c['periods'], h.granularity)} from {h.start}"
+        f"{_plural(c['rules'], 'rule')}, {_plural(c['periods'], h.granularity)} from {h.start}",
     )
 
 
@@ -67,7 +70,8 @@ def validate(
         Path | None,
         typer.Option(
             "--catalog",
-            help="Catalog snapshot directory to check names against (default: the built-in one).",
+            help="Catalog snapshot directory to check names against (default: the one each "
+            "spec's catalog.source names, else the built-in one).",
         ),
     ] = None,
     as_json: Annotated[
@@ -76,11 +80,11 @@ def validate(
 ) -> None:
     """Check spec files: YAML syntax, fields and values, references, and catalog names.
 
-    Every problem of every file is reported at once, as
+    Every problem of every file is reported at once, each as file:line:column: path: what is wrong — how to fix. For instance:
 
-        file:line:column: path: what is wrong — how to fix
+        fleet.yaml:13:12: services[0].model: unknown model 'chat-7b' — did you mean 'chat-70b'?
 
-    and the command exits with code 2 when there is any. It never plans anything.
+    Names (providers, regions, accelerators, instance types) are checked against the catalog the spec's catalog.source names (a snapshot directory, relative to the spec file; the built-in one by default), or against --catalog. Nothing is planned. Exit code 0 when every file is valid, 2 when any has a problem.
 
     Examples:
 
@@ -88,9 +92,9 @@ def validate(
 
         archipel validate fleet.yaml staging.yaml --catalog ./my-snapshot
 
-        archipel validate fleet.yaml --json
+        archipel validate fleet.yaml --json     # for editors and CI
     """
-    cat = _load_catalog(catalog)
+    cat: Catalog | CatalogLoader = _load_catalog if catalog is None else _load_catalog(str(catalog))
     issues: list[Issue] = []
     good: list[tuple[Path, Spec]] = []
     for path in specs:
@@ -108,7 +112,7 @@ def validate(
         if issues:
             raise typer.Exit(code=2)
         return
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
     for path, spec in good:
         console.print(_summary(path, spec))
     if issues:
@@ -121,22 +125,26 @@ def schema(
         typer.Option("--out", "-o", help="Write the schema to this file instead of stdout."),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of spec files, for editor completion and checks while typing.
+    """Print the JSON Schema of spec files, for completion and checks while you type.
 
-    Example, with the YAML language server (VS Code's YAML extension, Neovim, …):
+    Editors that speak the YAML language server (VS Code's YAML extension, Neovim, Helix, JetBrains IDEs) then complete field names, show each field's description and unit, and underline wrong values before you run validate. Example:
 
         archipel schema --out archipel-spec.schema.json
 
-    then put this first line in your spec:
+    then make this the first line of your spec:
 
         # yaml-language-server: $schema=./archipel-spec.schema.json
+
+    The schema checks shapes and ranges; names (providers, regions, models, data classes) are checked by `archipel validate`. The output file must not be one of your specs.
     """
     text = json.dumps(json_schema(), indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
-    Console(stderr=True, highlight=False).print(f"[green]✓[/] wrote {escape(str(out))}")
+    write_text(check_output_file(out, "schema"), text, "schema")
+    Console(stderr=True, highlight=False, emoji=False).print(
+        Text.assemble(("✓", "green"), f" wrote {out}")
+    )
 
 
 def register(app: typer.Typer) -> None:

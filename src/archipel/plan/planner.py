@@ -41,8 +41,11 @@ Float = NDArray[np.float64]
 @dataclass(frozen=True)
 class PlanOptions:
     whole_nodes: bool = True  # False: the fractional view (LP optimum, nodes may be fractional)
-    time_limit_s: float | None = None
-    mip_rel_gap: float = 1e-3  # relative to the LP relaxation bound of each block
+    time_limit_s: float | None = None  # the whole solve; the best plan so far is kept
+    mip_rel_gap: float = 1e-3  # relative to the bound of each block's MIP
+    # MIP seconds per block when no overall time limit is given: a whole-node search that has
+    # not closed its gap by then keeps its best plan, reported as feasible with its true gap
+    block_mip_time_s: float = 30.0
     rule_costs: bool = True  # re-solve the relaxation without each rule to price it
     rule_cost_max_columns: int = 50_000
 
@@ -141,6 +144,8 @@ def _solve_block(
     integer solution is checked against the relaxation's bound (a solver bug can break it).
     """
     relaxed = solve(sub, integer=False, time_limit_s=_left(deadline))
+    if deadline is None:  # no overall limit: each block's whole-node search gets its budget
+        deadline = time.perf_counter() + options.block_mip_time_s
     if relaxed.x is None or not options.whole_nodes or not sub.integer.any():
         return relaxed, relaxed, False
     if relaxed.outcome != Outcome.OPTIMAL or relaxed.objective is None:

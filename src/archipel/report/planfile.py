@@ -4,13 +4,25 @@
 ``load_plan`` reads one back and raises :class:`~archipel.errors.PlanFileError` with the file,
 what is wrong and where — the line and column of bad JSON, or the field path of every value
 that does not match the plan model (``allocations[3].nodes``).
+
+A tampered file never gets past the loader as a traceback nor as a number that is not one:
+NaN, ``Infinity`` and numbers too large for a float (``1e999``) are refused wherever they are,
+with their field path; so are texts holding control characters (an ESC sequence in a workload
+name would reach the terminal through ``verify``, ``diff`` and ``show``), integers of thousands
+of digits, and nesting too deep to parse (a plan is four levels deep; a deep value where the
+plan has a number or a text is a validation error like any other). Whether the numbers make
+sense (negative nodes, a bound above the objective) is the verifier's question, not the
+loader's.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -23,11 +35,101 @@ _FIX = (
 )
 
 
+# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; and the
+# bidirectional overrides and isolates. Written into a plan file, they reach the terminal
+# through verify, diff and show (an ESC can rewrite what the screen says).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
+    """``allocations[3].nodes``; control characters in keys are shown as ``\\u001b``."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", part)
+            out += f".{text}" if out else text
     return out or "(the whole file)"
+
+
+class _NonFinite(float):
+    """A number the JSON wrote as NaN, Infinity or too large for a float; keeps its text."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _NonFinite:
+        number = super().__new__(cls, float(text))
+        number.text = text
+        return number
+
+
+class _RefusedAt(Exception):
+    """The first value of a plan file the loader refuses, its field path and why."""
+
+    def __init__(self, path: tuple[int | str, ...], why: str) -> None:
+        super().__init__(why)
+        self.path = path
+        self.why = why
+
+
+def _refused(value: Any) -> str | None:
+    if isinstance(value, _NonFinite):
+        shown = (
+            value.text
+            if len(value.text) <= 30
+            else f"{value.text[:12]}…({len(value.text)} characters)"
+        )
+        return f"{shown} is not a finite number; every number of a plan is"
+    if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad:
+            return f"the text contains the control character U+{ord(bad[0]):04X}"
+    return None
+
+
+def _parse(text: str) -> Any:
+    """JSON text → data; the first refused value (a non-finite number, a text with a control
+    character), in file order, raises :class:`_RefusedAt` with its field path."""
+    found: list[_NonFinite] = []
+
+    def non_finite(number: str) -> float:
+        found.append(_NonFinite(number))
+        return found[-1]
+
+    def parse_float(number: str) -> float:
+        value = float(number)
+        return value if math.isfinite(value) else non_finite(number)
+
+    data = json.loads(text, parse_float=parse_float, parse_constant=non_finite)
+    escaped = "\\u" in text or "\\b" in text or "\\f" in text or _CONTROL.search(text)
+    if found or escaped:  # rare: walk the data to say where
+        stack: list[tuple[tuple[int | str, ...], Any]] = [((), data)]
+        while stack:
+            path, value = stack.pop()
+            why = _refused(value)
+            if why is not None:
+                raise _RefusedAt(path, why)
+            if isinstance(value, dict):
+                for k in value:
+                    why = _refused(k)
+                    if why is not None:
+                        raise _RefusedAt((*path, k), why.replace("the text", "the key", 1))
+                stack.extend(((*path, k), v) for k, v in reversed(value.items()))
+            elif isinstance(value, list):
+                stack.extend(((*path, k), v) for k, v in reversed(list(enumerate(value))))
+    return data
+
+
+def _short(value: Any) -> str:
+    """A value as shown in a message: scalars as JSON, containers by their kind only."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, str):
+        value = value[:60]
+    return json.dumps(value, default=str)[:60]
 
 
 def _validation_message(path: Path, exc: ValidationError) -> str:
@@ -35,11 +137,7 @@ def _validation_message(path: Path, exc: ValidationError) -> str:
     n = len(errors)
     lines = [f"{path}: {n} value{'s' if n != 1 else ''} do not match the plan model:"]
     for e in errors[:MAX_LISTED_ERRORS]:
-        got = (
-            ""
-            if e["type"] == "missing"
-            else f" (got {json.dumps(e.get('input'), default=str)[:60]})"
-        )
+        got = "" if e["type"] == "missing" else f" (got {_short(e.get('input'))})"
         lines.append(f"  {_field_path(tuple(e['loc']))}: {e['msg']}{got}")
     if n > MAX_LISTED_ERRORS:
         lines.append(f"  … and {n - MAX_LISTED_ERRORS} more")
@@ -65,20 +163,37 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
             f"{p}: not UTF-8 text (bad byte at offset {exc.start}); a plan file is JSON."
         ) from None
     try:
-        data = json.loads(text)
+        data = _parse(text)
     except json.JSONDecodeError as exc:
         raise PlanFileError(
             f"{p}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}. {_FIX}"
+        ) from None
+    except _RefusedAt as exc:
+        raise PlanFileError(f"{p}: {_field_path(exc.path)}: {exc.why}. {_FIX}") from None
+    except ValueError:  # an integer of thousands of digits
+        raise PlanFileError(f"{p}: holds a number too long to read. {_FIX}") from None
+    except RecursionError:
+        raise PlanFileError(
+            f"{p}: the data is nested far too deep for a plan file (a plan is four levels "
+            f"deep). {_FIX}"
         ) from None
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:
         raise PlanFileError(_validation_message(p, exc)) from None
+    except RecursionError:
+        raise PlanFileError(
+            f"{p}: the data is nested far too deep for a plan file. {_FIX}"
+        ) from None
 
 
 def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     """Write ``plan`` to ``path`` as indented JSON, replacing any file there in one step."""
     p = Path(path)
+    if not p.name or p.is_dir():
+        raise PlanFileError(
+            f"{p}: is a directory; give the plan a file name, e.g. {p / 'plan.json'}."
+        )
     tmp = p.with_name(f".{p.name}.tmp")
     try:
         tmp.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -65,11 +65,16 @@ def make_console(*, stderr: bool = False, environ: Mapping[str, str] | None = No
     env = os.environ if environ is None else environ
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
-        return Console(stderr=stderr, force_terminal=True)
+        return Console(stderr=stderr, force_terminal=True, emoji=False)
     columns = env.get("COLUMNS", "")
     width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH
     return Console(
-        stderr=stderr, force_terminal=False, color_system=None, width=width, highlight=False
+        stderr=stderr,
+        force_terminal=False,
+        color_system=None,
+        width=width,
+        highlight=False,
+        emoji=False,
     )
 
 

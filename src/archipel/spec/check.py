@@ -3,93 +3,76 @@
 :func:`check_spec` is pure: it takes a :class:`~archipel.spec.models.Spec`, a
 :class:`~archipel.catalog.model.Catalog` and the spec's :class:`~archipel.spec.load.SourceMap`,
 and returns every problem as an :class:`~archipel.errors.Issue` placed at the offending value.
+Names of providers, regions, accelerators and instance types are checked by
+:mod:`archipel.spec.check_names`; the rest here. A ``data_class`` on a service or training job
+must be named by a residency or CLOUD Act rule, so that a typo can never lift a restriction
+(leave ``data_class`` out for unrestricted data).
+
 :func:`validate_file` is the edge: it reads a file, runs the model validation and these checks,
 and raises one :class:`~archipel.errors.SpecError` holding every problem of both, in file order.
-When some list items fail model validation, the rest of the spec is still checked.
+Given a :data:`CatalogLoader` instead of a catalog, it checks against the catalog the spec's own
+``catalog.source`` names, read relative to the spec file. When some list items fail model
+validation, the rest of the spec is still checked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from archipel.catalog.model import Catalog, suggest
-from archipel.errors import Issue, SpecError
-from archipel.perf.accelerators import ACCELERATORS, canonical_name
+from archipel.errors import CatalogError, Issue, SpecError
+from archipel.perf.accelerators import canonical_name
+from archipel.spec import check_names
+from archipel.spec.check_names import ISO_COUNTRIES, Ctx, bad_country, clip, unknown
 from archipel.spec.load import (
+    Document,
     SourceMap,
     YamlPath,
     build_spec,
     by_position,
+    format_path,
     read_document,
     read_text,
     salvage,
     set_aside_ids,
 )
 from archipel.spec.models import (
+    CloudActExclusionRule,
     DemandTable,
     ExclusivityRule,
+    InferenceService,
     MinProvidersRule,
     ResidencyRule,
     Spec,
     SurvivabilityRule,
+    TrainingJob,
 )
 from archipel.spec.periods import periods
 
-_ISO_TEXT = """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
-    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO
-    DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU
-    GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW
-    KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU
-    MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
-    PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
-    TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA
-    ZM ZW"""
-ISO_COUNTRIES = frozenset(_ISO_TEXT.split())
-"""ISO-3166-1 alpha-2 country codes (as in the tz database's iso3166.tab)."""
+__all__ = [
+    "ISO_COUNTRIES",
+    "CatalogLoader",
+    "check_spec",
+    "validate_file",
+    "validate_file_with_catalog",
+    "validate_text",
+]
 
-_ID_LISTS = ("providers", "geographies", "models", "services", "training", "contracts")
+_ID_LISTS = ("providers", "regions", "geographies", "models", "services", "training", "contracts")
 
-
-@dataclass(frozen=True)
-class _Ctx:
-    spec: Spec
-    catalog: Catalog
-    src: SourceMap
-    assumed: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    def ids(self, name: str) -> set[str]:
-        items = getattr(self.spec, name)
-        return {x.id for x in items} | set(self.assumed.get(name, ()))
-
-
-def _unknown(
-    ctx: _Ctx,
-    path: YamlPath,
-    what: str,
-    name: str,
-    known: set[str] | list[str],
-    fix: str,
-    *,
-    key: bool = False,
-) -> Issue:
-    near = suggest(name, known)
-    if near:
-        hint = f"did you mean {' or '.join(repr(n) for n in near)}?"
-    elif known and len(known) <= 12:
-        hint = f"{fix}; known: {', '.join(sorted(known))}"
-    else:
-        hint = fix
-    return ctx.src.issue(path, f"unknown {what} '{name}'", hint, key=key)
+CatalogLoader = Callable[[str], Catalog]
+"""Loads the catalog a spec names: 'builtin', or an absolute snapshot directory path."""
 
 
 # --------------------------------------------------------------------------- ids & references
 
 
-def _unique_ids(ctx: _Ctx) -> Iterator[Issue]:
+def _unique_ids(ctx: Ctx) -> Iterator[Issue]:
     for name in _ID_LISTS:
         first: dict[str, int] = {}
         for i, item in enumerate(getattr(ctx.spec, name)):
@@ -104,12 +87,12 @@ def _unique_ids(ctx: _Ctx) -> Iterator[Issue]:
                 first[item.id] = i
 
 
-def _references(ctx: _Ctx) -> Iterator[Issue]:
+def _references(ctx: Ctx) -> Iterator[Issue]:
     spec = ctx.spec
     models, geos, services = ctx.ids("models"), ctx.ids("geographies"), ctx.ids("services")
     for i, svc in enumerate(spec.services):
         if svc.model not in models:
-            yield _unknown(
+            yield unknown(
                 ctx,
                 ("services", i, "model"),
                 "model",
@@ -121,7 +104,7 @@ def _references(ctx: _Ctx) -> Iterator[Issue]:
         demand = getattr(svc.demand, field_name)
         for g in demand:
             if g not in geos:
-                yield _unknown(
+                yield unknown(
                     ctx,
                     ("services", i, "demand", field_name, g),
                     "geography",
@@ -132,7 +115,7 @@ def _references(ctx: _Ctx) -> Iterator[Issue]:
                 )
         for g in svc.serving_regions or {}:
             if g not in geos:
-                yield _unknown(
+                yield unknown(
                     ctx,
                     ("services", i, "serving_regions", g),
                     "geography",
@@ -143,7 +126,7 @@ def _references(ctx: _Ctx) -> Iterator[Issue]:
                 )
     for i, job in enumerate(spec.training):
         if job.model is not None and job.model not in models:
-            yield _unknown(
+            yield unknown(
                 ctx,
                 ("training", i, "model"),
                 "model",
@@ -153,7 +136,7 @@ def _references(ctx: _Ctx) -> Iterator[Issue]:
             )
     for i, rule in enumerate(spec.rules):
         if isinstance(rule, ExclusivityRule) and rule.model not in models:
-            yield _unknown(
+            yield unknown(
                 ctx,
                 ("rules", i, "model"),
                 "model",
@@ -164,7 +147,7 @@ def _references(ctx: _Ctx) -> Iterator[Issue]:
         if isinstance(rule, SurvivabilityRule | MinProvidersRule):
             for k, s in enumerate(rule.services or []):
                 if s not in services:
-                    yield _unknown(
+                    yield unknown(
                         ctx,
                         ("rules", i, "services", k),
                         "service",
@@ -174,156 +157,177 @@ def _references(ctx: _Ctx) -> Iterator[Issue]:
                     )
 
 
-# --------------------------------------------------------------------------- catalog names
+def _name_lists(value: object, path: YamlPath) -> Iterator[tuple[YamlPath, list[str]]]:
+    """Every list of names (texts or choices) in the spec, with its path."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _name_lists(getattr(value, name), (*path, name))
+    elif isinstance(value, list):
+        if value and all(isinstance(x, str) for x in value):
+            yield path, value
+        else:
+            for i, x in enumerate(value):
+                yield from _name_lists(x, (*path, i))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _name_lists(v, (*path, k))
 
 
-def _provider_paths(spec: Spec) -> Iterator[tuple[YamlPath, str]]:
-    for k, p in enumerate(spec.catalog.providers or []):
-        yield ("catalog", "providers", k), p
-    for i, ps in enumerate(spec.providers):
-        yield ("providers", i, "id"), ps.id
-    for i, c in enumerate(spec.contracts):
-        yield ("contracts", i, "provider"), c.provider
-    for i, rule in enumerate(spec.rules):
-        if isinstance(rule, ExclusivityRule):
-            for k, p in enumerate(rule.providers):
-                yield ("rules", i, "providers", k), p
-
-
-def _providers(ctx: _Ctx) -> Iterator[Issue]:
-    known = {p.id for p in ctx.catalog.providers}
-    for path, pid in _provider_paths(ctx.spec):
-        if pid not in known:
-            yield _unknown(ctx, path, "provider", pid, known, "use a provider of the catalog")
-
-
-def _region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
-    """(path, region id, provider it must belong to or None)."""
-    for i, ps in enumerate(spec.providers):
-        for k, cap in enumerate(ps.capacity):
-            if cap.region is not None:
-                yield ("providers", i, "capacity", k, "region"), cap.region, ps.id
-        for k, price in enumerate(ps.prices):
-            if price.region is not None:
-                yield ("providers", i, "prices", k, "region"), price.region, ps.id
-    for i, c in enumerate(spec.contracts):
-        for k, r in enumerate(c.regions or []):
-            yield ("contracts", i, "regions", k), r, c.provider
-        for k, block in enumerate(c.reserved_blocks):
-            yield ("contracts", i, "reserved_blocks", k, "region"), block.region, c.provider
-    for i, svc in enumerate(spec.services):
-        for g, regions in (svc.serving_regions or {}).items():
-            for k, r in enumerate(regions):
-                yield ("services", i, "serving_regions", g, k), r, None
-
-
-def _regions(ctx: _Ctx) -> Iterator[Issue]:
-    known = {r.id for r in ctx.catalog.regions}
-    for path, rid, owner in _region_paths(ctx.spec):
-        provider, sep, _ = rid.partition(":")
-        if not sep:
-            ids = [r.id for r in ctx.catalog.regions if r.code == rid]
-            example = f"'{ids[0]}'" if ids else "'aws:eu-west-1'"
-            yield ctx.src.issue(
-                path,
-                f"region '{rid}' is not written as 'provider:code'",
-                f"write it with its provider, e.g. {example}",
-            )
-        elif rid not in known:
-            pool = {r for r in known if r.startswith(f"{provider}:")} or known
-            yield _unknown(ctx, path, "region", rid, pool, "use a region of the catalog")
-        elif owner is not None and provider != owner:
-            yield ctx.src.issue(
-                path,
-                f"region '{rid}' belongs to '{provider}', not '{owner}'",
-                f"use a region of '{owner}' here",
-            )
-
-
-def _accelerator_paths(spec: Spec) -> Iterator[tuple[YamlPath, str]]:
-    for k, a in enumerate(spec.catalog.accelerators or []):
-        yield ("catalog", "accelerators", k), a
-    for i, ps in enumerate(spec.providers):
-        for k, cap in enumerate(ps.capacity):
-            if cap.accelerator is not None:
-                yield ("providers", i, "capacity", k, "accelerator"), cap.accelerator
-    for i, m in enumerate(spec.models):
-        for k, t in enumerate(m.throughput):
-            yield ("models", i, "throughput", k, "accelerator"), t.accelerator
-    for i, job in enumerate(spec.training):
-        for k, a in enumerate(job.accelerators):
-            yield ("training", i, "accelerators", k), a
-        ref = getattr(job.work, "reference_accelerator", None)
-        if ref is not None:
-            yield ("training", i, "work", "reference_accelerator"), ref
-
-
-def _accelerators(ctx: _Ctx) -> Iterator[Issue]:
-    for path, name in _accelerator_paths(ctx.spec):
-        if canonical_name(name) is None:
-            yield _unknown(
-                ctx,
-                path,
-                "accelerator",
-                name,
-                set(ACCELERATORS),
-                "use a name such as H100, B200, Trainium2 or TPU-v5e",
-            )
-
-
-def _instance_types(ctx: _Ctx) -> Iterator[Issue]:
-    offerings = ctx.catalog.offerings
-    for i, c in enumerate(ctx.spec.contracts):
-        for k, block in enumerate(c.reserved_blocks):
-            if not ctx.catalog.has_region(block.region):
-                continue
-            here = {o.instance_type for o in offerings if o.region_id == block.region}
-            if block.instance_type not in here:
-                path = ("contracts", i, "reserved_blocks", k, "instance_type")
-                yield _unknown(
-                    ctx,
-                    path,
-                    f"instance type in {block.region}",
-                    block.instance_type,
-                    here,
-                    f"use an instance type offered in {block.region}",
+def _repeated_names(ctx: Ctx) -> Iterator[Issue]:
+    """A name listed twice in one list is a slip (often a typo of the name meant)."""
+    for path, names in _name_lists(ctx.spec, ()):
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in first:
+                where = format_path(ctx.src.original((*path, first[name])))
+                yield ctx.src.issue(
+                    (*path, i),
+                    f"'{clip(name)}' is listed twice (also {where})",
+                    "list each name once; was another one meant here?",
                 )
-    for i, ps in enumerate(ctx.spec.providers):
-        for k, price in enumerate(ps.prices):
-            if price.region is not None and not price.region.startswith(f"{ps.id}:"):
-                continue  # a wrong region is reported on its own
-            scope = price.region or f"{ps.id}:"
-            here = {o.instance_type for o in offerings if o.region_id.startswith(scope)}
-            if here and price.instance_type not in here:
-                path = ("providers", i, "prices", k, "instance_type")
-                yield _unknown(
+            first.setdefault(name, i)
+
+
+def _empty_selections(ctx: Ctx) -> Iterator[Issue]:
+    """An empty list where leaving the field out means 'all' selects nothing: a trap."""
+    spec = ctx.spec
+    lists: list[tuple[YamlPath, Sequence[object] | None, str]] = [
+        (("catalog", "providers"), spec.catalog.providers, "every provider"),
+        (("catalog", "accelerators"), spec.catalog.accelerators, "every accelerator"),
+        (("catalog", "purchase_options"), list(spec.catalog.purchase_options), ""),
+    ]
+    for i, svc in enumerate(spec.services):
+        lists.append((("services", i, "purchase_options"), list(svc.purchase_options), ""))
+        for g, regions in (svc.serving_regions or {}).items():
+            lists.append((("services", i, "serving_regions", g), regions, "the latency SLO"))
+    for i, c in enumerate(spec.contracts):
+        lists.append((("contracts", i, "regions"), c.regions, "every region of the provider"))
+    for i, rule in enumerate(spec.rules):
+        if isinstance(rule, SurvivabilityRule | MinProvidersRule):
+            lists.append((("rules", i, "services"), rule.services, "every service"))
+    for path, items, default in lists:
+        if items is not None and not items:
+            fix = f"leave the field out for {default}" if default else "list at least one"
+            yield ctx.src.issue(path, "an empty list selects nothing here", f"{fix}")
+
+
+# --------------------------------------------------------------------------- data & requests
+
+
+def _rule_classes(spec: Spec) -> dict[str, list[tuple[int, int | None]]]:
+    """Each data class named by a residency or CLOUD Act rule: (rule index, list index)."""
+    out: dict[str, list[tuple[int, int | None]]] = {}
+    for i, rule in enumerate(spec.rules):
+        if isinstance(rule, ResidencyRule):
+            out.setdefault(rule.data_class, []).append((i, None))
+        elif isinstance(rule, CloudActExclusionRule):
+            for k, c in enumerate(rule.data_classes):
+                out.setdefault(c, []).append((i, k))
+    return out
+
+
+def _data_classes(ctx: Ctx) -> Iterator[Issue]:
+    """A workload's data class is named by a rule, so that a typo cannot lift a restriction;
+    a rule's class that no workload has but one near it does is a typo too."""
+    named = _rule_classes(ctx.spec)
+    used: dict[str, None] = {}
+    workloads: list[tuple[str, int, InferenceService | TrainingJob]]
+    workloads = [("services", i, w) for i, w in enumerate(ctx.spec.services)]
+    workloads += [("training", i, w) for i, w in enumerate(ctx.spec.training)]
+    for section, i, w in workloads:
+        if w.data_class is None:
+            continue
+        used[w.data_class] = None
+        if w.data_class not in named:
+            near = suggest(w.data_class, named, n=1)
+            typo = f"did you mean '{near[0]}'? " if near else ""
+            yield ctx.src.issue(
+                (section, i, "data_class"),
+                f"no residency or cloud_act_exclusion rule names data class "
+                f"'{clip(w.data_class)}', so it would restrict nothing",
+                f"{typo}Name it in a rule, or leave 'data_class' out for unrestricted data",
+            )
+    for name, places in named.items():
+        near = suggest(name, [u for u in used if u in named], n=1) if name not in used else []
+        for i, k in places if near else []:
+            path = ("rules", i, "data_class") if k is None else ("rules", i, "data_classes", k)
+            yield ctx.src.issue(
+                path,
+                f"no service or training job has data class '{clip(name)}'",
+                f"did you mean '{near[0]}'? As written, this rule applies to nothing",
+            )
+
+
+def _request_sizes(ctx: Ctx) -> Iterator[Issue]:
+    """Request classes fit their model's context window; measured throughput names a class
+    that a service of the model has."""
+    models = {m.id: m for m in ctx.spec.models}
+    classes: dict[str, set[str]] = {}
+    for i, svc in enumerate(ctx.spec.services):
+        model = models.get(svc.model)
+        if model is None:
+            continue
+        classes.setdefault(model.id, set()).update(c.name for c in svc.request_classes)
+        for k, c in enumerate(svc.request_classes):
+            total = c.input_tokens + c.output_tokens
+            if total > model.context_length_tokens:
+                yield ctx.src.issue(
+                    ("services", i, "request_classes", k),
+                    f"{c.input_tokens:,} input + {c.output_tokens:,} output tokens = {total:,}, "
+                    f"more than model '{model.id}' holds ({model.context_length_tokens:,} "
+                    "tokens of context)",
+                    "shorten the requests, or raise the model's context_length_tokens",
+                )
+    for j, m in enumerate(ctx.spec.models):
+        known = classes.get(m.id)
+        first: dict[tuple[str, str | None], int] = {}
+        for k, t in enumerate(m.throughput):
+            key = (canonical_name(t.accelerator) or t.accelerator, t.request_class)
+            if key in first:
+                yield ctx.src.issue(
+                    ("models", j, "throughput", k),
+                    f"a second measurement for {t.accelerator}"
+                    + (f" and request class '{t.request_class}'" if t.request_class else "")
+                    + f" (also throughput[{first[key]}])",
+                    "keep one measurement per accelerator and request class",
+                )
+            first.setdefault(key, k)
+            if t.request_class is not None and known is not None and t.request_class not in known:
+                yield unknown(
                     ctx,
-                    path,
-                    f"instance type of {scope.rstrip(':')}",
-                    price.instance_type,
-                    here,
-                    "use an instance type of the catalog",
+                    ("models", j, "throughput", k, "request_class"),
+                    f"request class of the services of '{m.id}'",
+                    t.request_class,
+                    known,
+                    "name a request class of a service that uses this model",
                 )
 
 
 # --------------------------------------------------------------------------- time & shapes
 
 
-def _demand_lengths(ctx: _Ctx) -> Iterator[Issue]:
+def _lengths(ctx: Ctx) -> Iterator[Issue]:
+    """Per-period lists have one value per period of the horizon."""
     n = ctx.spec.horizon.periods
+
+    def bad(path: tuple[str | int, ...], got: int) -> Issue:
+        return ctx.src.issue(
+            path,
+            f"has {got} value{'s' if got != 1 else ''} but the horizon has {n} periods",
+            "give exactly one value per period of the horizon",
+        )
+
     for i, svc in enumerate(ctx.spec.services):
         if isinstance(svc.demand, DemandTable):
             for g, values in svc.demand.by_geography.items():
                 if len(values) != n:
-                    yield ctx.src.issue(
-                        ("services", i, "demand", "by_geography", g),
-                        f"has {len(values)} value{'s' if len(values) != 1 else ''} "
-                        f"but the horizon has {n} periods",
-                        "give exactly one value per period of the horizon",
-                    )
+                    yield bad(("services", i, "demand", "by_geography", g), len(values))
+    for i, o in enumerate(ctx.spec.offerings):
+        if o.max_nodes_by_period is not None and len(o.max_nodes_by_period) != n:
+            yield bad(("offerings", i, "max_nodes_by_period"), len(o.max_nodes_by_period))
 
 
-def _windows(ctx: _Ctx) -> Iterator[Issue]:
+def _windows(ctx: Ctx) -> Iterator[Issue]:
     ps = periods(ctx.spec.horizon)
     h0, h1 = ps[0].start, ps[-1].end
     span = f"the horizon ({h0.date()} to {h1.date()})"
@@ -357,18 +361,10 @@ def _windows(ctx: _Ctx) -> Iterator[Issue]:
                 )
 
 
-def _countries(ctx: _Ctx) -> Iterator[Issue]:
-    def bad(code: str, path: YamlPath) -> Issue:
-        hint = (
-            f"write it in capitals: '{code.upper()}'"
-            if code.upper() in ISO_COUNTRIES
-            else "use an ISO-3166 alpha-2 code such as DE, FR, US"
-        )
-        return ctx.src.issue(path, f"unknown country code '{code}'", hint)
-
+def _countries(ctx: Ctx) -> Iterator[Issue]:
     for i, g in enumerate(ctx.spec.geographies):
         if g.country not in ISO_COUNTRIES:
-            yield bad(g.country, ("geographies", i, "country"))
+            yield bad_country(ctx, g.country, ("geographies", i, "country"))
     tags = {t for r in ctx.catalog.regions for t in r.jurisdictions}
     for i, rule in enumerate(ctx.spec.rules):
         if not isinstance(rule, ResidencyRule):
@@ -384,50 +380,114 @@ def _countries(ctx: _Ctx) -> Iterator[Issue]:
                     f"'{j}' looks like a country: list it under 'countries:'",
                 )
             else:
-                yield _unknown(ctx, path, "jurisdiction", j, tags, "use a tag regions carry")
+                yield unknown(ctx, path, "jurisdiction", j, tags, "use a tag regions carry")
         for k, c in enumerate(rule.countries):
             if c not in ISO_COUNTRIES:
-                yield bad(c, ("rules", i, "countries", k))
+                yield bad_country(ctx, c, ("rules", i, "countries", k))
 
 
-_CHECKS = (
+_CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     _unique_ids,
+    _repeated_names,
+    _empty_selections,
     _references,
-    _providers,
-    _regions,
-    _accelerators,
-    _instance_types,
-    _demand_lengths,
+    _data_classes,
+    _request_sizes,
+    check_names.providers,
+    check_names.regions,
+    check_names.declared_regions,
+    check_names.accelerators,
+    check_names.declared_accelerators,
+    check_names.instance_types,
+    check_names.ambiguous_terms,
+    _lengths,
     _windows,
     _countries,
 )
 
 
-def _check(ctx: _Ctx) -> list[Issue]:
+def _check(ctx: Ctx) -> list[Issue]:
     return by_position(issue for check in _CHECKS for issue in check(ctx))
 
 
 def check_spec(spec: Spec, catalog: Catalog, positions: SourceMap) -> list[Issue]:
     """Every semantic problem of ``spec`` against ``catalog``, in file order."""
-    return _check(_Ctx(spec, catalog, positions))
+    return _check(Ctx(spec, catalog, positions))
 
 
-def validate_text(text: str, filename: str, catalog: Catalog) -> Spec:
-    """Parse, validate and check spec text; one :class:`SpecError` lists every problem."""
+def _source_of(doc: Document) -> str:
+    """The spec's ``catalog.source`` as written ('builtin' when absent or not text)."""
+    data: Any = doc.data
+    section = data.get("catalog") if isinstance(data, dict) else None
+    source = section.get("source") if isinstance(section, dict) else None
+    return source if isinstance(source, str) else "builtin"
+
+
+def resolve_source(source: str, spec_file: str | Path) -> str:
+    """'builtin', or the snapshot directory ``source`` made absolute against the spec's folder
+    (as ``archipel plan`` reads it)."""
+    if source == "builtin" or Path(source).is_absolute():
+        return source
+    return str(Path(spec_file).parent.absolute() / source)
+
+
+def _catalog_for(
+    doc: Document, filename: str, catalog: Catalog | CatalogLoader
+) -> tuple[Catalog | None, list[Issue]]:
+    if isinstance(catalog, Catalog):
+        return catalog, []
+    source = _source_of(doc)
+    try:
+        return catalog(resolve_source(source, filename)), []
+    except CatalogError as exc:
+        issue = doc.source.issue(
+            ("catalog", "source"),
+            f"cannot use the catalog snapshot '{clip(source)}': {exc}",
+            "give a snapshot directory (relative to this spec file) or 'builtin'",
+        )
+        return None, [issue]
+
+
+def validate_text(text: str, filename: str, catalog: Catalog | CatalogLoader) -> Spec:
+    """Parse, validate and check spec text; one :class:`SpecError` lists every problem.
+
+    ``catalog`` is the catalog to check names against, or a loader called with the spec's own
+    ``catalog.source`` (made absolute against ``filename``'s folder).
+    """
     doc = read_document(text, filename)
     spec, issues, errors = build_spec(doc)
-    if spec is not None:
-        issues += check_spec(spec, catalog, doc.source)
-    else:
+    cat, cat_issues = _catalog_for(doc, filename, catalog)
+    issues += cat_issues
+    if cat is not None and spec is not None:
+        issues += check_spec(spec, cat, doc.source)
+    elif cat is not None:
         rest = salvage(doc, errors)
         if rest is not None:
-            issues += _check(_Ctx(rest[0], catalog, rest[1], set_aside_ids(doc, errors)))
+            issues += _check(Ctx(rest[0], cat, rest[1], set_aside_ids(doc, errors)))
     if issues or spec is None:
         raise SpecError(by_position(issues))
     return spec
 
 
-def validate_file(path: str | Path, catalog: Catalog) -> Spec:
-    """Load a spec file and check it against ``catalog``; raise one :class:`SpecError` with
-    every problem (YAML, model validation, semantic checks), in file order."""
+def validate_file(path: str | Path, catalog: Catalog | CatalogLoader) -> Spec:
+    """Load a spec file and check it against ``catalog`` (or the catalog its ``catalog.source``
+    names, read with a loader); raise one :class:`SpecError` with every problem (YAML, model
+    validation, semantic checks), in file order."""
     return validate_text(read_text(path), str(path), catalog)
+
+
+def validate_file_with_catalog(
+    path: str | Path, catalog: Catalog | CatalogLoader
+) -> tuple[Spec, Catalog]:
+    """:func:`validate_file`, also returning the catalog checked against (the one the spec's
+    ``catalog.source`` names when ``catalog`` is a loader) — what ``archipel plan`` needs."""
+    if isinstance(catalog, Catalog):
+        return validate_file(path, catalog), catalog
+    loaded: list[Catalog] = []
+
+    def remember(source: str) -> Catalog:
+        loaded.append(catalog(source))
+        return loaded[-1]
+
+    spec = validate_file(path, remember)
+    return spec, loaded[0]

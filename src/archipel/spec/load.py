@@ -1,254 +1,54 @@
 """Read a spec file: YAML text → :class:`~archipel.spec.models.Spec`, errors at ``file:line:col``.
 
-The YAML is composed into a node tree (PyYAML's ``SafeLoader``), then turned into plain Python
-values by hand so that each value's and each key's position is recorded under its path
-(``("services", 1, "demand", "by_geography", "eu")``) in a :class:`SourceMap`. Pydantic
-validation errors are then mapped back to those positions and rewritten in plain English
-(:mod:`archipel.spec.messages`). Every problem is reported at once as one
-:class:`~archipel.errors.SpecError`; nothing here lets a traceback through for bad input.
-
-Mapping keys are always read as text (``no:`` is the key ``"no"``, not ``False``), since every
-key in the spec language is a field name or an id.
+:mod:`archipel.spec.yaml_reader` reads the YAML into plain values and records where each one
+sits (refusing hostile input with a position). Pydantic validation errors are then mapped back to
+those positions and rewritten in plain English (:mod:`archipel.spec.messages`). Every problem is
+reported at once as one :class:`~archipel.errors.SpecError`; nothing here lets a traceback
+through for bad input.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from archipel.errors import Issue, SpecError, UserError
 from archipel.spec.messages import describe_error
 from archipel.spec.models import Spec
-
-YamlPath = tuple[str | int, ...]
-Position = tuple[int, int]  # 1-based line and column
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
-
-
-def format_path(path: Iterable[str | int]) -> str:
-    """``("services", 1, "demand")`` → ``services[1].demand`` (odd keys in ``["…"]``)."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f'["{part}"]'
-    return out
-
-
-@dataclass(frozen=True)
-class SourceMap:
-    """Where each value (and each mapping key) of a spec file sits in its YAML source.
-
-    ``values[path]`` is the position of the value at ``path``; ``keys[path]`` the position of
-    the key that introduces it (for entries of a mapping). Lookups fall back to the nearest
-    enclosing value, so a path that is not in the file (a defaulted field) still gets a place.
-    ``renumber`` maps, per top-level list, indices of a shortened list back to the file's
-    indices (used when problem items were set aside to check the rest).
-    """
-
-    file: str
-    values: Mapping[YamlPath, Position] = field(default_factory=dict)
-    keys: Mapping[YamlPath, Position] = field(default_factory=dict)
-    renumber: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-
-    def original(self, path: YamlPath) -> YamlPath:
-        """The file's path for ``path`` (undoing any renumbering of top-level lists)."""
-        if len(path) >= 2 and isinstance(path[0], str) and isinstance(path[1], int):
-            kept = self.renumber.get(path[0])
-            if kept is not None and path[1] < len(kept):
-                return (path[0], kept[path[1]], *path[2:])
-        return path
-
-    def at(self, path: YamlPath) -> Position:
-        """Position of the value at ``path`` or of its nearest enclosing value; (1, 1) if none."""
-        p = self.original(path)
-        for n in range(len(p), -1, -1):
-            pos = self.values.get(p[:n])
-            if pos is not None:
-                return pos
-        return (1, 1)
-
-    def key_at(self, path: YamlPath) -> Position:
-        """Position of the key introducing ``path`` (or of the value when there is no key)."""
-        return self.keys.get(self.original(path)) or self.at(path)
-
-    def issue(
-        self,
-        path: YamlPath,
-        message: str,
-        hint: str = "",
-        *,
-        key: bool = False,
-        at: YamlPath | None = None,
-    ) -> Issue:
-        """An :class:`Issue` about ``path``, located at ``at`` (default ``path``), at its key
-        when ``key``."""
-        where = path if at is None else at
-        line, column = self.key_at(where) if key else self.at(where)
-        return Issue(self.file, line, column, format_path(self.original(path)), message, hint)
-
-
-@dataclass(frozen=True)
-class Document:
-    """A YAML file read into plain values: the data, where each part is, and any problems
-    found while reading (duplicate keys, unsupported keys or tags) that do not stop reading."""
-
-    data: Any
-    source: SourceMap
-    issues: tuple[Issue, ...]
-    unreadable: frozenset[YamlPath] = frozenset()
-
-
-def _pos(mark: yaml.Mark) -> Position:
-    return (mark.line + 1, mark.column + 1)
-
-
-class _Builder:
-    """Walks a composed node tree into Python values, recording positions and problems."""
-
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
-        self.loader = loader
-        self.file = file
-        self.values: dict[YamlPath, Position] = {}
-        self.keys: dict[YamlPath, Position] = {}
-        self.issues: list[Issue] = []
-        self.unreadable: set[YamlPath] = set()
-
-    def _issue(self, pos: Position, path: YamlPath, message: str, hint: str) -> None:
-        self.issues.append(Issue(self.file, pos[0], pos[1], format_path(path), message, hint))
-
-    def build(self, node: yaml.Node, path: YamlPath) -> Any:
-        self.values[path] = _pos(node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
-            self.unreadable.add(path)
-            self._issue(
-                _pos(node.start_mark),
-                path,
-                f"cannot read this value: {exc.problem}",
-                "write a plain value (number, text, date, true/false) without a '!' tag",
-            )
-            return None
-
-    def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
-        try:
-            self.loader.flatten_mapping(node)  # resolves '<<: *anchor' merge keys
-        except yaml.constructor.ConstructorError as exc:
-            mark = exc.problem_mark or node.start_mark
-            self._issue(_pos(mark), path, f"bad merge key: {exc.problem}", "merge only mappings")
-        out: dict[str, Any] = {}
-        first: dict[str, Position] = {}
-        for key_node, value_node in node.value:
-            kpos = _pos(key_node.start_mark)
-            if not isinstance(key_node, yaml.ScalarNode):
-                self._issue(
-                    kpos, path, "a key must be a plain name", "write 'name: value' on one line"
-                )
-                continue
-            key = str(key_node.value)
-            if key in first:
-                line, col = first[key]
-                self._issue(
-                    kpos,
-                    path,
-                    f"duplicate key '{key}' (first given at line {line}, column {col})",
-                    "give each key once; YAML would silently keep only the last one",
-                )
-            else:
-                first[key] = kpos
-            self.keys[(*path, key)] = kpos
-            out[key] = self.build(value_node, (*path, key))
-        return out
-
-
-_SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
-    ("'\\t'", "indent with spaces, never tabs"),
-    ("quoted text", "close the quote with the same quote character it opens with"),
-    ("expected ':'", "check that each key is followed by ':' and lines at one level line up"),
-    (
-        "mapping values are not allowed",
-        "a value containing ': ' must be quoted, or this line is indented too far",
-    ),
-    ("expected <block end>", "this line's indentation does not match the lines above it"),
-    ("single document", "a spec file holds one YAML document: remove the extra '---'"),
-    ("flow", "close the '[' or '{' opened earlier, and separate items with commas"),
+from archipel.spec.yaml_reader import (
+    Document,
+    Position,
+    SourceMap,
+    YamlPath,
+    format_path,
+    read_document,
 )
 
+__all__ = [
+    "Document",
+    "Position",
+    "SourceMap",
+    "YamlPath",
+    "build_spec",
+    "by_position",
+    "format_path",
+    "load_spec",
+    "load_spec_with_positions",
+    "parse_spec",
+    "parse_spec_with_positions",
+    "read_document",
+    "read_text",
+    "salvage",
+    "set_aside_ids",
+    "validation_issues",
+]
 
-def _syntax_issue(exc: yaml.YAMLError, file: str) -> Issue:
-    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
-        return Issue(file, 1, 1, "", f"not valid YAML: {exc}", "check the file's syntax")
-    text = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-    mark = exc.problem_mark
-    if exc.context_mark is not None and exc.context:
-        text += f" (the {exc.context.split()[-1]} starts at line {exc.context_mark.line + 1})"
-        if "quoted scalar" in exc.context:  # point at the quote that is never closed
-            text, mark = "a quoted text is never closed", exc.context_mark
-    hint = next(
-        (h for needle, h in _SYNTAX_HINTS if needle in text),
-        "check indentation (spaces, the same for each level) and quotes near here",
-    )
-    line, column = _pos(mark)
-    return Issue(file, line, column, "", f"YAML syntax error: {text}", hint)
-
-
-def read_document(text: str, file: str) -> Document:
-    """Parse YAML text into a :class:`Document`; fatal problems raise :class:`SpecError`."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.YAMLError as exc:
-        raise SpecError([_syntax_issue(exc, file)]) from None
-    finally:
-        loader.dispose()
-    if node is None:
-        raise SpecError(
-            [
-                Issue(
-                    file,
-                    1,
-                    1,
-                    "",
-                    "the file is empty",
-                    "a spec needs at least 'horizon:' (see examples/small.yaml)",
-                )
-            ]
-        )
-    if not isinstance(node, yaml.MappingNode):
-        what = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
-        line, column = _pos(node.start_mark)
-        raise SpecError(
-            [
-                Issue(
-                    file,
-                    line,
-                    column,
-                    "",
-                    f"the top level must be a mapping of fields, got {what}",
-                    "start with lines such as 'horizon:' and 'services:' at column 1",
-                )
-            ]
-        )
-    builder = _Builder(loader, file)
-    data = builder.build(node, ())
-    source = SourceMap(file, builder.values, builder.keys)
-    return Document(data, source, tuple(builder.issues), frozenset(builder.unreadable))
+MAX_SPEC_BYTES = 64 * 1024 * 1024
+"""Largest spec file read (64 MiB); real specs are a few kilobytes to a few megabytes."""
 
 
 def validation_issues(exc: ValidationError, doc: Document) -> list[Issue]:
@@ -267,13 +67,49 @@ def by_position(issues: Iterable[Issue]) -> list[Issue]:
     return sorted(set(issues), key=lambda i: (i.file, i.line, i.column, i.path, i.message))
 
 
+def _booleans_read_as_numbers(raw: Any, value: Any, path: YamlPath) -> Iterator[YamlPath]:
+    """Paths where the YAML has true/false but the validated spec a number (pydantic reads
+    ``lat: true`` as 1.0): walks the raw data and the spec side by side."""
+    if isinstance(raw, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            yield path
+    elif isinstance(raw, dict) and isinstance(value, BaseModel | dict):
+        for key, item in raw.items():
+            if isinstance(value, dict) and key in value:
+                yield from _booleans_read_as_numbers(item, value[key], (*path, key))
+            elif isinstance(value, BaseModel) and key in type(value).model_fields:
+                yield from _booleans_read_as_numbers(item, getattr(value, key), (*path, key))
+    elif isinstance(raw, list) and isinstance(value, list) and len(raw) == len(value):
+        for i, (item, v) in enumerate(zip(raw, value, strict=True)):
+            yield from _booleans_read_as_numbers(item, v, (*path, i))
+
+
 def build_spec(doc: Document) -> tuple[Spec | None, list[Issue], list[ErrorDetails]]:
-    """Validate a document: the spec (None if it does not validate), issues, raw errors."""
+    """Validate a document: the spec (None if it does not validate), issues, raw errors.
+
+    A number written as true/false is an issue here (pydantic would read it as 1 or 0)."""
     try:
         spec = Spec.model_validate(doc.data)
     except ValidationError as exc:
         return None, [*doc.issues, *validation_issues(exc, doc)], list(exc.errors())
-    return spec, list(doc.issues), []
+    issues = list(doc.issues)
+    for path in _booleans_read_as_numbers(doc.data, spec, ()):
+        got = "true" if _at(doc.data, path) else "false"
+        issues.append(
+            doc.source.issue(
+                path,
+                f"expected a number, got {got}",
+                "write a number; YAML reads unquoted yes/no/on/off/true/false as booleans",
+            )
+        )
+    return spec, issues, []
+
+
+def _at(data: Any, path: YamlPath) -> Any:
+    """The value at ``path`` inside plain YAML data."""
+    for part in path:
+        data = data[part]
+    return data
 
 
 def parse_spec_with_positions(text: str, filename: str) -> tuple[Spec, SourceMap]:
@@ -297,6 +133,12 @@ def read_text(path: str | Path) -> str:
         raise UserError(f"spec file not found: {p} — check the path (it is read as given)")
     if not p.is_file():
         raise UserError(f"not a file: {p} — give the path of a .yaml spec file")
+    size = p.stat().st_size
+    if size > MAX_SPEC_BYTES:
+        raise UserError(
+            f"spec file {p} is {size / 2**20:,.0f} MiB; the limit is {MAX_SPEC_BYTES // 2**20} "
+            "MiB — is this the right file? (a spec is a few kilobytes)"
+        )
     try:
         return p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

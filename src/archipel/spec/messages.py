@@ -84,8 +84,20 @@ def _walk(loc: Loc, data: Any) -> tuple[Loc, Any, Any, bool]:
     return tuple(path), tp, parent, False
 
 
+MAX_SHOWN = 60
+"""Longest value quoted in a message; longer ones are cut with '…'."""
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
 def show(value: Any) -> str:
-    """A value as the user wrote it in YAML."""
+    """A value as the user wrote it in YAML (at most :data:`MAX_SHOWN` characters)."""
+    return _cut(_show(value))
+
+
+def _show(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
@@ -99,7 +111,9 @@ def show(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):
-        return repr(value)
+        return repr(value[: MAX_SHOWN + 1])
+    if isinstance(value, int) and abs(value) >= 10**MAX_SHOWN:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
     return str(value)
 
 
@@ -129,7 +143,9 @@ def _quote_hint(value: Any) -> str:
 
 def _bound(kind: str, ctx: dict[str, Any]) -> str:
     sym = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}[kind]
-    return f"must be {sym} {ctx[kind]:g}"
+    limit = ctx[kind]
+    shown = f"{limit:g}" if isinstance(limit, int | float) else str(limit)
+    return f"must be {sym} {shown}"
 
 
 def _missing(parent: Any, name: str) -> tuple[str, str]:
@@ -149,6 +165,8 @@ _DATE = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_d
 def _simple(kind: str, value: Any, ctx: dict[str, Any]) -> tuple[str, str] | None:
     """Messages that depend only on the error type and the value."""
     got = show(value)
+    if kind in _NUMBER and isinstance(value, int) and not isinstance(value, bool):
+        return f"the number is too large ({got})", "change the value to lie in the allowed range"
     if kind in _NUMBER:
         return f"expected a number, got {got}", "write a plain number such as 12 or 0.5"
     if kind in _WHOLE:
