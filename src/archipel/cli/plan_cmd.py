@@ -12,7 +12,9 @@ import typer
 from archipel.catalog.model import Catalog
 from archipel.errors import RuntimeFailure
 
-SpecArg = Annotated[Path, typer.Argument(help="The fleet spec (YAML).", show_default=False)]
+SpecArg = Annotated[
+    Path, typer.Argument(help="The fleet spec (YAML).", metavar="SPEC", show_default=False)
+]
 CatalogOpt = Annotated[
     Path | None,
     typer.Option("--catalog", help="A snapshot directory instead of the spec's catalog source."),

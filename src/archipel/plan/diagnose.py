@@ -33,6 +33,14 @@ RELAXABLE: dict[str, tuple[str, str]] = {
     "service-providers-lower": ("providers", "providers missing for the minimum-providers rule"),
     "service-spot-share-upper": ("requests/s", "requests/s above the service's spot share"),
     "job-single-node-upper": ("nodes", "nodes beyond one on instance types without a fabric"),
+    "job-choice-work-lower": (
+        "share of the job",
+        "training work that no one accelerator type (and region) can finish in the window",
+    ),
+    "job-choice-gang-lower": (
+        "accelerators",
+        "accelerators short of the smallest gang on the job's accelerator type (and region)",
+    ),
 }
 
 
@@ -73,7 +81,7 @@ def explain(built: Built, time_limit_s: float | None = None) -> list[Blocker]:
         return []
     s = sol.x[lp.num_cols :]
     out: list[Blocker] = []
-    for j in np.nonzero(s > 1e-7)[0]:
+    for j in np.nonzero(s > 1e-9 * np.maximum(1.0, np.abs(rhs)))[0]:
         block = sides[j][2]
         family = block.family
         entity = block.label(np.array([rows[j] - block.start]))[0]

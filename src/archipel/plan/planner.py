@@ -62,6 +62,7 @@ class _Solved:
     blocks: int
     mip_blocks: int = 0
     messages: list[str] = field(default_factory=list)
+    relaxation_feasible: bool = True  # False: some block's LP relaxation is infeasible
 
 
 def _status(outcome: Outcome) -> Status:
@@ -186,7 +187,9 @@ def _solve(
     total, bound = lp.offset, lp.offset
     outcome = Outcome.OPTIMAL
     solved = _Solved(x, duals, 0.0, 0.0, outcome, len(blocks))
-    big = [b for b in blocks if b.rows.size]
+    # rows that no column can satisfy are found first: a spec with an unservable demand is
+    # declared infeasible without solving the rest
+    big = sorted((b for b in blocks if b.rows.size), key=lambda b: b.cols.size > 0)
     lonely = [b for b in blocks if not b.rows.size]
     for b in lonely:
         total += float(lp.cost[b.cols] @ x[b.cols])
@@ -201,6 +204,7 @@ def _solve(
             solved.outcome = (
                 chosen.outcome if chosen.outcome != Outcome.OPTIMAL else Outcome.NO_SOLUTION
             )
+            solved.relaxation_feasible = relaxed.outcome != Outcome.INFEASIBLE
             solved.messages.append(chosen.message)
             return solved
         x[block.cols] = chosen.x
@@ -242,14 +246,15 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     status = _status(solved.outcome)
     if status in (Status.INFEASIBLE, Status.TIME_LIMIT, Status.ERROR):
         blockers = []
+        msg = "; ".join(solved.messages) or status.value
         if status == Status.INFEASIBLE:
             say("no plan exists: finding the smallest relaxation")
             blockers = explain(built, options.time_limit_s)
-        msg = (
-            "no plan meets the spec"
-            if status == Status.INFEASIBLE
-            else "; ".join(solved.messages) or status.value
-        )
+            msg = "no plan meets the spec (" + (
+                "no whole-node plan exists, though a fractional one does; the MIP proves it)"
+                if solved.relaxation_feasible
+                else "its LP relaxation is infeasible)"
+            )
         return Plan(
             spec_name=inputs.spec.name,
             planner="lp",

@@ -259,7 +259,13 @@ def _gang_choice(
         ],
         "a job's nodes are of the accelerator type (and region) it chose",
     )
-    _choice_strength(b, prob, cells, y, z, znum[inv], kj[kept])
+    acc_of = keys[kept] % len(acc_names)
+    reg_of = (keys[kept] // len(acc_names)) % (R + 1)
+    names = [
+        acc_names[a] + (f" in {prob.regions[r]}" if r < R else "")
+        for a, r in zip(acc_of, reg_of, strict=True)
+    ]
+    _choice_strength(b, prob, cells, y, z, znum[inv], kj[kept], names)
     jobs_with = np.unique(kj[kept])
     b.add_rows(
         "job-gang-choice-equal",
@@ -282,6 +288,7 @@ def _choice_strength(
     z: VarBlock,
     z_of_cell: IntArray,
     z_job: IntArray,
+    names: list[str],
 ) -> None:
     """The chosen type (and region) alone does the work and holds the gang in every period:
 
@@ -305,7 +312,7 @@ def _choice_strength(
         np.concatenate([cells.y_work[ci], -np.ones(K)]),
         0.0,
         np.inf,
-        lambda rows: [f"{spec.training[z_job[i]].id}/choice {i}" for i in rows],
+        lambda rows: [f"{spec.training[z_job[i]].id} on {names[i]}" for i in rows],
         "the job's chosen accelerator type (and region) alone finishes its work",
     )
     gmin = np.array([j.gang_min_accelerators for j in spec.training], dtype=float)
@@ -331,7 +338,7 @@ def _choice_strength(
         0.0,
         np.inf,
         lambda rows: [
-            f"{spec.training[z_job[rk[i]]].id}/choice {rk[i]}/{labels_p[rt[i]]}" for i in rows
+            f"{spec.training[z_job[rk[i]]].id} on {names[rk[i]]}/{labels_p[rt[i]]}" for i in rows
         ],
         "the job's chosen accelerator type (and region) holds its smallest gang in each period",
     )
