@@ -106,13 +106,13 @@ def render_tables(
                         o.accelerator,
                         o.accelerators_per_node,
                         o.purchase_option.value,
-                        repr(o.price_usd_per_node_hour),
-                        repr(o.interruptions_per_hour),
-                        "" if o.max_nodes is None else repr(o.max_nodes),
+                        _num(o.price_usd_per_node_hour),
+                        _num(o.interruptions_per_hour),
+                        "" if o.max_nodes is None else _num(o.max_nodes),
                         o.scale_up,
                         o.fabric,
-                        repr(o.fabric_gbps),
-                        repr(o.availability),
+                        _num(o.fabric_gbps),
+                        _num(o.availability),
                         ";".join(o.flags),
                     )
                     for o in offerings
@@ -129,8 +129,8 @@ def render_tables(
                     r.city,
                     r.country,
                     r.continent,
-                    repr(r.lat),
-                    repr(r.lon),
+                    _num(r.lat),
+                    _num(r.lon),
                     ";".join(r.jurisdictions),
                 )
                 for r in regions
@@ -289,6 +289,12 @@ def parse_tables(tables: Mapping[str, bytes], manifest: Manifest, where: str) ->
         tuple(r for r, _ in regions),
         tuple(o for o, _ in offerings),
     )
+
+
+def _num(x: float) -> str:
+    """A number as the snapshot writes it: Python's shortest round-trip form of a float (numpy
+    scalars included, whose repr is not a number)."""
+    return repr(float(x))
 
 
 def _csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

@@ -2,8 +2,8 @@
 
 The model goes to HiGHS as arrays in one ``passModel`` call (CSR matrix, bounds, integrality).
 HiGHS prints a banner on the process's standard output the first time a solver object is made;
-it is sent to standard error instead, so that ``--json`` output stays pure. Ctrl-C stops a
-running solve (HiGHS's own interrupt handling) and raises ``KeyboardInterrupt``.
+it is sent to standard error instead, so that ``--json`` output stays pure. Ctrl-C cancels a
+running solve at once and raises ``KeyboardInterrupt`` (the CLI exits 130).
 """
 
 from __future__ import annotations
@@ -151,10 +151,25 @@ def solve(
     _pass(h, lp, integer)
     if is_mip and start is not None:
         h.setSolution(lp.num_cols, np.arange(lp.num_cols, dtype=np.int32), start)
-    h.HandleKeyboardInterrupt = True
-    h.solve()
+    _run(h)
     seconds = time.perf_counter() - started
     return _read(h, is_mip, seconds)
+
+
+def _run(h: highspy.Highs) -> None:
+    """Solve in HiGHS's own thread, so that Ctrl-C reaches Python at once: the solve is then
+    cancelled (HiGHS stops at its next check, within a fraction of a second) and
+    ``KeyboardInterrupt`` goes on to the caller — no plan is made from an interrupted solve."""
+    h.HandleUserInterrupt = True
+    h.startSolve()
+    try:
+        while not h.wait(0.1)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        while not h.wait(0.1)[0]:
+            pass
+        raise
 
 
 def _read(h: highspy.Highs, is_mip: bool, seconds: float) -> Solution:
