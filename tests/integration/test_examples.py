@@ -38,3 +38,39 @@ def test_frontier_lab_has_what_its_comments_promise() -> None:
     assert {"exclusivity", "residency", "cloud_act_exclusion", "survivability"} <= kinds
     assert {c.provider for c in spec.contracts} == {"oci", "aws"}
     assert len(spec.training) == 1 and spec.training[0].single_region
+
+
+def test_frontier_lab_plan_is_what_its_comments_say() -> None:
+    """The figures in examples/frontier-lab.yaml's comments come from this plan: keep them true.
+
+    (About 4 s: the README's main job, planned and verified.)"""
+    from archipel.catalog.snapshot import load_builtin
+    from archipel.plan.planner import PlanOptions, make_plan
+
+    catalog = load_builtin()
+    spec = validate_file(EXAMPLES / "frontier-lab.yaml", catalog)
+    plan = make_plan(spec, catalog, options=PlanOptions(rule_costs=False))
+    assert plan.verified and plan.whole_nodes
+    assert plan.objective_usd == pytest.approx(18.76e9, rel=0.005)
+    assert plan.gap is not None and plan.gap < 0.0003
+    assistant = [a for a in plan.allocations if a.workload == "assistant"]
+    before_2030 = {(a.provider, a.instance_type) for a in assistant if a.period < 12}
+    assert before_2030 == {("azure", "Standard_ND96isr_H200_v5")}
+    peak = {
+        y: max(a.nodes for a in assistant if a.period_label.startswith(y)) for y in ("2027", "2029")
+    }
+    assert peak == {"2027": 4878.0, "2029": 10261.0}
+    share = sum(a.cost_usd for a in assistant) / plan.objective_usd
+    assert share == pytest.approx(0.94, abs=0.005)
+    training = [a for a in plan.allocations if a.workload_kind == "training"]
+    assert {(a.region, a.instance_type) for a in training} == {("oci:ap-tokyo-1", "BM.GPU.B200.8")}
+    assert [a.accelerators for a in training] == [8192.0, 8192.0]
+    assert sum(a.cost_usd for a in training) == pytest.approx(252e6, rel=0.005)
+    oci = {c.year: c for c in plan.contracts if c.contract == "oci-compute"}
+    assert [round(oci[y].shortfall_usd / 1e6) for y in (2027, 2028, 2029, 2030)] == [0, 99, 72, 0]
+    assert [round(oci[y].spent_usd / 1e6) for y in (2028, 2029)] == [51, 78]
+    aws = [c for c in plan.contracts if c.contract == "aws-strategic"]
+    assert all(c.shortfall_usd == 0 for c in aws)
+    eu = {(a.provider, a.accelerator) for a in plan.allocations if a.workload == "eu-assistant"}
+    assert eu == {("nebius", "H200"), ("verda", "B200")}
+    assert all(s.ok for s in plan.survivability)
