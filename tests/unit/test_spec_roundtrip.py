@@ -44,7 +44,7 @@ ids = st.one_of(
     st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,11}", fullmatch=True),
 )
 texts = st.text(
-    st.characters(codec="utf-8", categories=["L", "N", "P", "Zs", "S"]), min_size=0, max_size=20
+    st.characters(codec="utf-8", categories=["L", "N", "P", "Zs", "S"]), min_size=1, max_size=20
 )
 # within the spec's physical bounds (spec.models: MAX_* and the per-field limits)
 nonneg = st.floats(min_value=0, max_value=1e5, allow_nan=False)

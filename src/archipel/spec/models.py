@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from archipel.catalog.model import PurchaseOption
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=130)]  # region ids, instance types, chips
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Pct = Annotated[float, Field(ge=0.0, lt=100.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -95,7 +96,7 @@ class CatalogSelection(Frozen):
         description="'builtin' for the shipped snapshot, or a path to a snapshot directory.",
     )
     providers: list[Id] | None = Field(None, description="Only these providers (default: all).")
-    accelerators: list[str] | None = Field(
+    accelerators: list[Name] | None = Field(
         None, description="Only these accelerators (default: all)."
     )
     purchase_options: list[PurchaseOption] = Field(
@@ -112,16 +113,18 @@ class CatalogSelection(Frozen):
 class CapacityLimit(Frozen):
     """At most ``max_accelerators`` of a provider (optionally a region/accelerator) per period."""
 
-    region: str | None = Field(None, description="Region id 'provider:code'; default: all regions.")
-    accelerator: str | None = None
+    region: Name | None = Field(
+        None, description="Region id 'provider:code'; default: all regions."
+    )
+    accelerator: Name | None = None
     max_accelerators: float = Field(ge=0.0, le=MAX_ACCELERATORS)
 
 
 class PriceOverride(Frozen):
     """A negotiated price replacing the catalog's list price for an instance type."""
 
-    instance_type: str
-    region: str | None = Field(
+    instance_type: Name
+    region: Name | None = Field(
         None, description="Region id 'provider:code'; default: every region."
     )
     purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND
@@ -160,7 +163,7 @@ class SpotTerms(Frozen):
     """
 
     provider: Id
-    region: str | None = Field(None, description="Region id 'provider:code'.")
+    region: Name | None = Field(None, description="Region id 'provider:code'.")
     instance_type: str | None = None
     availability: float | None = Field(None, gt=0.0, le=1.0)
     interruptions_per_hour: float | None = Field(None, ge=0.0, le=100.0)
@@ -231,7 +234,9 @@ class OfferingDecl(Frozen):
     """
 
     provider: Id
-    region: str = Field(description="Region id 'provider:code' (declared under regions: or known).")
+    region: Name = Field(
+        description="Region id 'provider:code' (declared under regions: or known)."
+    )
     instance_type: str = Field(min_length=1, max_length=100)
     accelerator: str = Field(min_length=1, max_length=64)
     accelerators_per_node: int = Field(ge=1, le=100_000)
@@ -278,7 +283,7 @@ class Geography(Frozen):
 class MeasuredThroughput(Frozen):
     """A measured serving profile; it replaces the estimate for that accelerator."""
 
-    accelerator: str
+    accelerator: Name
     accelerators_per_replica: int = Field(ge=1, le=100_000)
     request_class: str | None = Field(None, description="Default: applies to every class.")
     requests_per_s_per_replica: float = Field(gt=0.0, le=1e6)
@@ -403,10 +408,10 @@ class InferenceService(Frozen):
         le=10_000.0,
         description="Largest network round trip allowed between a geography and a region.",
     )
-    serving_regions: dict[Id, list[str]] | None = Field(
+    serving_regions: dict[Id, list[Name]] | None = Field(
         None, description="Per geography, the regions allowed regardless of estimated RTT."
     )
-    data_class: str | None = None
+    data_class: Name | None = None
     request_classes: list[RequestClass] = Field(default_factory=_default_classes)
     purchase_options: list[PurchaseOption] = Field(
         default_factory=lambda: [PurchaseOption.ON_DEMAND, PurchaseOption.RESERVED]
@@ -493,7 +498,7 @@ class TrainingJob(Frozen):
     id: Id
     model: Id | None = None
     work: Work
-    accelerators: list[str] = Field(min_length=1)
+    accelerators: list[Name] = Field(min_length=1)
     gang_min_accelerators: int = Field(
         0,
         ge=0,
@@ -509,7 +514,7 @@ class TrainingJob(Frozen):
     preemptible: bool = False
     checkpoint_interval_h: float = Field(1.0, gt=0.0, le=10_000.0)
     restart_h: Hours = 0.25
-    data_class: str | None = None
+    data_class: Name | None = None
 
     @model_validator(mode="after")
     def _window(self) -> TrainingJob:
@@ -529,8 +534,8 @@ class TrainingJob(Frozen):
 class ReservedBlock(Frozen):
     """Capacity reserved and paid for whether used or not."""
 
-    region: str = Field(description="Region id 'provider:code'.")
-    instance_type: str
+    region: Name = Field(description="Region id 'provider:code'.")
+    instance_type: Name
     nodes: int = Field(ge=1, le=1_000_000_000)
     usd_per_node_hour: UsdPerHour
     start: PlanDate
@@ -542,7 +547,7 @@ class Contract(Frozen):
 
     id: Id
     provider: Id
-    regions: list[str] | None = Field(None, description="Region ids in scope; default: all.")
+    regions: list[Name] | None = Field(None, description="Region ids in scope; default: all.")
     start: PlanDate
     end: PlanDate
     committed_usd_per_year: Usd = 0.0
@@ -564,9 +569,11 @@ class ResidencyRule(Frozen):
     """Workloads of ``data_class`` run only in regions carrying one of ``jurisdictions``/``countries``."""
 
     kind: Literal["residency"] = "residency"
-    data_class: str
-    jurisdictions: list[str] = Field(default_factory=list, description="e.g. ['EU'] (EU/EEA).")
-    countries: list[str] = Field(default_factory=list, description="ISO-3166 alpha-2 codes.")
+    data_class: Name
+    jurisdictions: list[Name] = Field(default_factory=list, description="e.g. ['EU'] (EU/EEA).")
+    countries: list[Annotated[str, Field(min_length=2, max_length=2)]] = Field(
+        default_factory=list, description="ISO-3166 alpha-2 codes."
+    )
 
     @model_validator(mode="after")
     def _some(self) -> ResidencyRule:
@@ -579,7 +586,7 @@ class CloudActExclusionRule(Frozen):
     """Workloads of these data classes never run on a provider subject to the US CLOUD Act."""
 
     kind: Literal["cloud_act_exclusion"] = "cloud_act_exclusion"
-    data_classes: list[str] = Field(min_length=1)
+    data_classes: list[Name] = Field(min_length=1)
 
 
 class ExclusivityRule(Frozen):
@@ -616,7 +623,7 @@ class MinProvidersRule(Frozen):
     """Each service runs on at least ``count`` providers, each with ``min_share`` of its demand."""
 
     kind: Literal["min_providers"] = "min_providers"
-    count: int = Field(ge=1)
+    count: int = Field(ge=1, le=1000)
     min_share: Share = 0.1
     services: list[Id] | None = None
 
@@ -639,7 +646,7 @@ class Spec(Frozen):
     """A fleet: workloads, contracts and rules over a horizon."""
 
     version: Literal[1] = 1
-    name: str = "fleet"
+    name: str = Field("fleet", max_length=200)
     horizon: Horizon
     catalog: CatalogSelection = Field(default_factory=CatalogSelection)
     providers: list[ProviderSettings] = Field(default_factory=list)
