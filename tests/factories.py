@@ -110,6 +110,27 @@ M70 = ModelSpec(
     ],
 )
 HUGE = ModelSpec(id="huge", parameters_b=1000)
+
+
+def two_class_model(l4_long_per_replica: float) -> ModelSpec:
+    """Model ``mixed``, measured per request class: an H100 replica (2 chips) serves 10 short or
+    2.5 long requests/s, an L4 replica (1 chip) 4 short or ``l4_long_per_replica`` long."""
+    rates = (("H100", 2, "short", 10.0), ("H100", 2, "long", 2.5), ("L4", 1, "short", 4.0))
+    return ModelSpec(
+        id="mixed",
+        parameters_b=70,
+        throughput=[
+            MeasuredThroughput(
+                accelerator=a,
+                accelerators_per_replica=k,
+                request_class=c,
+                requests_per_s_per_replica=r,
+            )
+            for a, k, c, r in (*rates, ("L4", 1, "long", l4_long_per_replica))
+        ],
+    )
+
+
 MODELS: tuple[ModelSpec, ...] = (M70, HUGE)
 
 START = dt.date(2027, 1, 1)

@@ -46,6 +46,7 @@ from factories import (
     small_catalog,
     spec_with,
     training_job,
+    two_class_model,
 )
 
 HOURS = 4344.0
@@ -176,36 +177,7 @@ def test_peak_demand_sizes_capacity() -> None:
     assert plan.objective_usd == pytest.approx(1_399_680)
 
 
-MELANGE = ModelSpec(
-    id="mixed",
-    parameters_b=70,
-    throughput=[
-        MeasuredThroughput(
-            accelerator="H100",
-            accelerators_per_replica=2,
-            request_class="short",
-            requests_per_s_per_replica=10.0,
-        ),
-        MeasuredThroughput(
-            accelerator="H100",
-            accelerators_per_replica=2,
-            request_class="long",
-            requests_per_s_per_replica=2.5,
-        ),
-        MeasuredThroughput(
-            accelerator="L4",
-            accelerators_per_replica=1,
-            request_class="short",
-            requests_per_s_per_replica=4.0,
-        ),
-        MeasuredThroughput(
-            accelerator="L4",
-            accelerators_per_replica=1,
-            request_class="long",
-            requests_per_s_per_replica=0.125,
-        ),
-    ],
-)
+MELANGE = two_class_model(l4_long_per_replica=0.125)
 
 
 def test_two_chip_types_in_two_regions_split_a_two_class_mix() -> None:

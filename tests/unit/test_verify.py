@@ -21,9 +21,7 @@ from archipel.spec.models import (
     Contract,
     DiversificationRule,
     ExclusivityRule,
-    MeasuredThroughput,
     MinProvidersRule,
-    ModelSpec,
     ResidencyRule,
     Rule,
     SurvivabilityRule,
@@ -39,6 +37,7 @@ from factories import (
     small_catalog,
     spec_with,
     training_job,
+    two_class_model,
 )
 
 OVH = "ovh:gra:h100-8:on_demand"
@@ -347,36 +346,7 @@ def test_region_loss_scenarios() -> None:
     assert len(report.recomputed.survivability) == 5
 
 
-MIXED = ModelSpec(
-    id="mixed",
-    parameters_b=70,
-    throughput=[
-        MeasuredThroughput(
-            accelerator="H100",
-            accelerators_per_replica=2,
-            request_class="short",
-            requests_per_s_per_replica=10.0,
-        ),
-        MeasuredThroughput(
-            accelerator="H100",
-            accelerators_per_replica=2,
-            request_class="long",
-            requests_per_s_per_replica=2.5,
-        ),
-        MeasuredThroughput(
-            accelerator="L4",
-            accelerators_per_replica=1,
-            request_class="short",
-            requests_per_s_per_replica=4.0,
-        ),
-        MeasuredThroughput(
-            accelerator="L4",
-            accelerators_per_replica=1,
-            request_class="long",
-            requests_per_s_per_replica=0.5,
-        ),
-    ],
-)
+MIXED = two_class_model(l4_long_per_replica=0.5)
 
 
 def _mixed(total: float) -> tuple[Plan, PlanInputs]:
