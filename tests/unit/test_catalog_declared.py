@@ -1,5 +1,5 @@
-"""Chips of your own in imported catalogs: ``import_text(..., declared=("A10G",))`` and the
-snapshots that hold them (flagged ``accelerator-declared``)."""
+"""Chips of your own in imported catalogs: ``catalog import --accelerator A10G``, snapshots that
+hold them (flagged ``accelerator-declared``), and the report and offers that show them."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from archipel.catalog.flags import FLAG_ACCELERATOR_DECLARED, FLAGS, check_accelerator
 from archipel.catalog.importer import SKIP_NOT_AI, import_paths, import_text
 from archipel.catalog.model import FoldedName, Offering
 from archipel.catalog.regions import PROVIDERS
+from archipel.catalog.report import DeclaredChip, catalog_report
 from archipel.catalog.snapshot import (
     MANIFEST_JSON,
     OFFERINGS_CSV,
@@ -22,7 +25,8 @@ from archipel.catalog.snapshot import (
     load_snapshot,
     save_snapshot,
 )
-from archipel.errors import CatalogError
+from archipel.cli import catalog_cmd
+from archipel.errors import CatalogError, UnknownNameError
 
 AWS_HEADER = (
     "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,"
@@ -237,3 +241,117 @@ def test_the_flag_has_a_meaning_and_a_remedy() -> None:
     assert check_accelerator("A10G", (FLAG_ACCELERATOR_DECLARED,)) is None
     assert check_accelerator("H100", ()) is None
     assert check_accelerator("A10G", ()) is not None
+
+
+# ---------------------------------------------------------------------------------- report
+
+
+def test_the_report_lists_declared_chips_and_their_offerings(tmp_path: Path) -> None:
+    report = catalog_report(load_snapshot(saved_snapshot(tmp_path)))
+    assert report.declared == (DeclaredChip("A10G", 3, ("aws",)),)
+    body = report.to_json()
+    assert body["declared_accelerators"] == [
+        {"accelerator": "A10G", "offerings": 3, "providers": ["aws"]}
+    ]
+    flags = {f["flag"]: f["rows"] for f in body["flags"]}
+    assert flags[FLAG_ACCELERATOR_DECLARED] == 3
+    assert catalog_report(load_builtin()).declared == ()
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    root = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @root.callback()
+    def _root() -> None:
+        """Test root."""
+
+    catalog_cmd.register(root)
+    return root
+
+
+def test_cli_import_with_a_declared_chip_end_to_end(app: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    csv_path = tmp_path / "aws.csv"
+    csv_path.write_text(A10G_CSV, "utf-8")
+    wide = {"COLUMNS": "200"}
+
+    plain = runner.invoke(app, ["catalog", "import", str(csv_path)], env=wide)
+    assert plain.exit_code == 0, plain.output
+    assert (
+        "skipped 3: not an AI accelerator in the facts table (A10G 2, V100 1); keep a chip of "
+        "your own with --accelerator NAME" in plain.output
+    )
+
+    out = tmp_path / "snap"
+    args = ["catalog", "import", str(csv_path), "--accelerator", "A10G", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["declared"] == {"A10G": 2}
+    (f,) = body["files"]
+    assert (f["rows_kept"], f["skipped_accelerators"], f["declared"]) == (
+        3,
+        {"V100": 1},
+        {"A10G": 2},
+    )
+    assert body["snapshot"]["offerings"] == 5
+    assert "A10G" in load_snapshot(out).manifest.notes
+
+    text = runner.invoke(app, ["catalog", "import", str(csv_path), "-a", "A10G"], env=wide)
+    assert text.exit_code == 0, text.output
+    assert "chip of your own A10G: 2 rows kept" in text.output
+
+    report = runner.invoke(app, ["catalog", "report", "--catalog", str(out)], env=wide)
+    assert report.exit_code == 0, report.output
+    assert "chips of your own (accelerator-declared)\n  A10G: 3 offerings (aws)" in report.stdout
+    report_json = json.loads(
+        runner.invoke(app, ["catalog", "report", "--catalog", str(out), "--json"]).stdout
+    )
+    assert report_json["declared_accelerators"][0]["offerings"] == 3
+
+    for name in ("A10G", "a10g"):
+        offers = runner.invoke(
+            app, ["catalog", "offers", "--catalog", str(out), "-a", name, "--json"]
+        )
+        assert offers.exit_code == 0, offers.output
+        rows = json.loads(offers.stdout)
+        assert [(r["instance_type"], r["purchase_option"]) for r in rows] == [
+            ("g5.xlarge", "spot"),
+            ("g5.xlarge", "on_demand"),
+            ("g5.48xlarge", "on_demand"),
+        ]
+    both = runner.invoke(app, ["catalog", "offers", "--catalog", str(out), "-a", "A10G,H100"])
+    assert both.exit_code == 0 and "5 of 5 offerings" in both.stdout
+
+
+def test_cli_refuses_built_in_names_and_unknown_chips(app: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    csv_path = tmp_path / "aws.csv"
+    csv_path.write_text(A10G_CSV, "utf-8")
+    refused = runner.invoke(app, ["catalog", "import", str(csv_path), "--accelerator", "H100"])
+    assert isinstance(refused.exception, CatalogError)
+    assert "built-in chip" in str(refused.exception)
+    # the built-in snapshot has no A10G: an unknown name, with the nearest ones
+    unknown = runner.invoke(app, ["catalog", "offers", "-a", "A10G"])
+    assert isinstance(unknown.exception, UnknownNameError)
+    assert "'A10'" in str(unknown.exception)
+    out = saved_snapshot(tmp_path)
+    typo = runner.invoke(app, ["catalog", "offers", "--catalog", str(out), "-a", "A10GG"])
+    assert isinstance(typo.exception, UnknownNameError)
+    assert "'A10G'" in str(typo.exception)  # the snapshot's own chips are suggested too
+
+
+def test_import_help_says_where_the_facts_go(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["catalog", "import", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for text in (
+        "--accelerator",
+        "accelerators:",
+        "- {name: A10G, vendor: NVIDIA, kind: gpu, memory_gib: 24,",
+        "archipel catalog import aws/vms.csv --accelerator A10G --out my-snapshot",
+    ):
+        assert text in result.output
