@@ -5,8 +5,8 @@ rejected`` holds for each file (:class:`FileReport`):
 
 - kept: the row contributes to at least one offering;
 - skipped, with a counted reason: not an error, just not something Archipel plans with (a CPU-only
-  row, an accelerator with no entry in :mod:`archipel.perf.accelerators` such as T4 or V100,
-  a fractional GPU, a row with no price (AWS lists p5e without one), a GCP host VM whose
+  row, an accelerator with no entry in :mod:`archipel.perf.accelerators` such as T4 or V100 —
+  unless the caller declares it as a chip of its own, ``declared=("A10G",)`` —, a fractional GPU, a row with no price (AWS lists p5e without one), a GCP host VM whose
   accelerator is not sold in its zone, a blank line);
 - rejected, with ``file:line: reason``: the row is wrong (wrong field count, a field the CSV
   reader cannot read — such as one larger than 128 KiB —, a number that is not one, a missing
@@ -29,6 +29,11 @@ naming (``p5.48xlarge`` AWS, ``Standard_…`` Azure, ``a2-highgpu-1g`` GCP, ``BM
   is host VM + accelerator row (same zone), TPU slices are priced per slice. The rules, and those
   for collapsing zones to regions, are in :mod:`archipel.catalog.pricing_rules`.
 
+Chips of one's own: ``declared`` names accelerators the facts table lacks (``catalog import
+--accelerator A10G``). Their rows are kept under the declared name and their offerings flagged
+``accelerator-declared``: the chip's facts come from the spec that plans with them
+(:func:`archipel.catalog.pricing_rules.declared_chips` has the rules for names and matching).
+
 Topology, spot availability and interruption rates are not in these files: every offering is
 annotated with the curated topology table (:mod:`archipel.catalog.topology`) and, when spot, the
 rates derived from public spot traces or their documented defaults (:mod:`archipel.catalog.spot`),
@@ -43,12 +48,13 @@ import io
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from archipel.catalog.annotate import annotate
+from archipel.catalog.annotate import annotate, merge_flags
+from archipel.catalog.flags import FLAG_ACCELERATOR_DECLARED
 from archipel.catalog.model import FoldedName, Offering, PurchaseOption, RejectedRow
 from archipel.catalog.pricing_rules import (
     SKIP_BLANK,
@@ -61,6 +67,7 @@ from archipel.catalog.pricing_rules import (
     Row,
     Tally,
     collapse_zones,
+    declared_chips,
     gcp_entries,
     plain_entries,
 )
@@ -143,6 +150,7 @@ class FileReport:
     skipped_accelerators: Mapping[str, int] = field(default_factory=dict)  # name -> rows
     notes: tuple[str, ...] = ()
     folded: tuple[FoldedName, ...] = ()  # source accelerator names read as another chip
+    declared: Mapping[str, int] = field(default_factory=dict)  # declared chip -> rows kept
 
     @property
     def rows_skipped(self) -> int:
@@ -170,6 +178,15 @@ class ImportReport:
     def folded(self) -> tuple[FoldedName, ...]:
         return tuple(n for f in self.files for n in f.folded)
 
+    @property
+    def declared(self) -> dict[str, int]:
+        """Rows kept per declared chip over all files (0: declared, but no row kept)."""
+        out: dict[str, int] = {}
+        for f in self.files:
+            for name, rows in f.declared.items():
+                out[name] = out.get(name, 0) + rows
+        return dict(sorted(out.items()))
+
 
 def import_text(
     text: str,
@@ -178,11 +195,15 @@ def import_text(
     provider: str | None = None,
     spot_interruptions_per_hour: Mapping[str, float] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    declared: Collection[str] = (),
 ) -> tuple[FileReport, tuple[Offering, ...]]:
-    """Import one catalog's text (pure: no I/O). ``file`` names it in messages.
+    """Import one catalog's text (pure: no I/O). ``file`` names it in messages; ``declared``
+    names chips of one's own whose rows are kept (see the module doc).
 
     Raises ``CatalogError`` when the file as a whole cannot be read (no header, a header without
-    the required columns, a provider that cannot be recognised); row problems are reported."""
+    the required columns, a provider that cannot be recognised) or a declared name is not
+    acceptable; row problems are reported."""
+    chips = declared_chips(declared)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     try:
         header = next(reader, None)
@@ -202,7 +223,7 @@ def import_text(
     provider_id = (
         provider_facts(provider).id if provider else _detect_provider(file, header, records, layout)
     )
-    tally = Tally(file)
+    tally = Tally(file, declared=chips)
     for line, why in unreadable:
         tally.reject(line, why)
     rows = _parse_rows(records, header, layout, tally, on_progress)
@@ -213,7 +234,8 @@ def import_text(
     )
     rate = (spot_interruptions_per_hour or {}).get(provider_id)
     offerings = tuple(
-        _with_rate(annotate(o), rate) for o in collapse_zones(provider_id, entries, tally)
+        _declared_flag(_with_rate(annotate(o), rate), chips)
+        for o in collapse_zones(provider_id, entries, tally)
     )
     report = FileReport(
         file=file,
@@ -227,6 +249,7 @@ def import_text(
         skipped_accelerators=dict(sorted(tally.skipped_accelerators.items())),
         notes=tuple(tally.notes),
         folded=tally.folded(provider_id),
+        declared=tally.declared_rows(),
     )
     return report, offerings
 
@@ -259,12 +282,20 @@ def _with_rate(offering: Offering, rate: float | None) -> Offering:
     return replace(offering, interruptions_per_hour=rate)
 
 
+def _declared_flag(offering: Offering, chips: Mapping[str, str]) -> Offering:
+    """The offering flagged ``accelerator-declared`` when its chip is one of ``chips``."""
+    if offering.accelerator.lower() not in chips:
+        return offering
+    return replace(offering, flags=merge_flags(offering.flags, (FLAG_ACCELERATOR_DECLARED,)))
+
+
 def import_file(
     path: Path,
     *,
     provider: str | None = None,
     spot_interruptions_per_hour: Mapping[str, float] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    declared: Collection[str] = (),
 ) -> tuple[FileReport, tuple[Offering, ...]]:
     """Read and import one catalog file (see :func:`import_text`)."""
     return import_text(
@@ -273,6 +304,7 @@ def import_file(
         provider=provider,
         spot_interruptions_per_hour=spot_interruptions_per_hour,
         on_progress=on_progress,
+        declared=declared,
     )
 
 
@@ -308,10 +340,13 @@ def import_paths(
     provider: str | None = None,
     spot_interruptions_per_hour: Mapping[str, float] | None = None,
     on_file: Callable[[Path, int, int], None] | None = None,
+    declared: Collection[str] = (),
 ) -> ImportReport:
-    """Import every catalog file named or found under ``paths`` (see :func:`find_catalog_files`).
+    """Import every catalog file named or found under ``paths`` (see :func:`find_catalog_files`),
+    keeping the rows of ``declared`` chips (see :func:`import_text`).
 
     ``on_file(path, rows_done, rows_total)`` reports progress within each file."""
+    declared_chips(declared)  # a bad name fails before any file is read
     files, ignored = find_catalog_files(paths)
     reports: list[FileReport] = []
     offerings: list[Offering] = []
@@ -322,6 +357,7 @@ def import_paths(
             provider=provider,
             on_progress=progress,
             spot_interruptions_per_hour=spot_interruptions_per_hour,
+            declared=declared,
         )
         reports.append(report)
         offerings.extend(offs)

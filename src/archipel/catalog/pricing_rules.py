@@ -36,16 +36,25 @@
   (:func:`archipel.perf.accelerators.offering_accelerator`). Every name that changes on the way
   (``H100-MEGA`` → ``H100``, Lambda's ``H100`` on gpu_1x_h100_pcie → ``H100-PCIe``) is recorded in
   the tally (:meth:`Tally.fold`) for the catalog report.
+- Chips of one's own (``archipel catalog import --accelerator A10G``): a name the facts table
+  lacks is kept, not skipped, when the caller declares it (:func:`declared_chips`). A row is of a
+  declared chip when its accelerator name equals the declared name, case-insensitively, or when
+  its accelerator or instance type is a TPU slice name (``tpu-v7-8``) of that chip (``TPU-v7``).
+  The offering carries the declared spelling; a source spelling that differs is a folded name.
+  A declared name may not be a built-in chip or alias: those rows keep the built-in facts.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from archipel.catalog.flags import DECLARED_NAME, DECLARED_NAME_MAX
 from archipel.catalog.model import FoldedName, Offering, PurchaseOption
+from archipel.errors import CatalogError
 from archipel.perf.accelerators import (
     canonical_name,
     fold_key,
@@ -82,6 +91,40 @@ GCP_GPU_MACHINES: MappingProxyType[tuple[str, int], tuple[str, ...]] = MappingPr
     }
 )
 _GCP_HOST_TYPES = frozenset(m for ms in GCP_GPU_MACHINES.values() for m in ms)
+_SLICE_FAMILY = re.compile(r"^(tpu-v\d+[a-z]*?(?:litepod)?)-\d+$")
+
+
+def declared_chips(names: Iterable[str]) -> dict[str, str]:
+    """Chips of one's own named for an import (``--accelerator``), by lower-case name.
+
+    Raises ``CatalogError`` for a name a spec's ``accelerators:`` could not declare, a built-in
+    chip or alias (whose rows are imported with the built-in facts anyway), or one chip named in
+    two spellings."""
+    out: dict[str, str] = {}
+    for raw in names:
+        name = raw.strip()
+        if not DECLARED_NAME.match(name) or len(name) > DECLARED_NAME_MAX:
+            raise CatalogError(
+                f"--accelerator {raw!r}: a chip's name is 1 to {DECLARED_NAME_MAX} letters, "
+                "digits, '.', '_' or '-', starting with a letter or digit (as in a spec's "
+                "`accelerators:`); rename it, e.g. --accelerator A10G"
+            )
+        builtin = canonical_name(name)
+        if builtin is not None:
+            same = "" if builtin == name else f" (as {builtin!r})"
+            raise CatalogError(
+                f"--accelerator {name}: {name!r} is a built-in chip{same}, not a chip of your "
+                "own: the built-in one is used, and its rows are imported without "
+                f"--accelerator. Drop --accelerator {name}, or name your own chip differently"
+            )
+        other = out.setdefault(name.lower(), name)
+        if other != name:
+            raise CatalogError(
+                f"--accelerator {name} and --accelerator {other} name one chip in two "
+                "spellings (names match case-insensitively); give it once, spelled as your "
+                "spec's `accelerators:` declares it"
+            )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +163,43 @@ class Tally:
     skipped_accelerators: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     folds: dict[tuple[str, str], tuple[set[str], set[int]]] = field(default_factory=dict)
+    declared: Mapping[str, str] = field(default_factory=dict)  # declared_chips(): lower -> name
+    declared_lines: dict[str, set[int]] = field(default_factory=dict)  # chip -> its rows
+
+    def chip(self, provider: str, instance_type: str, name: str) -> str | None:
+        """The chip of a row: built in (:func:`offering_accelerator`) or declared, else None."""
+        if not name:
+            return None
+        return offering_accelerator(provider, instance_type, name) or self.declared_chip(
+            name, instance_type
+        )
+
+    def declared_chip(self, name: str, instance_type: str) -> str | None:
+        """The declared chip a row's accelerator name (or its TPU slice name, or its instance
+        type's) stands for, or None."""
+        if not self.declared or not name.strip():
+            return None
+        key = name.strip().lower()
+        if key in self.declared:
+            return self.declared[key]
+        for candidate in (key, instance_type.strip().lower()):
+            m = _SLICE_FAMILY.match(candidate)
+            if m and m.group(1) in self.declared:
+                return self.declared[m.group(1)]
+        return None
+
+    def keep(self, line: int, accelerator: str) -> None:
+        """Record a kept row (and, for a declared chip, whose it is)."""
+        self.kept.add(line)
+        if accelerator.lower() in self.declared:
+            self.declared_lines.setdefault(accelerator, set()).add(line)
+
+    def declared_rows(self) -> dict[str, int]:
+        """Kept rows per declared chip, every declared chip listed (0: no row kept)."""
+        return {
+            name: len(self.declared_lines.get(name, set()) & self.kept)
+            for name in sorted(self.declared.values())
+        }
 
     def skip(self, line: int, reason: str, accelerator: str | None = None) -> None:
         self.skipped[line] = reason
@@ -201,7 +281,7 @@ def plain_entries(rows: list[Row], tally: Tally, provider: str) -> list[Entry]:
     first: dict[tuple[str, str], tuple[str, int, int]] = {}
     for row in rows:
         itype = row.instance_type or row.accelerator
-        canon = offering_accelerator(provider, itype, row.accelerator) if row.accelerator else None
+        canon = tally.chip(provider, itype, row.accelerator)
         if canon is None:
             tally.skip(row.line, SKIP_NOT_AI, row.accelerator)
             continue
@@ -220,7 +300,7 @@ def plain_entries(rows: list[Row], tally: Tally, provider: str) -> list[Entry]:
         if problem is not None:
             tally.reject(row.line, problem)
             continue
-        tally.kept.add(row.line)
+        tally.keep(row.line, canon)
         tally.fold(row.accelerator, canon, itype, row.line)
         entries += _priced(row.region, itype, canon, n, row.price, row.spot, (row.line,))
     return entries
@@ -249,7 +329,7 @@ def gcp_entries(rows: list[Row], tally: Tally, provider: str = "gcp") -> list[En
             tally.skip(row.line, SKIP_NOT_AI, "")
     entries = plain_entries([r for r in rows if r.accelerator and r.instance_type], tally, provider)
     for acc in accelerator_rows:
-        canon = canonical_name(acc.accelerator)
+        canon = canonical_name(acc.accelerator) or tally.declared_chip(acc.accelerator, "")
         chips = tpu_slice_chips(acc.accelerator)
         if canon is None:
             tally.skip(acc.line, SKIP_NOT_AI, acc.accelerator)

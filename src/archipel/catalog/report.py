@@ -2,9 +2,10 @@
 
 :func:`catalog_report` (pure) counts per provider, the flagged rows per flag with each flag's
 meaning and remedy (:mod:`archipel.catalog.flags`), the source rows the build rejected by reason
-and the accelerator names it folded onto chips (both from the manifest), and topology coverage:
-the share of offerings whose scale-up link is known, whose topology is documented rather than
-assumed, and that have a scale-out fabric.
+and the accelerator names it folded onto chips (both from the manifest), the chips of one's own
+it holds (rows flagged ``accelerator-declared``, whose facts a spec must declare), and topology
+coverage: the share of offerings whose scale-up link is known, whose topology is documented rather
+than assumed, and that have a scale-out fabric.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from archipel.catalog.flags import EXCLUDE_HINT, FLAGS
+from archipel.catalog.flags import EXCLUDE_HINT, FLAG_ACCELERATOR_DECLARED, FLAGS
 from archipel.catalog.model import Catalog, FoldedName, RejectedRow
 from archipel.catalog.topology import FLAG_TOPOLOGY_ASSUMED, FLAG_TOPOLOGY_UNKNOWN
 
@@ -33,6 +34,15 @@ class FlagCount:
     rows: int
     meaning: str
     remedy: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredChip:
+    """A chip of one's own in the snapshot: its offerings and the providers that sell it."""
+
+    accelerator: str
+    offerings: int
+    providers: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +66,7 @@ class CatalogReport:
     rejected: tuple[RejectedRow, ...]
     folded: tuple[FoldedName, ...]
     coverage: Coverage
+    declared: tuple[DeclaredChip, ...] = ()  # chips whose facts the planning spec declares
 
     def to_json(self) -> dict[str, Any]:
         c = self.coverage
@@ -93,6 +104,14 @@ class CatalogReport:
                     "rows": f.rows,
                 }
                 for f in self.folded
+            ],
+            "declared_accelerators": [
+                {
+                    "accelerator": d.accelerator,
+                    "offerings": d.offerings,
+                    "providers": list(d.providers),
+                }
+                for d in self.declared
             ],
             "topology": {
                 "offerings": c.offerings,
@@ -136,6 +155,15 @@ def catalog_report(catalog: Catalog) -> CatalogReport:
         sum(1 for o in offerings if not topology_flags & set(o.flags)),
         sum(1 for o in offerings if o.fabric),
     )
+    declared = [o for o in offerings if FLAG_ACCELERATOR_DECLARED in o.flags]
+    chips = tuple(
+        DeclaredChip(
+            name,
+            sum(1 for o in declared if o.accelerator == name),
+            tuple(sorted({o.provider for o in declared if o.accelerator == name})),
+        )
+        for name in sorted({o.accelerator for o in declared})
+    )
     return CatalogReport(
         tuple(providers),
         flags,
@@ -145,4 +173,5 @@ def catalog_report(catalog: Catalog) -> CatalogReport:
         m.rejected,
         m.folded,
         coverage,
+        chips,
     )

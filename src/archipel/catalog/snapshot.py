@@ -14,7 +14,10 @@ Schema 2 added the topology, availability and flags columns and the manifest's `
 ``folded`` lists (docs/catalog.md). Every offering value is checked on load: ``scale_up`` and
 ``fabric`` are one of the known kinds (:mod:`archipel.catalog.topology`) or empty, a fabric has a
 bandwidth and only a fabric has one, ``availability`` is in (0, 1] and is 1 unless spot, flags are
-known (:mod:`archipel.catalog.flags`).
+known (:mod:`archipel.catalog.flags`). ``accelerator`` is a canonical built-in chip name
+(:mod:`archipel.perf.accelerators`), or, on a row flagged ``accelerator-declared``, the name of a
+chip of one's own (``archipel catalog import --accelerator NAME``) that no built-in name or alias
+resolves to; the spec that plans with the snapshot declares that chip's facts.
 
 ``content_sha256`` is the SHA-256 of the bytes of offerings.csv, regions.csv and providers.csv,
 concatenated in that order. :func:`load_snapshot` recomputes it and refuses a snapshot whose
@@ -38,7 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-from archipel.catalog.flags import check_flags
+from archipel.catalog.flags import check_accelerator, check_flags
 from archipel.catalog.model import (
     SCHEMA_VERSION,
     Catalog,
@@ -52,7 +55,6 @@ from archipel.catalog.model import (
 )
 from archipel.catalog.topology import FABRIC_KINDS, SCALE_UP_KINDS
 from archipel.errors import CatalogError
-from archipel.perf.accelerators import ACCELERATORS
 
 OFFERINGS_CSV = "offerings.csv"
 REGIONS_CSV = "regions.csv"
@@ -430,11 +432,14 @@ def _region(row: dict[str, str]) -> Region:
 
 
 def _offering(row: dict[str, str]) -> Offering:
-    if row["accelerator"] not in ACCELERATORS:
-        raise ValueError(
-            f"accelerator {row['accelerator']!r} is not a canonical name "
-            "(archipel.perf.accelerators)"
-        )
+    flags = tuple(row["flags"].split(";")) if row["flags"] else ()
+    problem = check_flags(flags)
+    if problem is not None:
+        raise ValueError(f"flags: {problem}")
+    problem = check_accelerator(row["accelerator"], flags)
+    if problem is not None:
+        where = f"{row['provider']}:{row['region']}:{row['instance_type']}"
+        raise ValueError(f"offering {where}: {problem}")
     try:
         option = PurchaseOption(row["purchase_option"])
     except ValueError:
@@ -464,10 +469,6 @@ def _offering(row: dict[str, str]) -> Offering:
     availability = _float(row, "availability", low=0, low_ok=False)
     if availability > 1 or (option is not PurchaseOption.SPOT and availability != 1):
         raise ValueError(f"availability {row['availability']} must be in (0, 1], and 1 unless spot")
-    flags = tuple(row["flags"].split(";")) if row["flags"] else ()
-    problem = check_flags(flags)
-    if problem is not None:
-        raise ValueError(f"flags: {problem}")
     return Offering(
         provider=row["provider"],
         region=row["region"],

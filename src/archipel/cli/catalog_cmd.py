@@ -27,13 +27,23 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from archipel.catalog.importer import FileReport, ImportReport, import_paths
-from archipel.catalog.model import Catalog, Offering
-from archipel.catalog.query import OfferingQuery, SortKey, empty_jurisdictions, find_offerings
+from archipel.catalog.flags import FLAG_ACCELERATOR_DECLARED
+from archipel.catalog.importer import ImportReport, import_paths
+from archipel.catalog.model import Catalog, Offering, suggest
+from archipel.catalog.pricing_rules import declared_chips
+from archipel.catalog.query import (
+    OfferingQuery,
+    SortKey,
+    empty_jurisdictions,
+    filter_offerings,
+    sort_offerings,
+)
 from archipel.catalog.regions import PROVIDERS
 from archipel.catalog.report import catalog_report
 from archipel.catalog.snapshot import build_catalog, load_builtin, load_snapshot, save_snapshot
-from archipel.cli.catalog_text import offer_lines, para, report_lines
+from archipel.cli.catalog_text import import_json, offer_lines, para, print_import, report_lines
+from archipel.errors import UnknownNameError
+from archipel.perf.accelerators import ACCELERATORS, canonical_name
 
 CATALOG_HELP = (
     "Price catalogs: import public SkyPilot-format vms.csv files, list offerings and regions.\n\n"
@@ -79,6 +89,16 @@ def import_command(
             help="Provider of every file (default: recognised from its instance-type names).",
         ),
     ] = None,
+    accelerator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accelerator",
+            "-a",
+            help="A chip of your own, outside the facts table (A10G, a lab's own chip): keep "
+            "its rows under this name instead of skipping them; repeat or comma-separate. "
+            "Its facts go in the spec's `accelerators:`.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Import SkyPilot-format vms.csv catalogs and account for every row.
@@ -87,6 +107,16 @@ def import_command(
     accelerators outside the facts table, fractional GPUs…) or rejected with file:line and
     reason (wrong field count, bad number, missing region, price ≤ 0…).
 
+    Chips of your own: rows of a chip outside the facts table are kept when --accelerator
+    names it (case-insensitively), under that name, flagged accelerator-declared. A built-in
+    chip or alias (H100, trn2) is refused: the built-in one is used. The chip's facts, from
+    its data sheet or your measurements, go in the spec that plans with the snapshot (a spec
+    that does not declare the chip cannot plan on its offerings):
+
+      accelerators:
+        - {name: A10G, vendor: NVIDIA, kind: gpu, memory_gib: 24,
+           bf16_tflops: 70, memory_bandwidth_tb_per_s: 0.6}
+
     Examples:
 
       archipel catalog import ../shared/data/catalogs
@@ -94,7 +124,11 @@ def import_command(
       archipel catalog import gcp/vms.csv aws/vms.csv --out my-snapshot
 
       archipel catalog import azure/vms.csv --json | jq '.files[].rejected'
+
+      archipel catalog import aws/vms.csv --accelerator A10G --out my-snapshot
     """
+    declared = _split(accelerator)
+    declared_chips(declared)  # a name that cannot be declared fails before any work
     if out is not None:
         from archipel.catalog.snapshot import MANIFEST_JSON, TABLES
         from archipel.cli.paths import check_output_dir
@@ -116,15 +150,15 @@ def import_command(
                 tasks[path] = progress.add_task(escape(path.name), total=total)
             progress.update(tasks[path], completed=done)
 
-        report = import_paths(paths, provider=provider, on_file=on_file)
+        report = import_paths(paths, provider=provider, on_file=on_file, declared=declared)
     written = _write_import_snapshot(report, out, paths) if out is not None else None
     if json_output:
-        body = _import_json(report)
+        body = import_json(report)
         if written is not None:
             body["snapshot"] = written
         typer.echo(json.dumps(body, indent=2))
         return
-    _print_import(_console(), report, written)
+    print_import(_console(), report, written)
 
 
 def offers_command(
@@ -193,8 +227,8 @@ def offers_command(
       archipel catalog offers -p aws -a trn2 --max-usd-per-accelerator-hour 3 --json
     """
     cat = _catalog(catalog)
+    chips = _chips(cat, _split(accelerator))
     query = OfferingQuery(
-        accelerators=_split(accelerator),
         providers=_split(provider),
         regions=_split(region),
         jurisdictions=_split(jurisdiction),
@@ -203,7 +237,11 @@ def offers_command(
         fabric_only=fabric,
         exclude_assumed=exclude_assumed,
     )
-    found = find_offerings(cat, query, sort=sort, descending=descending)
+    found = sort_offerings(
+        (o for o in filter_offerings(cat, query) if chips is None or o.accelerator in chips),
+        sort,
+        descending=descending,
+    )
     shown = found if limit <= 0 else found[:limit]
     notes = [
         f"the catalog has no region in {tag}: no offerings there (it is a valid EU/EEA "
@@ -380,6 +418,27 @@ def _catalog(path: Path | None) -> Catalog:
     return load_builtin() if path is None else load_snapshot(path)
 
 
+def _chips(cat: Catalog, names: Sequence[str]) -> frozenset[str] | None:
+    """The chips ``names`` select: built-in ones by any alias, chips of your own (rows flagged
+    accelerator-declared) by name, case-insensitively; None (no names) selects every chip.
+    A name that is neither raises with suggestions from both."""
+    if not names:
+        return None
+    own = {
+        o.accelerator.lower(): o.accelerator
+        for o in cat.offerings
+        if FLAG_ACCELERATOR_DECLARED in o.flags
+    }
+    wanted = set()
+    for name in names:
+        chip = canonical_name(name) or own.get(name.strip().lower())
+        if chip is None:
+            pool = [*ACCELERATORS, *own.values()]
+            raise UnknownNameError("accelerator", name, suggest(name, pool))
+        wanted.add(chip)
+    return frozenset(wanted)
+
+
 def _split(values: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
 
@@ -405,35 +464,6 @@ def _offering_json(o: Offering) -> dict[str, Any]:
     }
 
 
-def _file_json(f: FileReport) -> dict[str, Any]:
-    return {
-        "file": f.file,
-        "provider": f.provider,
-        "layout": f.layout.value,
-        "rows_read": f.rows_read,
-        "rows_kept": f.rows_kept,
-        "rows_skipped": f.rows_skipped,
-        "rows_rejected": len(f.rejected),
-        "offerings": f.offerings,
-        "skipped": dict(f.skipped),
-        "skipped_accelerators": dict(f.skipped_accelerators),
-        "rejected": [{"file": r.file, "line": r.line, "reason": r.reason} for r in f.rejected],
-        "notes": list(f.notes),
-        "folded": [
-            {"source_name": n.source_name, "accelerator": n.accelerator, "rows": n.rows}
-            for n in f.folded
-        ],
-    }
-
-
-def _import_json(report: ImportReport) -> dict[str, Any]:
-    return {
-        "files": [_file_json(f) for f in report.files],
-        "ignored": list(report.ignored),
-        "offerings": len(report.offerings),
-    }
-
-
 def _write_import_snapshot(
     report: ImportReport, out: Path, paths: Sequence[Path]
 ) -> dict[str, Any]:
@@ -448,6 +478,11 @@ def _write_import_snapshot(
         "Imported with the built-in region facts; "
         f"{sum(left_out.values())} offerings in regions without facts left out."
     )
+    if report.declared:
+        notes += (
+            f" Chips of your own ({', '.join(report.declared)}): rows flagged "
+            f"{FLAG_ACCELERATOR_DECLARED}; their facts come from the spec's `accelerators:`."
+        )
     catalog = build_catalog(
         PROVIDERS,
         regions,
@@ -465,44 +500,3 @@ def _write_import_snapshot(
         "content_sha256": manifest.content_sha256,
         "left_out_by_region": dict(sorted(left_out.items())),
     }
-
-
-def _print_import(out: Console, report: ImportReport, written: dict[str, Any] | None) -> None:
-    table = Table(title="catalog import", title_justify="left")
-    for name in ("file", "provider", "layout", "read", "kept", "skipped", "rejected", "offerings"):
-        table.add_column(
-            name, justify="left" if name in ("file", "provider", "layout") else "right"
-        )
-    for f in report.files:
-        table.add_row(
-            escape(f.file),
-            f.provider,
-            f.layout.value,
-            str(f.rows_read),
-            str(f.rows_kept),
-            str(f.rows_skipped),
-            str(len(f.rejected)),
-            str(f.offerings),
-        )
-    out.print(table)
-    for f in report.files:
-        for reason, n in sorted(f.skipped.items()):
-            out.print(f"{escape(f.file)}: skipped {n}: {escape(reason)}", highlight=False)
-        for note in f.notes:
-            out.print(f"{escape(f.file)}: note: {escape(note)}", highlight=False)
-    for r in report.rejected:
-        out.print(f"[red]rejected[/] {escape(str(r))}", highlight=False)
-    for why in report.ignored:
-        out.print(f"ignored {escape(why)}", highlight=False)
-    out.print(
-        f"{len(report.offerings)} offerings from {len(report.files)} files; "
-        f"{len(report.rejected)} rows rejected"
-    )
-    if written is not None:
-        out.print(
-            f"wrote snapshot {escape(written['path'])}: {written['offerings']} offerings, "
-            f"sha256 {written['content_sha256'][:12]}",
-            highlight=False,
-        )
-        for region_id, n in written["left_out_by_region"].items():
-            out.print(f"  left out {n} offerings in {region_id} (no region facts)")

@@ -1,9 +1,13 @@
-"""Plain-text rendering for ``archipel catalog offers`` and ``archipel catalog report``.
+"""Rendering for ``archipel catalog import``, ``offers`` and ``report``.
 
-Plain text (no markup, no emoji codes) that fits a width: :func:`render_columns` drops optional
-columns by priority and wraps long values only after ``-``, ``_``, ``.``, ``:``, ``/`` or a space,
-never inside a word; :func:`offer_lines` switches to a narrow layout (scale-up and fabric
-abbreviated into one ``link`` column) when the full table does not fit.
+:func:`import_json` and :func:`print_import` give the import's JSON body and its rich table and
+lines (file names escaped, emoji codes off: the caller's console).
+
+Offers and report are plain text (no markup, no emoji codes) that fits a width:
+:func:`render_columns` drops optional columns by priority and wraps long values only after ``-``,
+``_``, ``.``, ``:``, ``/`` or a space, never inside a word; :func:`offer_lines` switches to a
+narrow layout (scale-up and fabric abbreviated into one ``link`` column) when the full table does
+not fit.
 """
 
 from __future__ import annotations
@@ -11,9 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from archipel.catalog.flags import EXCLUDE_HINT
+from archipel.catalog.importer import FileReport, ImportReport
 from archipel.catalog.model import Catalog, Offering
+from archipel.catalog.pricing_rules import CPU_ONLY, SKIP_NOT_AI
 from archipel.catalog.report import CatalogReport
 
 
@@ -241,6 +252,21 @@ def report_lines(cat: Catalog, report: CatalogReport, width: int) -> list[str]:
             width,
             "  ",
         )
+    out += ["", "chips of your own (accelerator-declared)"]
+    for d in report.declared:
+        out += para(
+            f"{d.accelerator}: {_n(d.offerings, 'offering')} ({', '.join(d.providers)})",
+            width,
+            "  ",
+        )
+    out += para(
+        "their facts come from the spec's `accelerators:`; a spec that does not declare one "
+        "cannot plan on its offerings"
+        if report.declared
+        else "none: every offering is of a built-in chip",
+        width,
+        "  ",
+    )
     c = report.coverage
     out += [
         "",
@@ -269,3 +295,99 @@ def para(text: str, width: int, indent: str) -> list[str]:
         line += (" " if line.strip() else "") + word
     lines.append(line.rstrip())
     return lines
+
+
+def _file_json(f: FileReport) -> dict[str, Any]:
+    return {
+        "file": f.file,
+        "provider": f.provider,
+        "layout": f.layout.value,
+        "rows_read": f.rows_read,
+        "rows_kept": f.rows_kept,
+        "rows_skipped": f.rows_skipped,
+        "rows_rejected": len(f.rejected),
+        "offerings": f.offerings,
+        "skipped": dict(f.skipped),
+        "skipped_accelerators": dict(f.skipped_accelerators),
+        "rejected": [{"file": r.file, "line": r.line, "reason": r.reason} for r in f.rejected],
+        "notes": list(f.notes),
+        "folded": [
+            {"source_name": n.source_name, "accelerator": n.accelerator, "rows": n.rows}
+            for n in f.folded
+        ],
+        "declared": dict(f.declared),
+    }
+
+
+def import_json(report: ImportReport) -> dict[str, Any]:
+    """The body of ``archipel catalog import --json`` (without the written snapshot)."""
+    return {
+        "files": [_file_json(f) for f in report.files],
+        "ignored": list(report.ignored),
+        "offerings": len(report.offerings),
+        "declared": report.declared,  # chip of your own -> rows kept
+    }
+
+
+def print_import(out: Console, report: ImportReport, written: dict[str, Any] | None) -> None:
+    """The text of ``archipel catalog import``: per-file counts, skipped reasons, chips of your
+    own, rejected rows, and the snapshot written (rich markup, no emoji codes)."""
+    table = Table(title="catalog import", title_justify="left")
+    for name in ("file", "provider", "layout", "read", "kept", "skipped", "rejected", "offerings"):
+        table.add_column(
+            name, justify="left" if name in ("file", "provider", "layout") else "right"
+        )
+    for f in report.files:
+        table.add_row(
+            escape(f.file),
+            f.provider,
+            f.layout.value,
+            str(f.rows_read),
+            str(f.rows_kept),
+            str(f.rows_skipped),
+            str(len(f.rejected)),
+            str(f.offerings),
+        )
+    out.print(table)
+    for f in report.files:
+        for reason, n in sorted(f.skipped.items()):
+            why = reason + (_chips_skipped(f) if reason == SKIP_NOT_AI else "")
+            out.print(f"{escape(f.file)}: skipped {n}: {escape(why)}", highlight=False)
+        for note in f.notes:
+            out.print(f"{escape(f.file)}: note: {escape(note)}", highlight=False)
+    for chip, rows in report.declared.items():
+        kept = f"{rows} row{'' if rows == 1 else 's'} kept" if rows else "no row kept"
+        out.print(
+            f"chip of your own {escape(chip)}: {kept}; declare its facts in the spec's "
+            "`accelerators:`",
+            highlight=False,
+        )
+    for r in report.rejected:
+        out.print(f"[red]rejected[/] {escape(str(r))}", highlight=False)
+    for why in report.ignored:
+        out.print(f"ignored {escape(why)}", highlight=False)
+    out.print(
+        f"{len(report.offerings)} offerings from {len(report.files)} files; "
+        f"{len(report.rejected)} rows rejected"
+    )
+    if written is not None:
+        out.print(
+            f"wrote snapshot {escape(written['path'])}: {written['offerings']} offerings, "
+            f"sha256 {written['content_sha256'][:12]}",
+            highlight=False,
+        )
+        for region_id, n in written["left_out_by_region"].items():
+            out.print(f"  left out {n} offerings in {region_id} (no region facts)")
+
+
+def _chips_skipped(f: FileReport, most: int = 6) -> str:
+    """The accelerator names skipped as outside the facts table (most rows first), and how to
+    keep one: `` (A10G 2, V100 1); keep a chip of your own with --accelerator NAME``."""
+    names = sorted(
+        ((a, n) for a, n in f.skipped_accelerators.items() if a and a != CPU_ONLY),
+        key=lambda an: (-an[1], an[0]),
+    )
+    if not names:
+        return ""
+    listed = ", ".join(f"{a} {n}" for a, n in names[:most]) + (", …" if len(names) > most else "")
+    return f" ({listed}); keep a chip of your own with --accelerator NAME"
