@@ -25,6 +25,7 @@ from archipel.spec.models import (
     WorkFlops,
 )
 from factories import EFA, OD, service, small_catalog, spec_with, training_job
+from factories import OFFERINGS as OFFERINGS_WITH_FABRIC
 
 FAST = PlanOptions(rule_costs=False, mip_rel_gap=0.0)
 
@@ -141,3 +142,45 @@ def test_lower_bound_is_labelled_for_what_it_is() -> None:
     assert whole.gap == pytest.approx(0.1)
     frac = make_plan(spec, small_catalog(), options=PlanOptions(whole_nodes=False))
     assert frac.lower_bound_kind == "lp_optimum" and not frac.whole_nodes and frac.gap == 0.0
+
+
+def test_snapshot_rows_of_a_declared_chip_are_planned_only_when_the_spec_declares_it() -> None:
+    """A snapshot may hold rows of a chip of one's own (flagged accelerator-declared, e.g. AWS
+    g5's A10G). Undeclared, they are left out; declared as 'a10g' (any case), they are planned
+    on under the spec's name: 1 A10G serves the measured 5 requests/s at 1.2 USD/h, so 10
+    requests/s from New York take 2 of them (2 × 1.2 × 4344 = 10,425.6) instead of an H100
+    node. Excluding assumed rows keeps them: their facts come from the spec."""
+    from archipel.spec.models import AcceleratorDecl, MeasuredThroughput, ModelSpec
+
+    a10g = Offering(
+        "aws", "us-east-1", "g5.xlarge", "A10G", 1, OD, 1.2, flags=("accelerator-declared",)
+    )
+    catalog = small_catalog([*OFFERINGS_WITH_FABRIC, a10g])
+    model = ModelSpec(
+        id="m7",
+        parameters_b=7,
+        throughput=[
+            MeasuredThroughput(
+                accelerator="a10g", accelerators_per_replica=1, requests_per_s_per_replica=5.0
+            )
+        ],
+    )
+    chat = service(demand={"us": [10.0, 10.0]}, model="m7", latency_slo_rtt_ms=20.0)
+    spec = spec_with(services=[chat], models=[model])
+    without = make_plan(spec, catalog, options=FAST)
+    assert "g5.xlarge" not in {a.instance_type for a in without.allocations}
+    chip = AcceleratorDecl(
+        name="a10g", memory_gib=24, bf16_tflops=70, memory_bandwidth_tb_per_s=0.6, kind="gpu"
+    )
+    declared = spec.model_copy(
+        update={
+            "accelerators": [chip],
+            "catalog": spec.catalog.model_copy(update={"exclude_assumed": True}),
+        }
+    )
+    plan = make_plan(declared, catalog, options=FAST)
+    assert plan.verified, plan.verification_problems
+    assert {(a.instance_type, a.accelerator, a.nodes) for a in plan.allocations} == {
+        ("g5.xlarge", "a10g", 2.0)
+    }
+    assert plan.objective_usd == pytest.approx(2 * 1.2 * 4344)

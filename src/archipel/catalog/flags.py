@@ -8,7 +8,8 @@ spec, or ``--exclude-assumed`` on ``archipel catalog offers``.
 ``accelerator-declared`` marks the rows of a chip that :mod:`archipel.perf.accelerators` lacks,
 imported with ``archipel catalog import --accelerator NAME``: the snapshot holds its prices, the
 spec that plans with it must hold its facts. It is the only way a snapshot row may name a chip
-that is not built in (:mod:`archipel.catalog.snapshot`).
+that is not built in (:mod:`archipel.catalog.snapshot`). It is no assumption: excluding assumed
+rows keeps it (:func:`assumed`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ EXCLUDE_HINT = (
     "leave flagged rows out with `catalog.exclude_assumed: true` in a spec or "
     "`--exclude-assumed` on `archipel catalog offers`"
 )
+
+
+def assumed(flags: tuple[str, ...]) -> bool:
+    """Whether a row rests on an assumption: any flag but ``accelerator-declared`` (a declared
+    chip's prices come from the source and its facts from the spec: nothing is assumed)."""
+    return any(f != FLAG_ACCELERATOR_DECLARED for f in flags)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from archipel.catalog.flags import assumed
 from archipel.catalog.model import Catalog, Offering, PurchaseOption, Region, suggest
 from archipel.catalog.regions import EU_EEA_COUNTRIES
 from archipel.errors import UnknownNameError
@@ -85,7 +86,7 @@ def filter_offerings(catalog: Catalog, query: OfferingQuery) -> tuple[Offering, 
     if query.fabric_only:
         tests.append(lambda o: bool(o.fabric))
     if query.exclude_assumed:
-        tests.append(lambda o: not o.flags)
+        tests.append(lambda o: not assumed(o.flags))
     return tuple(o for o in catalog.offerings if all(t(o) for t in tests))
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from archipel.catalog.flags import FLAG_ACCELERATOR_DECLARED, assumed
 from archipel.catalog.model import Catalog, Offering, Provider, PurchaseOption, Region
 from archipel.catalog.regions import jurisdictions_for
 from archipel.errors import Issue as SpecIssue
@@ -68,20 +69,33 @@ def spec_sha256(spec: Spec) -> str:
 
 
 def _selected(spec: Spec, catalog: Catalog) -> list[Offering]:
+    """The catalog's offerings the spec selects. Rows of a chip of one's own
+    (``accelerator-declared``) are kept only when the spec declares that chip, under the
+    spec's spelling of its name (any case): without its facts nothing can be planned on it."""
     sel = spec.catalog
+    declared = {a.name.lower(): a.name for a in spec.accelerators}
     providers = set(sel.providers) if sel.providers is not None else None
     accels = (
-        {canonical_name(a) or a for a in sel.accelerators} if sel.accelerators is not None else None
+        {canonical_name(a) or declared.get(a.lower(), a) for a in sel.accelerators}
+        if sel.accelerators is not None
+        else None
     )
     options = set(sel.purchase_options)
-    return [
-        o
-        for o in catalog.offerings
-        if (providers is None or o.provider in providers)
-        and (accels is None or o.accelerator in accels)
-        and o.purchase_option in options
-        and not (sel.exclude_assumed and o.flags)
-    ]
+    out = []
+    for o in catalog.offerings:
+        if FLAG_ACCELERATOR_DECLARED in o.flags:
+            name = declared.get(o.accelerator.lower())
+            if name is None:
+                continue
+            o = replace(o, accelerator=name)
+        if (
+            (providers is None or o.provider in providers)
+            and (accels is None or o.accelerator in accels)
+            and o.purchase_option in options
+            and not (sel.exclude_assumed and assumed(o.flags))
+        ):
+            out.append(o)
+    return out
 
 
 def _apply_prices(spec: Spec, offerings: Sequence[Offering]) -> list[Offering]:
