@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,109 +33,16 @@ from numpy.typing import NDArray
 from archipel.catalog.model import PurchaseOption
 from archipel.geo import haversine_km, rtt_ms
 from archipel.perf.serving import MAX_ACCELERATORS_PER_REPLICA, serving_profile
-from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
+from archipel.plan.greedy_book import EPS, B, Book, F, base_mask, effective_price, limits
+from archipel.plan.greedy_training import job_rates, place_job
 from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, Blocker, ContractYear, Flow, Plan, Status
 from archipel.spec.models import (
-    CloudActExclusionRule,
     DemandTable,
-    ExclusivityRule,
     InferenceService,
-    ResidencyRule,
-    TrainingJob,
-    WorkAcceleratorHours,
 )
-from archipel.spec.periods import overlap_hours
-
-F = NDArray[np.float64]
-B = NDArray[np.bool_]
-EPS = 1e-9
 
 __all__ = ["plan_greedy"]
-
-
-@dataclass
-class _Book:
-    """Capacity left, and what has been placed so far (local to one ``plan_greedy`` call)."""
-
-    cap: F  # [O, T] nodes left
-    limits: list[tuple[B, F]]  # per provider limit: offerings it covers, accelerators left [T]
-    nodes: dict[tuple[str, str, int, int], float]  # (kind, workload, offering, period)
-    flows: dict[tuple[str, str, str, str, int], float]  # (service, class, geography, region, t)
-
-    def copy(self) -> _Book:
-        return _Book(
-            self.cap.copy(),
-            [(m, left.copy()) for m, left in self.limits],
-            dict(self.nodes),
-            dict(self.flows),
-        )
-
-    def room(self, o: int, t: int, apn: float, step: float = 1.0) -> float:
-        """Whole steps of nodes (``step`` nodes each) still free on offering o in period t."""
-        n = float(self.cap[o, t])
-        for m, left in self.limits:
-            if m[o]:
-                n = min(n, float(left[t]) / apn)
-        return max(0.0, float(np.floor(n / step + 1e-9)) * step)
-
-    def take(self, o: int, t: int, want: float, apn: float, step: float = 1.0) -> float:
-        """Take up to ``want`` nodes of offering o in period t, rounded up to whole steps of
-        ``step`` nodes where room allows; returns what was taken."""
-        want = np.ceil(want / step - 1e-9) * step
-        n = max(0.0, min(want, self.room(o, t, apn, step)))
-        self.cap[o, t] -= n
-        for m, left in self.limits:
-            if m[o]:
-                left[t] -= n * apn
-        return n
-
-
-def _base_mask(inputs: PlanInputs, data_class: str | None, model: str | None) -> B:
-    """[O, T]: residency, CLOUD Act and exclusivity allow the cell."""
-    cat, offs, spec = inputs.catalog, inputs.offerings, inputs.spec
-    ok = np.ones((len(offs), len(inputs.periods)), dtype=bool)
-    for rule in spec.rules:
-        if (
-            isinstance(rule, ResidencyRule)
-            and data_class is not None
-            and rule.data_class == data_class
-        ):
-            for i, o in enumerate(offs):
-                reg = cat.region(o.region_id) if cat.has_region(o.region_id) else None
-                if reg is None or not (
-                    set(reg.jurisdictions) & set(rule.jurisdictions)
-                    or reg.country in rule.countries
-                ):
-                    ok[i] = False
-        if isinstance(rule, CloudActExclusionRule) and data_class in rule.data_classes:
-            ok &= np.array([not inputs.cloud_act.get(o.provider, True) for o in offs])[:, None]
-        if isinstance(rule, ExclusivityRule) and model is not None and rule.model == model:
-            until = dt.datetime.combine(rule.until, dt.time())
-            early = np.array([p.start < until for p in inputs.periods])
-            inside = np.array([o.provider in rule.providers for o in offs])
-            ok &= inside[:, None] | ~early[None, :]
-    return ok
-
-
-def _effective_price(inputs: PlanInputs) -> tuple[F, NDArray[np.int64]]:
-    """[O, T] price after the largest covering discount, and the contract receiving the spend."""
-    offs = inputs.offerings
-    price = np.array([o.price_usd_per_node_hour for o in offs])[:, None]
-    disc = np.zeros((len(offs), len(inputs.periods)))
-    owner = np.full(disc.shape, -1, dtype=np.int64)
-    for ci, c in enumerate(inputs.spec.contracts):
-        for ti, p in enumerate(inputs.periods):
-            if not c.start <= p.start.date() < c.end:
-                continue
-            for oi, o in enumerate(offs):
-                covers = o.provider == c.provider and (
-                    c.regions is None or o.region_id in c.regions
-                )
-                better = owner[oi, ti] < 0 or c.discount_pct / 100 > disc[oi, ti]
-                if covers and inputs.reserved_contract[oi] is None and better:
-                    disc[oi, ti], owner[oi, ti] = c.discount_pct / 100, ci
-    return price * (1 - disc), owner
 
 
 def _demand(svc: InferenceService, inputs: PlanInputs) -> tuple[list[str], F]:
@@ -228,7 +134,7 @@ def _near(inputs: PlanInputs, svc: InferenceService, g: str) -> B:
 
 
 def _place_service(
-    inputs: PlanInputs, svc: InferenceService, price: F, book: _Book
+    inputs: PlanInputs, svc: InferenceService, price: F, book: Book
 ) -> list[Blocker]:
     offs = inputs.offerings
     sv = _serving(inputs, svc)
@@ -238,7 +144,7 @@ def _place_service(
             for o in offs
         ]
     )
-    allowed = _base_mask(inputs, svc.data_class, svc.model) & (options & (sv.mix > 0))[:, None]
+    allowed = base_mask(inputs, svc.data_class, svc.model) & (options & (sv.mix > 0))[:, None]
     spot = np.array([o.purchase_option == PurchaseOption.SPOT for o in offs], dtype=bool)
     geos, demand = _demand(svc, inputs)
     near = [_near(inputs, svc, g) for g in geos]
@@ -289,122 +195,6 @@ def _place_service(
     return blockers
 
 
-def _job_rates(inputs: PlanInputs, job: TrainingJob) -> tuple[B, F, F]:
-    """Allowed cells [O, T], work per node-hour [O], window hours [T]."""
-    offs = inputs.offerings
-    options = {PurchaseOption.ON_DEMAND, PurchaseOption.RESERVED, PurchaseOption.OWNED} | (
-        {PurchaseOption.SPOT} if job.preemptible else set()
-    )
-    wanted = {inputs.accelerator_name(a) or a for a in job.accelerators}
-    start = job.start or inputs.spec.horizon.start
-    window = np.array([overlap_hours(p, start, job.deadline) for p in inputs.periods])
-    gmax = job.gang_max_accelerators
-    rate = np.zeros(len(offs))
-    for i, o in enumerate(offs):
-        fabric_ok = bool(o.fabric) or (gmax is not None and o.accelerators_per_node >= gmax)
-        if o.purchase_option in options and o.accelerator in wanted and fabric_ok:
-            useful = 1.0
-            if o.purchase_option == PurchaseOption.SPOT:
-                useful = spot_useful_fraction(
-                    o.interruptions_per_hour, job.checkpoint_interval_h, job.restart_h
-                )
-            acc = inputs.accelerators[o.accelerator]
-            rate[i] = (
-                o.accelerators_per_node
-                * work_per_accelerator_hour(job.work, acc, inputs.accelerators)
-                * useful
-            )
-    allowed = (
-        _base_mask(inputs, job.data_class, job.model) & (rate > 0)[:, None] & (window > 0)[None, :]
-    )
-    return allowed, rate, window
-
-
-def _fill_job(
-    inputs: PlanInputs, job: TrainingJob, cells: B, rate: F, window: F, cost: F, book: _Book
-) -> float:
-    """Place the job on ``cells`` in ``book`` in whole nodes; returns the share of work undone."""
-    apn = np.array([o.accelerators_per_node for o in inputs.offerings], dtype=float)
-    lone = np.array([not o.fabric for o in inputs.offerings], dtype=bool)
-    gmax = float(job.gang_max_accelerators) if job.gang_max_accelerators is not None else np.inf
-    acc = np.zeros(len(window))
-    active = np.flatnonzero(window > 0)
-
-    def take(o: int, t: int, want: float) -> float:
-        room = np.floor((gmax - acc[t]) / apn[o] + 1e-9)
-        if lone[o]:  # without a fabric: one node, alone
-            room = min(room, 0.0 if acc[t] > 0 else 1.0)
-        n = book.take(o, t, min(want, max(0.0, room)), apn[o])
-        if n > 0:
-            key = ("training", job.id, o, t)
-            book.nodes[key] = book.nodes.get(key, 0.0) + n
-            acc[t] += n * apn[o]
-        return n
-
-    def fill(t: int, work: float) -> float:
-        cand = np.flatnonzero(cells[:, t])
-        for o in cand[np.lexsort((cand, cost[cand, t]))]:
-            if work <= EPS:
-                break
-            n = take(int(o), t, work / (rate[o] * window[t]))
-            work -= n * rate[o] * window[t]
-        return max(0.0, work)
-
-    required = 1.0
-    rate = rate / _required(job)
-    hours = window[active].sum()
-    left = (
-        sum(fill(int(t), required * window[t] / hours) for t in active) if hours > 0 else required
-    )
-    for ta in active:
-        left = fill(int(ta), left)
-    for t in (int(x) for x in active):  # top up to the gang minimum, cheapest first
-        cand = np.flatnonzero(cells[:, t])
-        for o in cand[np.lexsort((cand, cost[cand, t]))]:
-            if acc[t] >= job.gang_min_accelerators - EPS:
-                break
-            take(int(o), t, (job.gang_min_accelerators - acc[t]) / apn[o])
-        if acc[t] < job.gang_min_accelerators - 1e-6:
-            return max(left, 1e-3)
-    return left
-
-
-def _required(job: TrainingJob) -> float:
-    w = job.work
-    return w.accelerator_hours if isinstance(w, WorkAcceleratorHours) else w.flops
-
-
-def _place_job(
-    inputs: PlanInputs, job: TrainingJob, price: F, book: _Book
-) -> tuple[_Book, list[Blocker]]:
-    """One accelerator type (and region when single_region) for the whole run: the cheapest
-    choice per unit of work that holds the job."""
-    allowed, rate, window = _job_rates(inputs, job)
-    cost = np.where(allowed, price / np.where(rate > 0, rate, 1.0)[:, None], np.inf)
-    offs = inputs.offerings
-    choice_of = [(o.region_id if job.single_region else "", o.accelerator) for o in offs]
-    best: dict[tuple[str, str], float] = {}
-    for o in np.flatnonzero(allowed.any(axis=1)):
-        best[choice_of[o]] = min(best.get(choice_of[o], np.inf), float(cost[o].min()))
-    left = 1.0
-    for choice in sorted(best, key=lambda c: (best[c], c)):
-        cells = np.array([c == choice for c in choice_of])[:, None] & allowed
-        trial = book.copy()
-        left = _fill_job(inputs, job, cells, rate, window, cost, trial)
-        if left <= 1e-6:
-            return trial, []
-    where = "in any single region" if job.single_region else "on any one accelerator type"
-    blocker = Blocker(
-        family="training-work-greedy",
-        entity=job.id,
-        shortfall=left,
-        unit="share of the job",
-        description=f"training job {job.id}: not enough allowed capacity in its window {where} "
-        f"(fabric and gang limits included) for {left:.3g} of its work",
-    )
-    return book, [blocker]
-
-
 def _contract_rows(
     inputs: PlanInputs, spent: dict[tuple[int, int], float], fixed: dict[tuple[int, int], float]
 ) -> list[ContractYear]:
@@ -438,9 +228,9 @@ def _contract_rows(
     return rows
 
 
-def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Book) -> Plan:
+def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: Book) -> Plan:
     offs, pers = inputs.offerings, inputs.periods
-    windows = {j.id: _job_rates(inputs, j)[2] for j in inputs.spec.training}
+    windows = {j.id: job_rates(inputs, j)[2] for j in inputs.spec.training}
     serving = {s.id: _serving(inputs, s) for s in inputs.spec.services}
     allocations: list[Allocation] = []
     by_period = inputs.reserved_fixed_usd.sum(axis=0).astype(float)
@@ -531,34 +321,15 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: _Boo
     )
 
 
-def _limits(inputs: PlanInputs) -> Iterable[tuple[B, F]]:
-    for ps in inputs.spec.providers:
-        for lim in ps.capacity:
-            acc = (
-                inputs.accelerator_name(lim.accelerator) or lim.accelerator
-                if lim.accelerator
-                else None
-            )
-            m = np.array(
-                [
-                    o.provider == ps.id
-                    and (lim.region is None or o.region_id == lim.region)
-                    and (acc is None or o.accelerator == acc)
-                    for o in inputs.offerings
-                ]
-            )
-            yield m, np.full(len(inputs.periods), float(lim.max_accelerators))
-
-
 def plan_greedy(inputs: PlanInputs) -> Plan:
     """Place every workload on its own cheapest feasible offerings (see the module docstring)."""
-    price, owner = _effective_price(inputs)
-    book = _Book(inputs.capacity_nodes.astype(float).copy(), list(_limits(inputs)), {}, {})
+    price, owner = effective_price(inputs)
+    book = Book(inputs.capacity_nodes.astype(float).copy(), list(limits(inputs)), {}, {})
     blockers: list[Blocker] = []
     for svc in inputs.spec.services:
         blockers += _place_service(inputs, svc, price, book)
     for job in inputs.spec.training:
-        book, found = _place_job(inputs, job, price, book)
+        book, found = place_job(inputs, job, price, book)
         blockers += found
     if blockers:
         return Plan(

@@ -19,7 +19,7 @@ problem holds; the report says how much more (or less) it really costs.
 
 Module layout: ``verify_facts`` (what the spec says, as arrays), ``verify_costs`` (costs and
 contract years), ``verify_rules`` (demand, capacity, training, cross-workload rules),
-``verify_lp`` (the max-served-fraction LP).
+``verify_survive`` (failure scenarios), ``verify_lp`` (the max-served-fraction LP).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import numpy as np
 
 from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult, Status
+from archipel.plan.verify_claims import check_claims, check_units, group_stale
 from archipel.plan.verify_costs import Costs, recompute_costs
 from archipel.plan.verify_facts import Cells, Facts, derive_facts
 from archipel.plan.verify_rules import (
@@ -45,8 +46,8 @@ from archipel.plan.verify_rules import (
     check_serving_capacity,
     check_training,
     close,
-    survivability,
 )
+from archipel.plan.verify_survive import survivability
 
 __all__ = ["Costs", "Recomputed", "VerificationReport", "verify", "verify_and_stamp"]
 
@@ -122,7 +123,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
         msg = f"plan status is {plan.status.value}; only optimal or feasible plans can be verified"
         return VerificationReport(False, [msg], None, ["status"])
     facts = derive_facts(inputs)
-    found: list[Problem] = _check_header(plan, facts) + _check_claims(plan)
+    found: list[Problem] = _check_header(plan, facts) + check_claims(plan)
     cells, alloc_problems = _read_allocations(plan.allocations, facts)
     found += alloc_problems
     costs = recompute_costs(facts, cells)
@@ -139,7 +140,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     scenarios, surv_problems = survivability(facts, cells)
     found += surv_problems
     found += _check_reported_scenarios(plan.survivability, scenarios)
-    found += _check_units(plan.allocations, facts, cells, plan.whole_nodes)
+    found += check_units(plan.allocations, facts, cells, plan.whole_nodes)
     broken = [f for f in found if f[0] not in STALE_KINDS]
     rank = {k: i for i, k in enumerate(SEVERITY)}
     broken.sort(key=lambda f: rank.get(f[0], len(rank)))
@@ -147,7 +148,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     for rule, _ in broken:
         if rule not in rules:
             rules.append(rule)
-    stale = _group_stale([f for f in found if f[0] in STALE_KINDS], plan, costs)
+    stale = group_stale([f for f in found if f[0] in STALE_KINDS], plan, costs)
     stated = plan.objective_usd if plan.objective_usd is not None else 0.0
     return VerificationReport(
         ok=not broken,
@@ -167,80 +168,6 @@ def verify_and_stamp(plan: Plan, inputs: PlanInputs) -> Plan:
             "verified": report.exact,
             "verification_problems": report.problems + report.stale,
         }
-    )
-
-
-def _check_claims(plan: Plan) -> list[Problem]:
-    """What a plan claims about itself must be possible: a bound at most its cost, a gap ≥ 0."""
-    out: list[Problem] = []
-    obj, bound, gap = plan.objective_usd, plan.lower_bound_usd, plan.gap
-    if obj is None:
-        out.append(("plan-claims", "the plan states no objective_usd"))
-        return out
-    if bound is not None and bound > obj + ABS + 1e-6 * abs(obj):
-        out.append(
-            (
-                "plan-claims",
-                f"lower_bound_usd {bound:,.2f} is above the plan's own cost {obj:,.2f}: no plan "
-                "costs less than a true lower bound",
-            )
-        )
-    if gap is not None and gap < -1e-9:
-        out.append(("plan-claims", f"gap {gap:g} is negative; a gap is at least 0"))
-    return out
-
-
-def _check_units(
-    allocs: Sequence[Allocation], facts: Facts, cells: Cells, whole: bool
-) -> list[Problem]:
-    """Replicas fit nodes (topology), nodes are whole, and stated replicas match the nodes."""
-    out: list[Problem] = []
-    for a in range(len(cells.nodes)):
-        al = allocs[cells.index[a]]
-        n, o = cells.nodes[a], cells.offering[a]
-        where = f"allocation {al.workload} on {al.offering_id}, period {al.period_label}"
-        if whole and abs(n - round(n)) > 1e-6:
-            out.append(("whole-nodes", f"{where}: {n:g} nodes is not a whole number"))
-        if cells.is_training[a] or n <= ABS:
-            continue
-        sf = facts.services[cells.workload[a]]
-        per_node, per_replica = sf.replicas_per_node[o], sf.nodes_per_replica[o]
-        if per_node == 0 and per_replica == 1:
-            continue  # the cell breaks replica-topology (reported by the masks)
-        if per_replica > 1 and abs(n / per_replica - round(n / per_replica)) > 1e-6:
-            out.append(
-                (
-                    "replica-topology",
-                    f"{where}: {n:g} nodes is not a whole number of {per_replica:g}-node replicas",
-                )
-            )
-        want = n * per_node if per_node > 0 else n / per_replica
-        if not close(al.replicas, want):
-            out.append(
-                ("allocation-replicas", f"{where}: replicas is {al.replicas:g}, expected {want:g}")
-            )
-    return out
-
-
-def _group_stale(found: list[Problem], plan: Plan, costs: Costs) -> list[str]:
-    """Stale figures, counted by kind, with the true cost first; the first few listed."""
-    if not found:
-        return []
-    stated = plan.objective_usd
-    delta = costs.objective_usd - (stated or 0.0)
-    head = (
-        f"stale figures: the plan really costs {costs.objective_usd:,.2f} USD, "
-        f"{'more' if delta > 0 else 'less'} than the {stated or 0.0:,.2f} USD it states "
-        f"({delta:+,.2f} USD)"
-        if stated is not None and not close(stated, costs.objective_usd)
-        else "stale figures: the plan's total cost is right but some figures differ"
-    )
-    kinds: dict[str, int] = {}
-    for k, _ in found:
-        kinds[k] = kinds.get(k, 0) + 1
-    counts = ", ".join(f"{n} {k}" for k, n in kinds.items())
-    return [f"{head}; {counts}", *(m for _, m in found[:10])] + (
-        [f"… and {len(found) - 10} more"] if len(found) > 10 else []
     )
 
 

@@ -8,42 +8,91 @@ catalog by :mod:`archipel.spec.check`, which reports every problem at once.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from archipel.catalog.model import PurchaseOption
+from archipel.spec.declared import (
+    AcceleratorDecl,
+    CostCapital,
+    CostPerNodeHour,
+    OfferingDecl,
+    OwnCost,
+    RegionDecl,
+    SpotTerms,
+)
+from archipel.spec.rules import (
+    CloudActExclusionRule,
+    DiversificationRule,
+    ExclusivityRule,
+    MinProvidersRule,
+    ResidencyRule,
+    Rule,
+    SurvivabilityRule,
+)
+from archipel.spec.training import TrainingJob, Work, WorkAcceleratorHours, WorkFlops
+from archipel.spec.types import (
+    EARLIEST,
+    LATEST,
+    MAX_ACCELERATORS,
+    MAX_REQUESTS_PER_S,
+    MAX_TOKENS,
+    MAX_TOKENS_PER_S,
+    MAX_USD,
+    MAX_USD_PER_HOUR,
+    Frozen,
+    Hours,
+    Id,
+    Name,
+    NonNeg,
+    Pct,
+    PlanDate,
+    Pos,
+    Share,
+    Usd,
+    UsdPerHour,
+)
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
-Name = Annotated[str, Field(min_length=1, max_length=130)]  # region ids, instance types, chips
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Pct = Annotated[float, Field(ge=0.0, lt=100.0)]
-NonNeg = Annotated[float, Field(ge=0.0)]
-Pos = Annotated[float, Field(gt=0.0)]
-
-# Physically meaningful ceilings: a value beyond them is a typo or an attack, never a fleet.
-# Each is far above any real figure (see the field docs) and keeps the planner's arithmetic
-# finite: demand × hours × prices stays below 1e20, HiGHS's infinity.
-MAX_USD = 1e13  # ten trillion USD: above any contract signed so far (USD 300 B over five years)
-MAX_USD_PER_HOUR = 1e6  # per node-hour; the dearest cloud node lists at about 100 USD/h
-MAX_REQUESTS_PER_S = 1e8  # per geography; about a thousand times the largest public service
-MAX_TOKENS_PER_S = 1e12
-MAX_ACCELERATORS = 1e9  # per limit or gang; the largest clusters hold about 10^6
-MAX_TOKENS = 100_000_000  # per request or context window
-Usd = Annotated[float, Field(ge=0.0, le=MAX_USD)]
-UsdPerHour = Annotated[float, Field(ge=0.0, le=MAX_USD_PER_HOUR)]
-Hours = Annotated[float, Field(ge=0.0, le=100_000.0)]
-EARLIEST = dt.date(2000, 1, 1)
-LATEST = dt.date(2200, 1, 1)
-PlanDate = Annotated[
-    dt.date,
-    Field(ge=EARLIEST, le=LATEST, description="A date between 2000-01-01 and 2200-01-01."),
+__all__ = [  # re-exported: the spec language is imported from this module
+    "EARLIEST",
+    "LATEST",
+    "MAX_ACCELERATORS",
+    "MAX_REQUESTS_PER_S",
+    "MAX_TOKENS",
+    "MAX_TOKENS_PER_S",
+    "MAX_USD",
+    "MAX_USD_PER_HOUR",
+    "AcceleratorDecl",
+    "CloudActExclusionRule",
+    "CostCapital",
+    "CostPerNodeHour",
+    "DiversificationRule",
+    "ExclusivityRule",
+    "Frozen",
+    "Hours",
+    "Id",
+    "MinProvidersRule",
+    "Name",
+    "NonNeg",
+    "OfferingDecl",
+    "OwnCost",
+    "Pct",
+    "PlanDate",
+    "Pos",
+    "RegionDecl",
+    "ResidencyRule",
+    "Rule",
+    "Share",
+    "SpotTerms",
+    "SurvivabilityRule",
+    "TrainingJob",
+    "Usd",
+    "UsdPerHour",
+    "Work",
+    "WorkAcceleratorHours",
+    "WorkFlops",
 ]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
 
 # --------------------------------------------------------------------------- time
@@ -151,121 +200,6 @@ class ProviderSettings(Frozen):
     )
     capacity: list[CapacityLimit] = Field(default_factory=list)
     prices: list[PriceOverride] = Field(default_factory=list)
-
-
-class SpotTerms(Frozen):
-    """Spot capacity terms for a provider (optionally one region or instance type).
-
-    ``availability`` is the expected share of time a spot node is up (it derates serving
-    capacity); ``interruptions_per_hour`` sets the rework of preemptible training. The most
-    specific entry wins (instance type, then region, then provider); unmatched offerings keep the
-    catalog's figures (derived from public spot traces where they apply: docs/estimates.md).
-    """
-
-    provider: Id
-    region: Name | None = Field(None, description="Region id 'provider:code'.")
-    instance_type: str | None = None
-    availability: float | None = Field(None, gt=0.0, le=1.0)
-    interruptions_per_hour: float | None = Field(None, ge=0.0, le=100.0)
-
-    @model_validator(mode="after")
-    def _some(self) -> SpotTerms:
-        if self.availability is None and self.interruptions_per_hour is None:
-            raise ValueError("give availability, interruptions_per_hour or both")
-        return self
-
-
-class RegionDecl(Frozen):
-    """A region of your own (a data centre) that the catalog does not know."""
-
-    id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*:[A-Za-z0-9][A-Za-z0-9_.\-]*$",
-        max_length=130,
-        description="'provider:code', the provider being one of yours.",
-    )
-    city: str = Field(min_length=1, max_length=100)
-    country: str = Field(min_length=2, max_length=2, description="ISO-3166 alpha-2 code.")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-
-class AcceleratorDecl(Frozen):
-    """An accelerator the built-in facts lack: a lab's own chip, or a GPU such as the A10G.
-
-    Spec-sheet facts per chip; ``scale_up`` names the high-bandwidth link inside a node.
-    """
-
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    vendor: str = Field("own", max_length=100)
-    memory_gib: float = Field(gt=0.0, le=100_000.0)
-    bf16_tflops: float = Field(gt=0.0, le=1_000_000.0, description="Dense BF16 peak per chip.")
-    memory_bandwidth_tb_per_s: float = Field(gt=0.0, le=10_000.0)
-    kind: Literal["gpu", "trainium", "inferentia", "tpu", "asic"] = "asic"
-
-
-class CostPerNodeHour(Frozen):
-    """A price per node-hour used, like a cloud's on-demand price."""
-
-    kind: Literal["per_node_hour"] = "per_node_hour"
-    usd_per_node_hour: UsdPerHour
-
-
-class CostCapital(Frozen):
-    """A bought machine: its price spread evenly over its service life, plus running costs.
-
-    Cost per node-hour = usd_per_node / (amortisation_years × 8,766 h) + opex_usd_per_node_hour.
-    """
-
-    kind: Literal["capital"] = "capital"
-    usd_per_node: Usd
-    amortisation_years: float = Field(gt=0.0, le=30.0)
-    opex_usd_per_node_hour: UsdPerHour = 0.0
-
-
-OwnCost = Annotated[CostPerNodeHour | CostCapital, Field(discriminator="kind")]
-
-
-class OfferingDecl(Frozen):
-    """Capacity of your own (or a deal the catalog lacks): nodes of an instance type in a region.
-
-    Available from ``available_from`` (default: always) until ``until`` (default: always), at
-    most ``max_nodes`` nodes in any period (or one value per period with
-    ``max_nodes_by_period``).
-    """
-
-    provider: Id
-    region: Name = Field(
-        description="Region id 'provider:code' (declared under regions: or known)."
-    )
-    instance_type: str = Field(min_length=1, max_length=100)
-    accelerator: str = Field(min_length=1, max_length=64)
-    accelerators_per_node: int = Field(ge=1, le=100_000)
-    scale_up: str = Field(
-        "custom", max_length=40, description="Link inside a node (nvswitch, pcie, custom, …)."
-    )
-    fabric: str = Field(
-        "",
-        max_length=40,
-        description="Scale-out fabric between nodes (infiniband, roce, efa); empty: none.",
-    )
-    fabric_gbps: float = Field(0.0, ge=0.0, le=1e6, description="Per node.")
-    cost: OwnCost
-    available_from: PlanDate | None = None
-    until: PlanDate | None = None
-    max_nodes: float | None = Field(None, ge=0.0, le=MAX_ACCELERATORS)
-    max_nodes_by_period: list[Annotated[float, Field(ge=0.0, le=MAX_ACCELERATORS)]] | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> OfferingDecl:
-        if self.max_nodes is not None and self.max_nodes_by_period is not None:
-            raise ValueError("give max_nodes or max_nodes_by_period, not both")
-        if self.available_from and self.until and self.available_from >= self.until:
-            raise ValueError(
-                f"available_from {self.available_from} is not before until {self.until}"
-            )
-        if bool(self.fabric) != (self.fabric_gbps > 0):
-            raise ValueError("give fabric and fabric_gbps together (or neither)")
-        return self
 
 
 # --------------------------------------------------------------------------- demand & models
@@ -470,64 +404,6 @@ class InferenceService(Frozen):
         return self.peak_to_average
 
 
-# --------------------------------------------------------------------------- training
-
-
-class WorkAcceleratorHours(Frozen):
-    """Work measured in hours of a reference accelerator (others scale by BF16 peak)."""
-
-    kind: Literal["accelerator_hours"] = "accelerator_hours"
-    reference_accelerator: str
-    accelerator_hours: float = Field(gt=0.0, le=1e13)
-
-
-class WorkFlops(Frozen):
-    """Work measured in FLOPs (e.g. 6 · parameters · tokens), done at ``mfu`` of BF16 peak."""
-
-    kind: Literal["flops"] = "flops"
-    flops: float = Field(gt=0.0, le=1e33, description="Total FLOPs, e.g. 3.8e25.")
-    mfu: float = Field(0.4, gt=0.0, le=1.0)
-
-
-Work = Annotated[WorkAcceleratorHours | WorkFlops, Field(discriminator="kind")]
-
-
-class TrainingJob(Frozen):
-    """A training run: an amount of work to finish inside a window on allowed accelerators."""
-
-    id: Id
-    model: Id | None = None
-    work: Work
-    accelerators: list[Name] = Field(min_length=1)
-    gang_min_accelerators: int = Field(
-        0,
-        ge=0,
-        le=MAX_ACCELERATORS,
-        description="Accelerators held in every period of the window.",
-    )
-    gang_max_accelerators: int | None = Field(None, ge=1, le=MAX_ACCELERATORS)
-    single_region: bool = True
-    start: PlanDate | None = Field(
-        None, description="Earliest start; default: the horizon's start."
-    )
-    deadline: PlanDate = Field(description="The work must be done by this date.")
-    preemptible: bool = False
-    checkpoint_interval_h: float = Field(1.0, gt=0.0, le=10_000.0)
-    restart_h: Hours = 0.25
-    data_class: Name | None = None
-
-    @model_validator(mode="after")
-    def _window(self) -> TrainingJob:
-        if self.start is not None and self.start >= self.deadline:
-            raise ValueError(f"start {self.start} is not before deadline {self.deadline}")
-        if (
-            self.gang_max_accelerators is not None
-            and self.gang_max_accelerators < self.gang_min_accelerators
-        ):
-            raise ValueError("gang_max_accelerators is below gang_min_accelerators")
-        return self
-
-
 # --------------------------------------------------------------------------- contracts
 
 
@@ -560,83 +436,6 @@ class Contract(Frozen):
         if self.start >= self.end:
             raise ValueError(f"start {self.start} is not before end {self.end}")
         return self
-
-
-# --------------------------------------------------------------------------- rules
-
-
-class ResidencyRule(Frozen):
-    """Workloads of ``data_class`` run only in regions carrying one of ``jurisdictions``/``countries``."""
-
-    kind: Literal["residency"] = "residency"
-    data_class: Name
-    jurisdictions: list[Name] = Field(default_factory=list, description="e.g. ['EU'] (EU/EEA).")
-    countries: list[Annotated[str, Field(min_length=2, max_length=2)]] = Field(
-        default_factory=list, description="ISO-3166 alpha-2 codes."
-    )
-
-    @model_validator(mode="after")
-    def _some(self) -> ResidencyRule:
-        if not self.jurisdictions and not self.countries:
-            raise ValueError("give at least one of jurisdictions or countries")
-        return self
-
-
-class CloudActExclusionRule(Frozen):
-    """Workloads of these data classes never run on a provider subject to the US CLOUD Act."""
-
-    kind: Literal["cloud_act_exclusion"] = "cloud_act_exclusion"
-    data_classes: list[Name] = Field(min_length=1)
-
-
-class ExclusivityRule(Frozen):
-    """Until ``until``, the model is served and trained only on ``providers``."""
-
-    kind: Literal["exclusivity"] = "exclusivity"
-    model: Id
-    providers: list[Id] = Field(min_length=1)
-    until: PlanDate
-
-
-class DiversificationRule(Frozen):
-    """No provider takes more than ``max_share`` of the total compute spend over the horizon."""
-
-    kind: Literal["diversification"] = "diversification"
-    max_share: Share
-
-
-class SurvivabilityRule(Frozen):
-    """After the loss of any one provider (or region), the rest still serves ``served_fraction``."""
-
-    kind: Literal["survivability"] = "survivability"
-    loss: Literal["provider", "region"] = "provider"
-    served_fraction: Share = 1.0
-    services: list[Id] | None = Field(None, description="Default: every service.")
-    count_spot: bool = Field(
-        False,
-        description="Count surviving spot capacity (derated) toward the served fraction; by "
-        "default only firm capacity (on-demand, reserved, own) counts.",
-    )
-
-
-class MinProvidersRule(Frozen):
-    """Each service runs on at least ``count`` providers, each with ``min_share`` of its demand."""
-
-    kind: Literal["min_providers"] = "min_providers"
-    count: int = Field(ge=1, le=1000)
-    min_share: Share = 0.1
-    services: list[Id] | None = None
-
-
-Rule = Annotated[
-    ResidencyRule
-    | CloudActExclusionRule
-    | ExclusivityRule
-    | DiversificationRule
-    | SurvivabilityRule
-    | MinProvidersRule,
-    Field(discriminator="kind"),
-]
 
 
 # --------------------------------------------------------------------------- the spec

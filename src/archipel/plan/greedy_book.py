@@ -1,0 +1,122 @@
+"""The greedy baseline's book of capacity left and what it placed, and the masks and prices every
+greedy placement starts from (shared by services and training jobs; docs in
+:mod:`archipel.plan.greedy`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from archipel.plan.inputs import PlanInputs
+from archipel.spec.models import CloudActExclusionRule, ExclusivityRule, ResidencyRule
+
+F = NDArray[np.float64]
+B = NDArray[np.bool_]
+EPS = 1e-9
+
+
+@dataclass
+class Book:
+    """Capacity left, and what has been placed so far (local to one ``plan_greedy`` call)."""
+
+    cap: F  # [O, T] nodes left
+    limits: list[tuple[B, F]]  # per provider limit: offerings it covers, accelerators left [T]
+    nodes: dict[tuple[str, str, int, int], float]  # (kind, workload, offering, period)
+    flows: dict[tuple[str, str, str, str, int], float]  # (service, class, geography, region, t)
+
+    def copy(self) -> Book:
+        return Book(
+            self.cap.copy(),
+            [(m, left.copy()) for m, left in self.limits],
+            dict(self.nodes),
+            dict(self.flows),
+        )
+
+    def room(self, o: int, t: int, apn: float, step: float = 1.0) -> float:
+        """Whole steps of nodes (``step`` nodes each) still free on offering o in period t."""
+        n = float(self.cap[o, t])
+        for m, left in self.limits:
+            if m[o]:
+                n = min(n, float(left[t]) / apn)
+        return max(0.0, float(np.floor(n / step + 1e-9)) * step)
+
+    def take(self, o: int, t: int, want: float, apn: float, step: float = 1.0) -> float:
+        """Take up to ``want`` nodes of offering o in period t, rounded up to whole steps of
+        ``step`` nodes where room allows; returns what was taken."""
+        want = np.ceil(want / step - 1e-9) * step
+        n = max(0.0, min(want, self.room(o, t, apn, step)))
+        self.cap[o, t] -= n
+        for m, left in self.limits:
+            if m[o]:
+                left[t] -= n * apn
+        return n
+
+
+def base_mask(inputs: PlanInputs, data_class: str | None, model: str | None) -> B:
+    """[O, T]: residency, CLOUD Act and exclusivity allow the cell."""
+    cat, offs, spec = inputs.catalog, inputs.offerings, inputs.spec
+    ok = np.ones((len(offs), len(inputs.periods)), dtype=bool)
+    for rule in spec.rules:
+        if (
+            isinstance(rule, ResidencyRule)
+            and data_class is not None
+            and rule.data_class == data_class
+        ):
+            for i, o in enumerate(offs):
+                reg = cat.region(o.region_id) if cat.has_region(o.region_id) else None
+                if reg is None or not (
+                    set(reg.jurisdictions) & set(rule.jurisdictions)
+                    or reg.country in rule.countries
+                ):
+                    ok[i] = False
+        if isinstance(rule, CloudActExclusionRule) and data_class in rule.data_classes:
+            ok &= np.array([not inputs.cloud_act.get(o.provider, True) for o in offs])[:, None]
+        if isinstance(rule, ExclusivityRule) and model is not None and rule.model == model:
+            until = dt.datetime.combine(rule.until, dt.time())
+            early = np.array([p.start < until for p in inputs.periods])
+            inside = np.array([o.provider in rule.providers for o in offs])
+            ok &= inside[:, None] | ~early[None, :]
+    return ok
+
+
+def effective_price(inputs: PlanInputs) -> tuple[F, NDArray[np.int64]]:
+    """[O, T] price after the largest covering discount, and the contract receiving the spend."""
+    offs = inputs.offerings
+    price = np.array([o.price_usd_per_node_hour for o in offs])[:, None]
+    disc = np.zeros((len(offs), len(inputs.periods)))
+    owner = np.full(disc.shape, -1, dtype=np.int64)
+    for ci, c in enumerate(inputs.spec.contracts):
+        for ti, p in enumerate(inputs.periods):
+            if not c.start <= p.start.date() < c.end:
+                continue
+            for oi, o in enumerate(offs):
+                covers = o.provider == c.provider and (
+                    c.regions is None or o.region_id in c.regions
+                )
+                better = owner[oi, ti] < 0 or c.discount_pct / 100 > disc[oi, ti]
+                if covers and inputs.reserved_contract[oi] is None and better:
+                    disc[oi, ti], owner[oi, ti] = c.discount_pct / 100, ci
+    return price * (1 - disc), owner
+
+
+def limits(inputs: PlanInputs) -> Iterable[tuple[B, F]]:
+    for ps in inputs.spec.providers:
+        for lim in ps.capacity:
+            acc = (
+                inputs.accelerator_name(lim.accelerator) or lim.accelerator
+                if lim.accelerator
+                else None
+            )
+            m = np.array(
+                [
+                    o.provider == ps.id
+                    and (lim.region is None or o.region_id == lim.region)
+                    and (acc is None or o.accelerator == acc)
+                    for o in inputs.offerings
+                ]
+            )
+            yield m, np.full(len(inputs.periods), float(lim.max_accelerators))
