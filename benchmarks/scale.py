@@ -12,13 +12,14 @@ relaxation bound, the gap to it, blocks, MIP blocks, whether the plan verified (
 Whole nodes: each block that needs a whole-node search gets ``PlanOptions.block_mip_time_s``
 (30 s) after its relaxation; a search that has not closed its gap by then keeps its best plan,
 reported with status "feasible", the solver's message ("Time limit reached") and its true gap
-to the LP bound. On these fleets that is what happens: rounding the relaxation up breaks
-offerings' ``max_nodes`` caps, so the search runs to its budget, and the gap can be large (the
-1e6 whole-node plan was 94% above its bound on 2026-11 — the figure is printed, not hidden).
-The generated fleets are one block each (the diversification rule couples everything), so a
-whole-node case takes its relaxation plus about 30 s: 1e6 whole nodes runs in about 1.5 min
-(fractional about 1 min), so both views run by default and the whole benchmark takes about
-6–7 minutes on a quiet 2-core machine. ``--views fractional`` skips the whole-node searches.
+to the LP bound. On these fleets that is what happens: rounding the relaxation up breaks some
+offerings' ``max_nodes`` caps, so the planner falls back to the MIP, which runs to its budget,
+and the gap can be large (on 2026-11-30 the 1e6 whole-node plan cost 18x its LP bound, gap
+0.95 — the figure is printed, not hidden). The generated fleets are one block each (the
+diversification rule couples everything), so a whole-node case takes its relaxation plus about
+30 s: 1e6 whole nodes took 83 s and its fractional view 53 s, so both views run by default
+(the whole benchmark took under 5 minutes on the 2-core machine, load average about 2).
+``--views fractional`` skips the whole-node searches.
 
 The 1e6 case has 19 services, which makes it about 10^6 variables (994k) with the current
 model (14 services made 732k). Run:
