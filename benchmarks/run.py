@@ -1,6 +1,16 @@
-"""Run the benchmarks: ``python benchmarks/run.py [scale|quality ...]`` (default: both).
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers ...]``.
 
-Each prints JSON lines of its figures. Not part of the test run; timings live here only.
+Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
+Arguments after a benchmark's name are its own, up to the next name, e.g.
+``run.py main --runs 5 build --runs 7 scale 1e4 1e5 --views fractional``; ``run.py NAME --help``
+lists them. With no name: main, build, scale and quality (solvers needs other interpreters,
+``--python``). Not part of the test run; no timing is asserted anywhere.
+
+- ``main`` (main_job.py): ``archipel plan examples/frontier-lab.yaml`` in phases, and as a command.
+- ``build`` (build_ratio.py): the 10^6-variable build and hand-off to HiGHS against a plain CSR build.
+- ``scale`` (scale.py): generated fleets of 10^4 to 10^6 variables, whole nodes and fractional.
+- ``quality`` (quality.py): the planner against the greedy baseline.
+- ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
 """
 
 from __future__ import annotations
@@ -10,12 +20,45 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-if __name__ == "__main__":
+NAMES = ("main", "build", "scale", "quality", "solvers")
+DEFAULT = ("main", "build", "scale", "quality")
+
+
+def split(argv: list[str]) -> list[tuple[str, list[str]]]:
+    """``[name, args..., name, args...]`` into (name, its args); no name: the default set."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        raise SystemExit(0)
+    if not argv or argv[0] not in NAMES:
+        if argv:
+            raise SystemExit(f"unknown benchmark {argv[0]!r}; choose from {', '.join(NAMES)}")
+        return [(name, []) for name in DEFAULT]
+    groups: list[tuple[str, list[str]]] = []
+    for arg in argv:
+        if arg in NAMES:
+            groups.append((arg, []))
+        else:
+            groups[-1][1].append(arg)
+    return groups
+
+
+def main(argv: list[str]) -> None:
+    import build_ratio
+    import main_job
     import quality
     import scale
+    import solvers
 
-    which = sys.argv[1:] or ["scale", "quality"]
-    if "scale" in which:
-        scale.main([a for a in which if a in scale.CASES])
-    if "quality" in which:
-        quality.main()
+    runners = {
+        "main": main_job.main,
+        "build": build_ratio.main,
+        "scale": scale.main,
+        "quality": quality.main,
+        "solvers": solvers.main,
+    }
+    for name, args in split(argv):
+        runners[name](args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
