@@ -21,19 +21,20 @@ from numpy.typing import NDArray
 from archipel.catalog.model import Catalog
 from archipel.errors import SolverError
 from archipel.plan.diagnose import explain
+from archipel.plan.dive import dive
 from archipel.plan.extract import binding_rules, to_plan
 from archipel.plan.inputs import PlanInputs, prepare, spec_sha256
 from archipel.plan.lp.blocks import Block, independent_blocks, restrict
-from archipel.plan.lp.build import Built, build_lp
+from archipel.plan.lp.build import SPEND_TIE_BREAK, Built, build_lp
 from archipel.plan.lp.program import LinearProgram
 from archipel.plan.result import BindingRule, Plan, Status
-from archipel.plan.solvers.highs import Outcome, Solution, solve
+from archipel.plan.solvers.highs import LPSession, Outcome, Solution, solve
 from archipel.spec.models import Spec
 
 Progress = Callable[[str], None]
-# A block with at most this many integer columns goes straight to the full MIP (fast at this
-# size); larger ones get the support MIP first (benchmarks/run.py main: 2,000-2,800 integer
-# columns per yearly block of frontier-lab take 15-70 s as full MIPs, under 2 s on the support).
+# A block with at most this many integer columns goes to the full MIP (fast at this size);
+# larger ones get the dive and the support MIP, and the full MIP only when both fail (in trials,
+# frontier-lab's yearly blocks of 2,000-2,800 integer columns took 15 s and more as full MIPs).
 SMALL_MIP_INTEGERS = 1000
 Float = NDArray[np.float64]
 
@@ -43,8 +44,9 @@ class PlanOptions:
     whole_nodes: bool = True  # False: the fractional view (LP optimum, nodes may be fractional)
     time_limit_s: float | None = None  # the whole solve; the best plan so far is kept
     mip_rel_gap: float = 1e-3  # relative to the bound of each block's MIP
-    # MIP seconds per block when no overall time limit is given: a whole-node search that has
-    # not closed its gap by then keeps its best plan, reported as feasible with its true gap
+    # whole-node search seconds per block (at least twice its relaxation's) when no overall time
+    # limit is given: a search that has not closed its gap by then keeps its best plan,
+    # reported as feasible with its true gap
     block_mip_time_s: float = 30.0
     rule_costs: bool = True  # re-solve the relaxation without each rule to price it
     rule_cost_max_columns: int = 50_000
@@ -77,32 +79,6 @@ def _status(outcome: Outcome) -> Status:
 
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.5, deadline - time.perf_counter())
-
-
-def _round_up(sub: LinearProgram, x: Float, deadline: float | None) -> Solution | None:
-    """Whole nodes from a relaxed point: round integer columns up, fix them, re-solve the rest.
-
-    More nodes never serve less, so this holds unless an upper limit (capacity, gang size,
-    spot share) binds or a binary choice is fractional; then it returns None.
-    """
-    ints = sub.integer
-    vals = x[ints]
-    binary = sub.col_upper[ints] <= 1.0
-    frac = np.abs(vals - np.round(vals)) > 1e-6
-    if (frac & binary).any():
-        return None
-    fixed = np.minimum(np.ceil(vals - 1e-6), sub.col_upper[ints])
-    lo, hi = sub.col_lower.copy(), sub.col_upper.copy()
-    lo[ints] = fixed
-    hi[ints] = fixed
-    again = solve(
-        replace(sub, col_lower=lo, col_upper=hi, integer=np.zeros_like(ints)),
-        integer=False,
-        time_limit_s=_left(deadline),
-    )
-    if again.outcome != Outcome.OPTIMAL or again.x is None:
-        return None
-    return again
 
 
 def _within(objective: float, bound: float, rel: float) -> bool:
@@ -140,28 +116,32 @@ def _solve_block(
 ) -> tuple[Solution, Solution, bool]:
     """(relaxation, chosen solution, MIP used) for one block.
 
-    Whole nodes: the relaxation rounded up when that is within the gap; else the better of the
-    rounding and a MIP on the relaxation's support; the full MIP only when both fail. Every
-    integer solution is checked against the relaxation's bound (a solver bug can break it).
+    Integer columns (whole nodes; gang and provider choices in any view): the dive from the
+    relaxation when that is within the gap; else the better of the dive and a MIP on the
+    relaxation's support; the full MIP for small blocks or when both fail. Every integer
+    solution is checked against the relaxation's bound (a solver bug can break it).
     """
-    relaxed = solve(sub, integer=False, time_limit_s=_left(deadline))
-    if deadline is None:  # no overall limit: each block's whole-node search gets its budget
-        deadline = time.perf_counter() + options.block_mip_time_s
-    if relaxed.x is None or not options.whole_nodes or not sub.integer.any():
+    session = LPSession(sub)
+    relaxed = session.solve(time_limit_s=_left(deadline))
+    if relaxed.x is None or relaxed.objective is None or not sub.integer.any():
         return relaxed, relaxed, False
-    if relaxed.outcome != Outcome.OPTIMAL or relaxed.objective is None:
+    if relaxed.outcome != Outcome.OPTIMAL:
         return relaxed, relaxed, False
     vals = relaxed.x[sub.integer]
     if np.all(np.abs(vals - np.round(vals)) <= 1e-6):
         return relaxed, relaxed, False
-    rounded = _round_up(sub, relaxed.x, deadline)
-    if rounded is not None and _within(
-        rounded.objective or 0.0, relaxed.objective, options.mip_rel_gap
+    if deadline is None:  # no overall limit: each block's whole-node search gets its budget,
+        # at least twice what its relaxation took (the dive re-solves it many times)
+        budget = max(options.block_mip_time_s, 2.0 * relaxed.seconds)
+        deadline = time.perf_counter() + budget
+    dived = dive(sub, relaxed, session, deadline)
+    if dived is not None and _within(
+        dived.objective or 0.0, relaxed.objective, options.mip_rel_gap
     ):
-        return relaxed, rounded, False
+        return relaxed, dived, False
     small = int(sub.integer.sum()) <= SMALL_MIP_INTEGERS
     support = None if small else _support_mip(sub, relaxed.x, free, options, deadline)
-    chosen = _best(rounded, support)
+    chosen = _best(dived, support)
     if chosen is None or small:
         full = solve(
             sub, integer=True, time_limit_s=_left(deadline), mip_rel_gap=options.mip_rel_gap
@@ -276,14 +256,15 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     if options.rule_costs and lp.num_cols <= options.rule_cost_max_columns:
         rules = _rule_costs(inputs, solved.lp_bound) + rules
     objective = plan.objective_usd or 0.0
-    gap = max(0.0, (objective - solved.lp_bound) / max(abs(objective), 1e-9))
+    bound = solved.lp_bound / (1.0 + SPEND_TIE_BREAK)  # a bound on the true cost (build.py)
+    gap = max(0.0, (objective - bound) / max(abs(objective), 1e-9))
     timings["extract"] = time.perf_counter() - t1
     return plan.model_copy(
         update={
             "binding_rules": rules,
             "whole_nodes": options.whole_nodes,
-            "lower_bound_kind": "lp_relaxation" if options.whole_nodes else "lp_optimum",
-            "lower_bound_usd": solved.lp_bound,
+            "lower_bound_kind": "lp_relaxation" if lp.integer.any() else "lp_optimum",
+            "lower_bound_usd": bound,
             "gap": gap,
             "timings_s": timings,
             "stats": stats,

@@ -23,6 +23,13 @@ from archipel.plan.lp.training import TrainingCells, add_training, training_cell
 from archipel.spec.models import SurvivabilityRule
 
 
+# Capacity is priced a millionth above its cost in the objective (contracts, shares and reports
+# use the true cost): between buying nodes that serve nothing and paying the same amount as
+# take-or-pay shortfall, the plan pays the shortfall, so unused commitment shows as such. A
+# bound from this objective is divided by (1 + SPEND_TIE_BREAK) to stay a bound on true cost.
+SPEND_TIE_BREAK = 1e-6
+
+
 @dataclass(frozen=True)
 class Built:
     """The LP and everything extraction needs to read a solution back."""
@@ -95,9 +102,10 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
     tcells = training_cells(prob)
     b = LPBuilder()
     b.offset = float(inputs.reserved_fixed_usd.sum())
-    n = b.add_vars("nodes_service", cells.n_s.size, cells.n_cost, integer=integer)
+    tie = 1.0 + SPEND_TIE_BREAK
+    n = b.add_vars("nodes_service", cells.n_s.size, cells.n_cost * tie, integer=integer)
     y = b.add_vars(
-        "nodes_training", tcells.y_j.size, tcells.y_cost, 0.0, tcells.y_max, integer=integer
+        "nodes_training", tcells.y_j.size, tcells.y_cost * tie, 0.0, tcells.y_max, integer=integer
     )
     S = len(inputs.spec.services)
     flow, fi, carriers = add_serving(

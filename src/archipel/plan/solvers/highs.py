@@ -94,8 +94,8 @@ def _pass(h: highspy.Highs, lp: LinearProgram, integer: bool) -> None:
         np.ascontiguousarray(lp.col_upper, dtype=np.float64),
         np.ascontiguousarray(lp.row_lower, dtype=np.float64),
         np.ascontiguousarray(lp.row_upper, dtype=np.float64),
-        a.indptr.astype(np.int32),
-        a.indices.astype(np.int32),
+        a.indptr.astype(np.int32, copy=False),
+        a.indices.astype(np.int32, copy=False),
         np.ascontiguousarray(a.data, dtype=np.float64),
         kinds,
     )
@@ -204,6 +204,40 @@ def _read(h: highspy.Highs, is_mip: bool, seconds: float) -> Solution:
         bound = objective if outcome == Outcome.OPTIMAL else None
         gap = 0.0 if outcome == Outcome.OPTIMAL else None
     return Solution(outcome, x, duals, objective, bound, gap, is_mip, text, seconds)
+
+
+class LPSession:
+    """A model kept loaded in HiGHS as a linear program (integrality ignored): column bounds
+    change and each solve starts from the previous basis, so a dive's re-solves cost a small
+    fraction of the first solve."""
+
+    def __init__(self, lp: LinearProgram, log: bool = False) -> None:
+        self._h = _new_highs(log)
+        self._cols = lp.num_cols
+        if lp.num_cols:
+            _pass(self._h, lp, integer=False)
+        self._lp = lp
+
+    def fix(
+        self, cols: NDArray[np.int64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+    ) -> None:
+        """Set the bounds of ``cols`` (for every later solve)."""
+        if cols.size:
+            self._h.changeColsBounds(
+                int(cols.size),
+                cols.astype(np.int32),
+                np.ascontiguousarray(lower, dtype=np.float64),
+                np.ascontiguousarray(upper, dtype=np.float64),
+            )
+
+    def solve(self, time_limit_s: float | None = None) -> Solution:
+        started = time.perf_counter()
+        if self._cols == 0:
+            return _empty(self._lp, started)
+        if time_limit_s is not None:
+            self._h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
+        _run(self._h)
+        return _read(self._h, False, time.perf_counter() - started)
 
 
 def write_model(lp: LinearProgram, path: str, integer: bool = True) -> None:

@@ -1,0 +1,130 @@
+"""Whole nodes from a relaxed plan by diving: round, repair what rounding breaks, re-solve.
+
+Each round takes the integer columns the relaxation leaves fractional that are nearest to a
+whole number and fixes them there — rounded down, or up, except where rounding up would break
+an upper limit (an offering's capacity, a provider limit, a gang's size, a choice of exactly
+one region or chip): there the columns with the smallest fractional parts are rounded down
+until the limit holds. The rest of the model (flows, loads, the other columns) is re-solved as
+a linear program, warm-started from the previous basis, so load moves from nodes rounded down
+to the spare capacity of nodes rounded up, and the next round fixes what is still fractional.
+Every round fixes at least one column, so the dive ends: with a whole-node plan, or with None
+when no plan is left (the caller then searches with the MIP solver).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from numpy.typing import NDArray
+
+from archipel.plan.lp.program import LinearProgram
+from archipel.plan.solvers.highs import LPSession, Outcome, Solution
+
+Float = NDArray[np.float64]
+TOL = 1e-6
+
+
+def dive(
+    lp: LinearProgram,
+    relaxed: Solution,
+    session: LPSession,
+    deadline: float | None,
+    share: float = 0.25,
+    nearest_rounds: int = 40,
+    max_rounds: int = 200,
+) -> Solution | None:
+    """A whole-node solution of ``lp`` (its integer columns integral), or None.
+
+    ``session`` holds ``lp`` and has just solved it (``relaxed``); the dive changes its bounds.
+    Each round fixes the ``share`` of fractional columns nearest to a whole number, to that
+    number (rounding up repaired where it breaks an upper limit): the re-solve then moves the
+    load of the columns rounded down onto the spare capacity of those rounded up. When a
+    round leaves no plan, its columns are fixed rounded up instead; when that fails too, the
+    dive gives up. After ``nearest_rounds`` rounds every fractional column is fixed rounded up
+    (repaired) each round, which ends the dive in a few more.
+    """
+    if relaxed.x is None:
+        return None
+    ints = np.nonzero(lp.integer)[0]
+    by_col = lp.matrix[:, ints].tocsc()
+    has_upper = np.isfinite(lp.row_upper)
+    sol = relaxed
+    for n in range(max_rounds):
+        assert sol.x is not None
+        v = sol.x[ints]
+        frac = np.abs(v - np.round(v)) > TOL
+        if not frac.any():
+            return sol
+        idx = np.nonzero(frac)[0]
+        near = np.abs(v[idx] - np.round(v[idx]))
+        late = n >= nearest_rounds
+        count = idx.size if late else max(1, int(np.ceil(share * idx.size)))
+        pick = np.zeros(ints.size, dtype=bool)
+        pick[idx[np.argsort(near, kind="stable")[:count]]] = True
+        nearest = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=late)
+        again = _fix_and_solve(session, ints, pick, nearest, deadline)
+        if again is None:  # rounding down left no plan: round these up instead
+            upward = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=True)
+            again = _fix_and_solve(session, ints, pick, upward, deadline)
+        if again is None:
+            return None
+        sol = again
+    return None
+
+
+def _fix_and_solve(
+    session: LPSession,
+    ints: NDArray[np.int64],
+    pick: NDArray[np.bool_],
+    target: Float,
+    deadline: float | None,
+) -> Solution | None:
+    chosen = np.nonzero(pick)[0]
+    session.fix(ints[chosen], target[chosen], target[chosen])
+    left = None if deadline is None else max(0.5, deadline - time.perf_counter())
+    sol = session.solve(time_limit_s=left)
+    return sol if sol.outcome == Outcome.OPTIMAL and sol.x is not None else None
+
+
+def _round(
+    lp: LinearProgram,
+    x: Float,
+    ints: NDArray[np.int64],
+    by_col: object,
+    has_upper: NDArray[np.bool_],
+    pick: NDArray[np.bool_],
+    up_only: bool,
+) -> Float:
+    """Whole values for the picked integer columns: the nearest whole number (or the next one
+    up when ``up_only``), rounded down instead where rounding up would break an upper limit."""
+    import scipy.sparse as sp
+
+    assert isinstance(by_col, sp.csc_matrix)
+    v = x[ints]
+    up = np.ceil(v - TOL)
+    down = np.floor(v + TOL)
+    target = np.where(pick, up if up_only else np.round(v), v)
+    cand = x.copy()
+    cand[ints] = target
+    act = lp.matrix @ cand
+    excess = np.where(has_upper, act - lp.row_upper, -np.inf)
+    slack = TOL * (1.0 + np.abs(np.where(has_upper, lp.row_upper, 0.0)))
+    over = np.nonzero(excess > slack)[0]
+    for r in over[np.argsort(-excess[over])]:
+        if excess[r] <= slack[r]:
+            continue  # repaired by an earlier row's rounding down
+        row = lp.matrix.getrow(r)
+        cols = np.searchsorted(ints, row.indices)
+        is_int = (cols < ints.size) & (ints[np.minimum(cols, ints.size - 1)] == row.indices)
+        j = cols[is_int]
+        coef = row.data[is_int]
+        movable = pick[j] & (coef > 0) & (target[j] > down[j])
+        order = np.argsort(v[j[movable]] - down[j[movable]], kind="stable")
+        for k in j[movable][order]:
+            if excess[r] <= slack[r]:
+                break
+            column = by_col.getcol(k)
+            excess[column.indices] -= column.data * (target[k] - down[k])
+            target[k] = down[k]
+    return target
