@@ -22,7 +22,6 @@ from archipel.plan.lp.shared import (
 from archipel.plan.lp.training import TrainingCells, add_training, training_cells
 from archipel.spec.models import SurvivabilityRule
 
-
 # Capacity is priced a millionth above its cost in the objective (contracts, shares and reports
 # use the true cost): between buying nodes that serve nothing and paying the same amount as
 # take-or-pay shortfall, the plan pays the shortfall, so unused commitment shows as such. A
