@@ -44,9 +44,8 @@ class PlanOptions:
     whole_nodes: bool = True  # False: the fractional view (LP optimum, nodes may be fractional)
     time_limit_s: float | None = None  # the whole solve; the best plan so far is kept
     mip_rel_gap: float = 1e-3  # relative to the bound of each block's MIP
-    # whole-node search seconds per block (at least twice its relaxation's) when no overall time
-    # limit is given: a search that has not closed its gap by then keeps its best plan,
-    # reported as feasible with its true gap
+    # MIP seconds per block after the dive when no overall time limit is given: a search that
+    # has not closed its gap by then keeps its best plan, reported as feasible with its true gap
     block_mip_time_s: float = 30.0
     rule_costs: bool = True  # re-solve the relaxation without each rule to price it
     rule_cost_max_columns: int = 50_000
@@ -130,15 +129,13 @@ def _solve_block(
     vals = relaxed.x[sub.integer]
     if np.all(np.abs(vals - np.round(vals)) <= 1e-6):
         return relaxed, relaxed, False
-    if deadline is None:  # no overall limit: each block's whole-node search gets its budget,
-        # at least twice what its relaxation took (the dive re-solves it many times)
-        budget = max(options.block_mip_time_s, 2.0 * relaxed.seconds)
-        deadline = time.perf_counter() + budget
-    dived = dive(sub, relaxed, session, deadline)
+    dived = dive(sub, relaxed, session, deadline)  # bounded by its rounds (and --time-limit)
     if dived is not None and _within(
         dived.objective or 0.0, relaxed.objective, options.mip_rel_gap
     ):
         return relaxed, dived, False
+    if deadline is None:  # no overall limit: each block's MIP search gets its budget
+        deadline = time.perf_counter() + options.block_mip_time_s
     small = int(sub.integer.sum()) <= SMALL_MIP_INTEGERS
     support = None if small else _support_mip(sub, relaxed.x, free, options, deadline)
     chosen = _best(dived, support)
