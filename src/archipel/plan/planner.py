@@ -110,10 +110,18 @@ def _best(*candidates: Solution | None) -> Solution | None:
     return min(kept, key=lambda c: c.objective or 0.0) if kept else None
 
 
+@dataclass(frozen=True)
+class _Block:
+    relaxed: Solution
+    chosen: Solution
+    used_mip: bool
+    proven: float  # the best lower bound proven for the block: its relaxation, or a MIP's bound
+
+
 def _solve_block(
     sub: LinearProgram, free: NDArray[np.bool_], options: PlanOptions, deadline: float | None
-) -> tuple[Solution, Solution, bool]:
-    """(relaxation, chosen solution, MIP used) for one block.
+) -> _Block:
+    """The relaxation, the chosen solution and the proven bound of one block.
 
     Integer columns (whole nodes; gang and provider choices in any view): the dive from the
     relaxation when that is within the gap; else the better of the dive and a MIP on the
@@ -123,35 +131,44 @@ def _solve_block(
     session = LPSession(sub)
     relaxed = session.solve(time_limit_s=_left(deadline))
     if relaxed.x is None or relaxed.objective is None or not sub.integer.any():
-        return relaxed, relaxed, False
+        return _Block(
+            relaxed, relaxed, False, relaxed.bound if relaxed.bound is not None else -np.inf
+        )
     if relaxed.outcome != Outcome.OPTIMAL:
-        return relaxed, relaxed, False
+        return _Block(relaxed, relaxed, False, -np.inf)
     vals = relaxed.x[sub.integer]
     if np.all(np.abs(vals - np.round(vals)) <= 1e-6):
-        return relaxed, relaxed, False
+        return _Block(relaxed, relaxed, False, relaxed.objective)
     dived = dive(sub, relaxed, session, deadline)  # bounded by its rounds (and --time-limit)
     if dived is not None and _within(
         dived.objective or 0.0, relaxed.objective, options.mip_rel_gap
     ):
-        return relaxed, dived, False
+        return _Block(relaxed, dived, False, relaxed.objective)
     if deadline is None:  # no overall limit: each block's MIP search gets its budget
         deadline = time.perf_counter() + options.block_mip_time_s
     small = int(sub.integer.sum()) <= SMALL_MIP_INTEGERS
     support = None if small else _support_mip(sub, relaxed.x, free, options, deadline)
     chosen = _best(dived, support)
+    proven = relaxed.objective  # the best bound proven for this block
     if chosen is None or small:
         full = solve(
             sub, integer=True, time_limit_s=_left(deadline), mip_rel_gap=options.mip_rel_gap
         )
+        if full.bound is not None:
+            proven = max(proven, full.bound)
         chosen = _best(full, chosen) or full
-    if chosen.objective is not None and chosen.objective < relaxed.objective - 1e-6 * max(
-        1.0, abs(relaxed.objective)
-    ):
+    if chosen.objective is None or chosen.x is None:
+        return _Block(relaxed, chosen, True, proven)
+    if chosen.objective < relaxed.objective - 1e-6 * max(1.0, abs(relaxed.objective)):
         raise SolverError(
             f"the solver returned a whole-node plan costing {chosen.objective:,.2f} USD, below "
             f"its own LP relaxation bound {relaxed.objective:,.2f} USD; this is a solver bug"
         )
-    return relaxed, chosen, True
+    if _within(chosen.objective, proven, options.mip_rel_gap):
+        return _Block(relaxed, replace(chosen, outcome=Outcome.OPTIMAL), True, proven)
+    gap = (chosen.objective - proven) / max(abs(chosen.objective), 1e-9)
+    message = f"a block's whole-node search stopped {gap:.2%} above its proven bound"
+    return _Block(relaxed, replace(chosen, outcome=Outcome.FEASIBLE, message=message), True, proven)
 
 
 def _solve(
@@ -162,8 +179,9 @@ def _solve(
     x = np.where(lp.cost >= 0, lp.col_lower, lp.col_upper).astype(float)
     duals = np.zeros(lp.num_rows)
     total, bound = lp.offset, lp.offset
-    outcome = Outcome.OPTIMAL
-    solved = _Solved(x, duals, 0.0, 0.0, outcome, len(blocks))
+    proven = lp.offset
+    notes: list[str] = []
+    solved = _Solved(x, duals, 0.0, 0.0, Outcome.OPTIMAL, len(blocks))
     # rows that no column can satisfy are found first: a spec with an unservable demand is
     # declared infeasible without solving the rest
     big = sorted((b for b in blocks if b.rows.size), key=lambda b: b.cols.size > 0)
@@ -171,12 +189,14 @@ def _solve(
     for b in lonely:
         total += float(lp.cost[b.cols] @ x[b.cols])
         bound += float(lp.cost[b.cols] @ x[b.cols])
+        proven += float(lp.cost[b.cols] @ x[b.cols])
     for i, block in enumerate(big, 1):
         if len(big) > 1:
             say(f"solving block {i} of {len(big)}: {block.cols.size:,} variables")
         sub = restrict(lp, block)
-        relaxed, chosen, used_mip = _solve_block(sub, free[block.cols], options, deadline)
-        solved.mip_blocks += used_mip
+        result = _solve_block(sub, free[block.cols], options, deadline)
+        relaxed, chosen = result.relaxed, result.chosen
+        solved.mip_blocks += result.used_mip
         if chosen.x is None:
             solved.outcome = (
                 chosen.outcome if chosen.outcome != Outcome.OPTIMAL else Outcome.NO_SOLUTION
@@ -189,11 +209,14 @@ def _solve(
             duals[block.rows] = relaxed.row_duals
         total += float(chosen.objective or 0.0)
         bound += float(relaxed.bound if relaxed.bound is not None else -np.inf)
+        proven += result.proven
         if chosen.outcome == Outcome.FEASIBLE:
-            outcome = Outcome.FEASIBLE
-            solved.messages.append(chosen.message)
+            notes.append(chosen.message)
     solved.x, solved.duals, solved.objective, solved.lp_bound = x, duals, total, bound
-    solved.outcome = outcome
+    # optimal when the whole plan is within the gap of the bounds proven for its blocks
+    if not _within(total, proven, options.mip_rel_gap):
+        solved.outcome = Outcome.FEASIBLE
+        solved.messages.extend(sorted(set(notes)))
     return solved
 
 

@@ -46,6 +46,7 @@ class ServingCells:
     n_replicas: FloatArray  # whole replicas per unit
     n_weight: FloatArray  # replica-equivalents per unit in its group: replicas × availability
     n_group: IntArray  # capacity group of the cell
+    qt: IntArray  # sorted distinct group × period keys (group · T + period) of the cells
     # capacity groups q: one service's offerings in a region sharing per-replica rates
     q_s: IntArray
     q_r: IntArray
@@ -233,16 +234,19 @@ def serving_cells(prob: Problem) -> ServingCells:
         parts["fr"].append(np.tile(r_i, C))
         parts["ft"].append(np.tile(t_i, C))
 
+    n_group = concat_int(parts["grp"])
+    n_t = concat_int(parts["t"])
     cells = ServingCells(
         geographies=geos,
         n_s=concat_int(parts["s"]),
         n_o=concat_int(parts["o"]),
-        n_t=concat_int(parts["t"]),
+        n_t=n_t,
         n_cost=concat_float(parts["cost"]),
         n_nodes=concat_float(parts["nodes"]),
         n_replicas=concat_float(parts["reps"]),
         n_weight=concat_float(parts["weight"]),
-        n_group=concat_int(parts["grp"]),
+        n_group=n_group,
+        qt=np.unique(n_group * T + n_t),
         q_s=np.array(q_s, dtype=np.int64),
         q_r=np.array(q_r, dtype=np.int64),
         q_spot=np.array(q_spot, dtype=bool),

@@ -47,22 +47,23 @@ def add_serving(
     S = max(int(cells.demand.shape[0]), 1)
     # active groups per (q, t) and how many groups each block (s, r, t) has
     cell_ok = keep_q[cells.n_group] if cells.n_group.size else np.zeros(0, bool)
-    qt = np.unique(cells.n_group[cell_ok] * T + cells.n_t[cell_ok])
+    qt = cells.qt[keep_q[cells.qt // T]]  # the groups kept, in every period they have cells
     aq, at = np.divmod(qt, T)
     block_of_qt = (cells.q_s[aq] * R + cells.q_r[aq]) * T + at
     blocks, groups_per_block = np.unique(block_of_qt, return_counts=True)
 
-    f_block = (cells.f_s * R + cells.f_r) * T + cells.f_t
-    if blocks.size:
-        pos_c = np.minimum(np.searchsorted(blocks, f_block), blocks.size - 1)
-        has = blocks[pos_c] == f_block
+    cand = np.nonzero(keep_f & (fraction[cells.f_s] > 0))[0]
+    f_block = (cells.f_s[cand] * R + cells.f_r[cand]) * T + cells.f_t[cand]
+    if blocks.size:  # a flow exists only into a block that keeps some capacity
+        pos = np.minimum(np.searchsorted(blocks, f_block), blocks.size - 1)
+        has = blocks[pos] == f_block
     else:
-        pos_c = np.zeros(f_block.size, dtype=np.int64)
+        pos = np.zeros(f_block.size, dtype=np.int64)
         has = np.zeros(f_block.size, dtype=bool)
-    fi = np.nonzero(keep_f & has & (fraction[cells.f_s] > 0))[0]
+    fi, f_pos = cand[has], pos[has]
     f = b.add_vars(f"flow{tag}", fi.size)
     f_c, f_g, f_t = cells.f_c[fi], cells.f_g[fi], cells.f_t[fi]
-    f_single = groups_per_block[pos_c[fi]] == 1 if fi.size else np.zeros(0, bool)
+    f_single = groups_per_block[f_pos] == 1 if fi.size else np.zeros(0, bool)
 
     _demand_rows(b, prob, cells, fraction, f, f_c, f_g, f_t, tag)
 
@@ -71,7 +72,7 @@ def add_serving(
     one = groups_per_block[np.searchsorted(blocks, block_of_qt)] == 1
     single_q[np.searchsorted(blocks, block_of_qt[one])] = aq[one]
     car_col = [f.cols(np.nonzero(f_single)[0])]
-    car_q = [single_q[pos_c[fi][f_single]]]
+    car_q = [single_q[f_pos[f_single]]]
     car_t = [f_t[f_single]]
     car_c = [f_c[f_single]]
 
