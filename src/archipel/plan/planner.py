@@ -2,10 +2,11 @@
 
 Solving (docs/semantics.md, "Solving"): the model splits into independent blocks
 (:mod:`archipel.plan.lp.blocks`), each solved on its own. Per block, the LP relaxation gives the
-lower bound and row duals; for whole nodes its solution is rounded up and the flows re-solved
-with the nodes fixed, which is kept when it is within ``mip_rel_gap`` of the bound; otherwise
-the block goes to the MIP solver with that point as its first incumbent. The plan reports the
-LP relaxation as its lower bound and the gap to it.
+lower bound and row duals; when integer columns come out fractional, a dive
+(:mod:`archipel.plan.dive`) rounds and re-solves until they are whole; when that is not within
+``mip_rel_gap`` of the bound, a MIP on the relaxation's support (or the full MIP for small
+blocks) may do better. The plan reports the LP relaxation as its lower bound and the gap to it,
+and is optimal when it is within the gap of the bounds proven for its blocks.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from archipel.spec.models import Spec
 
 Progress = Callable[[str], None]
 # A block with at most this many integer columns goes to the full MIP (fast at this size);
-# larger ones get the dive and the support MIP, and the full MIP only when both fail (in trials,
-# frontier-lab's yearly blocks of 2,000-2,800 integer columns took 15 s and more as full MIPs).
+# larger ones get the dive and the support MIP, and the full MIP only when both fail (whole
+# yearly blocks of frontier-lab, 2,000-2,800 integer columns, are slow as full MIPs).
 SMALL_MIP_INTEGERS = 1000
 Float = NDArray[np.float64]
 
