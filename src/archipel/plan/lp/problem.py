@@ -16,6 +16,7 @@ from archipel.catalog.model import PurchaseOption
 from archipel.geo import haversine_km, rtt_ms
 from archipel.plan.inputs import PlanInputs
 from archipel.spec.models import (
+    CapacityLimit,
     CloudActExclusionRule,
     ExclusivityRule,
     ResidencyRule,
@@ -155,6 +156,30 @@ def workload_mask(
             before = np.array([p.start.date() < rule.until for p in inputs.periods], dtype=bool)
             mask &= ~(before[None, :] & ~allowed_p[prob.off_provider][:, None])
     return mask
+
+
+def limits(prob: Problem) -> list[tuple[str, CapacityLimit, BoolArray]]:
+    """Each provider capacity limit of the spec with the offerings it covers (its accelerator
+    by any alias): (entity label, limit, [O] mask)."""
+    out = []
+    for ps in prob.inputs.spec.providers:
+        for lim in ps.capacity:
+            want = (
+                prob.inputs.accelerator_name(lim.accelerator) or lim.accelerator
+                if lim.accelerator is not None
+                else None
+            )
+            covered = np.array(
+                [
+                    o.provider == ps.id
+                    and (lim.region is None or o.region_id == lim.region)
+                    and (want is None or o.accelerator == want)
+                    for o in prob.inputs.offerings
+                ],
+                dtype=bool,
+            )
+            out.append((f"{ps.id}/{lim.region or '*'}/{lim.accelerator or '*'}", lim, covered))
+    return out
 
 
 def rtt_matrix(prob: Problem, lat: FloatArray, lon: FloatArray) -> FloatArray:

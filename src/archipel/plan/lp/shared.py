@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from archipel.plan.lp.problem import Problem
+from archipel.plan.lp.problem import Problem, limits
 from archipel.plan.lp.program import IntArray, Labeler, LPBuilder, VarBlock
 from archipel.plan.lp.serving import ServingCells
 from archipel.spec.models import DiversificationRule, MinProvidersRule
@@ -55,39 +55,21 @@ def add_offering_capacity(b: LPBuilder, prob: Problem, v: NodeView) -> None:
 
 def add_provider_limits(b: LPBuilder, prob: Problem, v: NodeView) -> None:
     """provider-accelerators-upper: Σ accelerators over matching offerings ≤ limit, per period."""
-    spec = prob.inputs.spec
-    offs = prob.inputs.offerings
     labels_p = [p.label for p in prob.inputs.periods]
     T = prob.num_periods
-    for ps in spec.providers:
-        for lim in ps.capacity:
-            want = (
-                prob.inputs.accelerator_name(lim.accelerator) or lim.accelerator
-                if lim.accelerator is not None
-                else None
-            )
-            match = np.array(
-                [
-                    o.provider == ps.id
-                    and (lim.region is None or o.region_id == lim.region)
-                    and (want is None or o.accelerator == want)
-                    for o in offs
-                ],
-                dtype=bool,
-            )
-            keep = match[v.o]
-            entity = f"{ps.id}/{lim.region or '*'}/{lim.accelerator or '*'}"
-            b.add_rows(
-                "provider-accelerators-upper",
-                T,
-                v.t[keep],
-                v.col[keep],
-                prob.off_acc_per_node[v.o[keep]] * v.nodes[keep],
-                -np.inf,
-                lim.max_accelerators,
-                _period_labeler(entity, labels_p),
-                "accelerators of a provider (region, type) per period, at most the limit",
-            )
+    for entity, lim, match in limits(prob):
+        keep = match[v.o]
+        b.add_rows(
+            "provider-accelerators-upper",
+            T,
+            v.t[keep],
+            v.col[keep],
+            prob.off_acc_per_node[v.o[keep]] * v.nodes[keep],
+            -np.inf,
+            lim.max_accelerators,
+            _period_labeler(entity, labels_p),
+            "accelerators of a provider (region, type) per period, at most the limit",
+        )
 
 
 def _period_labeler(prefix: str, labels: list[str]) -> Labeler:

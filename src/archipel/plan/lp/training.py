@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from archipel.catalog.model import PurchaseOption
 from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
-from archipel.plan.lp.problem import Problem, window_hours, workload_mask
+from archipel.plan.lp.problem import Problem, limits, window_hours, workload_mask
 from archipel.plan.lp.program import IntArray, LPBuilder, VarBlock, concat_float, concat_int
 
 FloatArray = NDArray[np.float64]
@@ -74,22 +74,10 @@ def _gang_fits(
     cap = np.where(mask, inputs.capacity_nodes * prob.off_acc_per_node[:, None], 0.0)
     avail = np.zeros((keys.size, T))
     np.add.at(avail, inv, cap)
-    for ps in inputs.spec.providers:
-        for lim in ps.capacity:
-            want = inputs.accelerator_name(lim.accelerator) if lim.accelerator else None
-            covered = np.array(
-                [
-                    o.provider == ps.id
-                    and (lim.region is None or o.region_id == lim.region)
-                    and (want is None or o.accelerator == want)
-                    for o in inputs.offerings
-                ],
-                dtype=bool,
-            )
-            whole = np.bincount(inv, weights=covered, minlength=keys.size) == np.bincount(
-                inv, minlength=keys.size
-            )
-            avail[whole] = np.minimum(avail[whole], lim.max_accelerators)
+    sizes = np.bincount(inv, minlength=keys.size)
+    for _, lim, covered in limits(prob):
+        whole = np.bincount(inv, weights=covered, minlength=keys.size) == sizes
+        avail[whole] = np.minimum(avail[whole], lim.max_accelerators)
     ok: NDArray[np.bool_] = np.all(avail[:, window] >= gang_min - 1e-9, axis=1)
     return np.asarray(ok[inv], dtype=bool)
 
