@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -45,65 +47,82 @@ def _group_utilisation(built: Built, x: NDArray[np.float64]) -> NDArray[np.float
     return np.asarray(share, dtype=float)
 
 
+def _allocation(
+    built: Built,
+    workload: str,
+    kind: Literal["service", "training"],
+    o: int,
+    t: int,
+    nodes: float,
+    hours: float,
+    cost: float,
+    **serving: Any,
+) -> Allocation:
+    """An allocation of ``nodes`` of offering ``o`` in period ``t``; descriptive fields from the
+    offering, ``serving`` figures (replicas, utilisation, …) for services."""
+    inputs = built.problem.inputs
+    off = inputs.offerings[o]
+    return Allocation(
+        workload=workload,
+        workload_kind=kind,
+        provider=off.provider,
+        region=off.region_id,
+        instance_type=off.instance_type,
+        accelerator=off.accelerator,
+        purchase_option=str(off.purchase_option),
+        offering_id=inputs.keys[o],
+        period=t,
+        period_label=inputs.periods[t].label,
+        nodes=nodes,
+        accelerators=nodes * off.accelerators_per_node,
+        hours=hours,
+        cost_usd=cost,
+        availability=off.availability,
+        **serving,
+    )
+
+
 def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
     prob, inputs = built.problem, built.problem.inputs
     spec = inputs.spec
-    labels = [p.label for p in inputs.periods]
     out: list[Allocation] = []
     sc, tc = built.serving, built.training
     svc_ids = [s.id for s in spec.services]
     units = x[built.n.start : built.n.stop]
     util = _group_utilisation(built, x)
     for i in np.nonzero(units > TOL)[0]:
-        off = inputs.offerings[sc.n_o[i]]
         prof = sc.q_profile[sc.n_group[i]]
-        nodes = float(units[i] * sc.n_nodes[i])
         out.append(
-            Allocation(
-                workload=svc_ids[sc.n_s[i]],
-                workload_kind="service",
-                provider=off.provider,
-                region=off.region_id,
-                instance_type=off.instance_type,
-                accelerator=off.accelerator,
-                purchase_option=str(off.purchase_option),
-                offering_id=inputs.keys[sc.n_o[i]],
-                period=int(sc.n_t[i]),
-                period_label=labels[sc.n_t[i]],
-                nodes=nodes,
-                accelerators=nodes * off.accelerators_per_node,
-                hours=float(prob.hours[sc.n_t[i]]),
-                cost_usd=float(units[i] * sc.n_cost[i]),
+            _allocation(
+                built,
+                svc_ids[sc.n_s[i]],
+                "service",
+                int(sc.n_o[i]),
+                int(sc.n_t[i]),
+                float(units[i] * sc.n_nodes[i]),
+                float(prob.hours[sc.n_t[i]]),
+                float(units[i] * sc.n_cost[i]),
                 replicas=float(units[i] * sc.n_replicas[i]),
                 accelerators_per_replica=prof.accelerators_per_replica,
                 nodes_per_replica=int(sc.n_nodes[i]),
                 utilisation=float(util[i]),
                 throughput_source=prof.source,
-                availability=off.availability,
             )
         )
     job_ids = [j.id for j in spec.training]
     nodes_t = x[built.y.start : built.y.stop]
     for i in np.nonzero(nodes_t > TOL)[0]:
-        off = inputs.offerings[tc.y_o[i]]
         nodes = float(nodes_t[i])
         out.append(
-            Allocation(
-                workload=job_ids[tc.y_j[i]],
-                workload_kind="training",
-                provider=off.provider,
-                region=off.region_id,
-                instance_type=off.instance_type,
-                accelerator=off.accelerator,
-                purchase_option=str(off.purchase_option),
-                offering_id=inputs.keys[tc.y_o[i]],
-                period=int(tc.y_t[i]),
-                period_label=labels[tc.y_t[i]],
-                nodes=nodes,
-                accelerators=nodes * off.accelerators_per_node,
-                hours=float(tc.y_hours[i]),
-                cost_usd=nodes * float(tc.y_cost[i]),
-                availability=off.availability,
+            _allocation(
+                built,
+                job_ids[tc.y_j[i]],
+                "training",
+                int(tc.y_o[i]),
+                int(tc.y_t[i]),
+                nodes,
+                float(tc.y_hours[i]),
+                nodes * float(tc.y_cost[i]),
             )
         )
     return out
