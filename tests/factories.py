@@ -230,6 +230,7 @@ def allocation(
     hours: float,
     cost_usd: float,
     kind: str = "service",
+    **extra: Any,
 ) -> Allocation:
     """An allocation whose descriptive fields are copied from the offering; figures given.
 
@@ -272,6 +273,7 @@ def allocation(
         cost_usd=cost_usd,
         availability=o.availability,
         **serving,
+        **extra,
     )
 
 

@@ -81,7 +81,7 @@ def test_contract_discount_changes_the_choice() -> None:
     assert _nodes(plan.allocations, AWS_EU) == pytest.approx([5.0, 5.0])
     report = verify(plan, inputs)
     assert report.ok, report.problems
-    assert [c.year for c in plan.contracts] == [2027]
+    assert [c.year for c in plan.contracts] == [1]
 
 
 def test_greedy_breaks_survivability_and_the_verifier_says_so() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from archipel.plan.inputs import PlanInputs, prepare
-from archipel.plan.result import Allocation, ContractYear, Flow, Plan, Status
+from archipel.plan.result import Allocation, ContractShare, ContractYear, Flow, Plan, Status
 from archipel.plan.verify import verify, verify_and_stamp
 from archipel.spec.models import (
     CloudActExclusionRule,
@@ -225,16 +225,32 @@ SHORTFALL = COMMITTED - SPENT  # 576,105.64, billed (take-or-pay)
 
 def _contract_plan(inputs: PlanInputs, reported_shortfall: float) -> Plan:
     allocs = [
-        allocation(inputs, "chat", OVH, t, 5.0, hours=H[t], cost_usd=5 * H[t] * 72.0 * 0.9)
+        allocation(
+            inputs,
+            "chat",
+            OVH,
+            t,
+            5.0,
+            hours=H[t],
+            cost_usd=5 * H[t] * 72.0 * 0.9,
+            list_cost_usd=5 * H[t] * 72.0,
+            contract_spend=[ContractShare(contract="ovh-2027", year=1, list_usd=5 * H[t] * 72.0)],
+        )
         for t in (0, 1)
     ]
     row = ContractYear(
         contract="ovh-2027",
         provider="ovh",
-        year=2027,
+        year=1,
+        start="2027-01-01",
+        end="2028-01-01",
         committed_usd=COMMITTED,
+        list_usd=SPENT / 0.9,
+        discount_usd=SPENT / 9,
         spent_usd=SPENT,
+        useful_usd=SPENT,
         shortfall_usd=reported_shortfall,
+        unused_usd=SHORTFALL,
     )
     return plan_with(
         inputs,
@@ -242,6 +258,8 @@ def _contract_plan(inputs: PlanInputs, reported_shortfall: float) -> Plan:
         [flow("chat", "eu", "ovh:gra", t, 100.0) for t in (0, 1)],
         contracts=[row],
         shortfall_usd=reported_shortfall,
+        discount_usd=SPENT / 9,
+        unused_commitment_usd=SHORTFALL,
         cost_by_provider_usd={"ovh": SPENT + reported_shortfall},
     )
 
@@ -262,7 +280,19 @@ def test_misreported_shortfall_is_caught() -> None:
     inputs = _contract_inputs()
     report = verify(_contract_plan(inputs, 0.0), inputs)
     assert report.ok and report.cost_delta_usd == pytest.approx(SHORTFALL)
-    assert "contract ovh-2027, year 2027: shortfall_usd reported 0, expected 576106" in report.stale
+    assert "contract ovh-2027, year 1: shortfall_usd reported 0, expected 576106" in report.stale
+
+
+def test_spend_counted_outside_the_contract_is_caught() -> None:
+    """Counting the Q1 allocation toward the contract twice over is more than was spent."""
+    inputs = _contract_inputs()
+    plan = _contract_plan(inputs, SHORTFALL)
+    first = plan.allocations[0]
+    twice = [ContractShare(contract="ovh-2027", year=1, list_usd=2 * 5 * H[0] * 72.0)]
+    allocs = [first.model_copy(update={"contract_spend": twice}), plan.allocations[1]]
+    tampered = plan.model_copy(update={"allocations": allocs})
+    report = verify(tampered, inputs)
+    assert "contract-scope" in report.rules_broken
 
 
 def _training_plan(nodes: float, hours: float = 17_280.0) -> tuple[Plan, PlanInputs]:

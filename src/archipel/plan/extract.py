@@ -7,12 +7,12 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from archipel.plan.contract_books import settle
 from archipel.plan.lp.build import Built
-from archipel.plan.lp.shared import contract_years
 from archipel.plan.result import (
     Allocation,
     BindingRule,
-    ContractYear,
+    ContractShare,
     Flow,
     Plan,
     ServingFigure,
@@ -77,13 +77,50 @@ def _allocation(
         accelerators=nodes * off.accelerators_per_node,
         hours=hours,
         cost_usd=cost,
+        list_cost_usd=cost,
         availability=off.availability,
         **serving,
     )
 
 
+def contract_shares(built: Built, x: NDArray[np.float64]) -> dict[int, list[ContractShare]]:
+    """Per node-view entry with spend under contracts: its list-price spend counted toward each
+    contract year — each group's counted spend split over its entries by their list spend."""
+    k, v = built.contracts, built.view
+    if k.z_group.size == 0:
+        return {}
+    spec = built.problem.inputs.spec
+    gross = x[v.col] * v.cost
+    inside = k.entry_group >= 0
+    group_total = np.bincount(k.entry_group[inside], weights=gross[inside], minlength=1)
+    zval = x[k.z.start : k.z.stop]
+    per: dict[int, dict[int, float]] = {}
+    order = np.argsort(k.entry_group, kind="stable")
+    bounds = np.searchsorted(k.entry_group[order], np.arange(group_total.size + 1))
+    for j in np.flatnonzero(zval > TOL):
+        g, term = int(k.z_group[j]), int(k.z_term[j])
+        if group_total[g] <= 0:
+            continue
+        members = order[bounds[g] : bounds[g + 1]]
+        for e in members[gross[members] > 0].tolist():
+            d = per.setdefault(e, {})
+            d[term] = d.get(term, 0.0) + float(zval[j] * gross[e] / group_total[g])
+    out = {}
+    for e, d in per.items():
+        out[e] = [
+            ContractShare(
+                contract=spec.contracts[k.terms[i].contract].id, year=k.terms[i].year, list_usd=u
+            )
+            for i, u in sorted(d.items())
+        ]
+    return out
+
+
 def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
+    """The plan's allocations at list price, each with the contract years its spend counts
+    toward (``settle`` then applies the discounts)."""
     prob, inputs = built.problem, built.problem.inputs
+    shares = contract_shares(built, x)
     spec = inputs.spec
     out: list[Allocation] = []
     sc, tc = built.serving, built.training
@@ -102,6 +139,7 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
                 float(units[i] * sc.n_nodes[i]),
                 float(prob.hours[sc.n_t[i]]),
                 float(units[i] * sc.n_cost[i]),
+                contract_spend=shares.get(int(i), []),
                 replicas=float(units[i] * sc.n_replicas[i]),
                 accelerators_per_replica=prof.accelerators_per_replica,
                 nodes_per_replica=int(sc.n_nodes[i]),
@@ -111,6 +149,7 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
         )
     job_ids = [j.id for j in spec.training]
     nodes_t = x[built.y.start : built.y.stop]
+    n_units = units.size
     for i in np.nonzero(nodes_t > TOL)[0]:
         nodes = float(nodes_t[i])
         out.append(
@@ -123,6 +162,7 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
                 nodes,
                 float(tc.y_hours[i]),
                 nodes * float(tc.y_cost[i]),
+                contract_spend=shares.get(n_units + int(i), []),
             )
         )
     return out
@@ -202,7 +242,12 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
     lp = built.lp
     near = lp.integer & (np.abs(x - np.round(x)) <= 1e-6)
     x = np.where(near, np.round(x), x)
-    allocs = allocations(built, x)
+    k = built.contracts
+    carry = x[k.carry.start : k.carry.stop]
+    books = settle(
+        inputs, allocations(built, x), {i: float(c) for i, c in enumerate(carry) if c > TOL}
+    )
+    allocs = books.allocations
     T = prob.num_periods
     fixed = inputs.reserved_fixed_usd
     by_period = fixed.sum(axis=0).copy() if fixed.size else np.zeros(T)
@@ -213,39 +258,13 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         if f > 0:
             by_provider[off.provider] = by_provider.get(off.provider, 0.0) + f
             by_option["reserved"] = by_option.get("reserved", 0.0) + f
-    spent: dict[tuple[int, int], float] = {}
-    idx = inputs.offering_index()
     for a in allocs:
         by_period[a.period] += a.cost_usd
         by_provider[a.provider] = by_provider.get(a.provider, 0.0) + a.cost_usd
         by_option[a.purchase_option] = by_option.get(a.purchase_option, 0.0) + a.cost_usd
-        ci = int(prob.contract_of[idx[a.offering_id], a.period])
-        if ci >= 0:
-            key = (ci, int(prob.period_year[a.period]))
-            spent[key] = spent.get(key, 0.0) + a.cost_usd
-    rows: list[ContractYear] = []
-    billed = 0.0
-    for ci, y, committed, fixed_cy in contract_years(prob):
-        c = spec.contracts[ci]
-        s = spent.get((ci, y), 0.0) + fixed_cy
-        short = committed - s
-        short = (
-            short if short > 1e-9 * max(1.0, committed) else 0.0
-        )  # solver round-off is no shortfall
-        rows.append(
-            ContractYear(
-                contract=c.id,
-                provider=c.provider,
-                year=y,
-                committed_usd=committed,
-                spent_usd=s,
-                shortfall_usd=short,
-                reserved_fixed_usd=fixed_cy,
-            )
-        )
-        if c.take_or_pay and short > 0:
-            billed += short
-            by_provider[c.provider] = by_provider.get(c.provider, 0.0) + short
+    for p, short in books.billed_by_provider.items():
+        by_provider[p] = by_provider.get(p, 0.0) + short
+    billed = sum(books.billed_by_provider.values())
     objective = float(by_period.sum()) + billed
     return Plan(
         spec_name=spec.name,
@@ -263,7 +282,9 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         reserved_fixed_usd=float(fixed.sum()),
         allocations=allocs,
         flows=flows(built, x),
-        contracts=rows,
+        contracts=books.contracts,
+        discount_usd=books.discount_usd,
+        unused_commitment_usd=books.unused_usd,
         serving_figures=serving_figures(built, allocs),
         stats={
             "variables": built.lp.num_cols,

@@ -28,15 +28,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
 from archipel.catalog.model import PurchaseOption
 from archipel.geo import haversine_km, rtt_ms
 from archipel.perf.serving import MAX_ACCELERATORS_PER_REPLICA, serving_profile
+from archipel.plan.contract_books import assign_best, settle
 from archipel.plan.greedy_book import EPS, B, Book, F, base_mask, effective_price, limits
 from archipel.plan.greedy_training import job_rates, place_job
 from archipel.plan.inputs import PlanInputs, spec_sha256
-from archipel.plan.result import Allocation, Blocker, ContractYear, Flow, Plan, Status
+from archipel.plan.result import Allocation, Blocker, Flow, Plan, Status
 from archipel.spec.models import (
     DemandTable,
     InferenceService,
@@ -195,40 +195,7 @@ def _place_service(
     return blockers
 
 
-def _contract_rows(
-    inputs: PlanInputs, spent: dict[tuple[int, int], float], fixed: dict[tuple[int, int], float]
-) -> list[ContractYear]:
-    pers = inputs.periods
-    h0, h1 = pers[0].start, pers[-1].end
-    rows = []
-    for ci, c in enumerate(inputs.spec.contracts):
-        a, b = (
-            max(dt.datetime.combine(c.start, dt.time()), h0),
-            min(dt.datetime.combine(c.end, dt.time()), h1),
-        )
-        committed: dict[int, float] = {}
-        for y in range(a.year, b.year + 1):
-            ys, ye = dt.datetime(y, 1, 1), dt.datetime(y + 1, 1, 1)
-            inside = (min(b, ye) - max(a, ys)).total_seconds()
-            if inside > 0:
-                committed[y] = c.committed_usd_per_year * inside / (ye - ys).total_seconds()
-        for y in sorted(set(committed) | {yy for cc, yy in spent if cc == ci}):
-            s = spent.get((ci, y), 0.0)
-            rows.append(
-                ContractYear(
-                    contract=c.id,
-                    provider=c.provider,
-                    year=y,
-                    committed_usd=committed.get(y, 0.0),
-                    spent_usd=s,
-                    shortfall_usd=max(0.0, committed.get(y, 0.0) - s),
-                    reserved_fixed_usd=fixed.get((ci, y), 0.0),
-                )
-            )
-    return rows
-
-
-def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: Book) -> Plan:
+def _assemble(inputs: PlanInputs, book: Book) -> Plan:
     offs, pers = inputs.offerings, inputs.periods
     windows = {j.id: job_rates(inputs, j)[2] for j in inputs.spec.training}
     serving = {s.id: _serving(inputs, s) for s in inputs.spec.services}
@@ -236,14 +203,12 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: Book
     by_period = inputs.reserved_fixed_usd.sum(axis=0).astype(float)
     by_provider: dict[str, float] = defaultdict(float)
     by_option: dict[str, float] = defaultdict(float)
-    spent: dict[tuple[int, int], float] = defaultdict(float)
-    fixed_by: dict[tuple[int, int], float] = defaultdict(float)
     for (kind, w, oi, t), n in sorted(book.nodes.items(), key=lambda kv: kv[0]):
         if n <= 0:
             continue
         o = offs[oi]
         hours = float(pers[t].hours if kind == "service" else windows[w][t])
-        cost = n * hours * float(price[oi, t])
+        cost = n * hours * o.price_usd_per_node_hour
         extra = {}
         if kind == "service":
             sv = serving[w]
@@ -273,27 +238,19 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: Book
                 **extra,
             )
         )
-        by_period[t] += cost
-        by_provider[o.provider] += cost
-        by_option[str(o.purchase_option)] += cost
-        if owner[oi, t] >= 0:
-            spent[int(owner[oi, t]), pers[t].year] += cost
-    ids = {c.id: i for i, c in reversed(list(enumerate(inputs.spec.contracts)))}
-    for oi, cid in enumerate(inputs.reserved_contract):
-        for ti in np.flatnonzero(inputs.reserved_fixed_usd[oi] > 0):
-            v = float(inputs.reserved_fixed_usd[oi, ti])
-            by_provider[offs[oi].provider] += v
-            by_option["reserved"] += v
-            if cid in ids:
-                spent[ids[cid], pers[ti].year] += v
-                fixed_by[ids[cid], pers[ti].year] += v
-    rows = _contract_rows(inputs, spent, fixed_by)
-    take_or_pay = {c.id: c.take_or_pay for c in inputs.spec.contracts}
-    shortfall = 0.0
-    for r in rows:
-        if take_or_pay[r.contract] and r.shortfall_usd > 0:
-            shortfall += r.shortfall_usd
-            by_provider[r.provider] += r.shortfall_usd
+    books = settle(inputs, assign_best(inputs, allocations))
+    allocations = books.allocations
+    for al in allocations:
+        by_period[al.period] += al.cost_usd
+        by_provider[al.provider] += al.cost_usd
+        by_option[al.purchase_option] += al.cost_usd
+    for fo in np.flatnonzero(inputs.reserved_fixed_usd.sum(axis=1) > 0).tolist():
+        v = float(inputs.reserved_fixed_usd[fo].sum())
+        by_provider[offs[fo].provider] += v
+        by_option["reserved"] += v
+    for prov, short in books.billed_by_provider.items():
+        by_provider[prov] += short
+    shortfall = sum(books.billed_by_provider.values())
     flows = [
         Flow(service=s, request_class=c, geography=g, region=r, period=t, requests_per_s=v)
         for (s, c, g, r, t), v in sorted(book.flows.items())
@@ -317,13 +274,15 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: Book
         reserved_fixed_usd=float(inputs.reserved_fixed_usd.sum()),
         allocations=allocations,
         flows=flows,
-        contracts=rows,
+        contracts=books.contracts,
+        discount_usd=books.discount_usd,
+        unused_commitment_usd=books.unused_usd,
     )
 
 
 def plan_greedy(inputs: PlanInputs) -> Plan:
     """Place every workload on its own cheapest feasible offerings (see the module docstring)."""
-    price, owner = effective_price(inputs)
+    price = effective_price(inputs)
     book = Book(inputs.capacity_nodes.astype(float).copy(), list(limits(inputs)), {}, {})
     blockers: list[Blocker] = []
     for svc in inputs.spec.services:
@@ -342,4 +301,4 @@ def plan_greedy(inputs: PlanInputs) -> Plan:
             period_hours=[p.hours for p in inputs.periods],
             infeasibility=blockers,
         )
-    return _assemble(inputs, price, owner, book)
+    return _assemble(inputs, book)

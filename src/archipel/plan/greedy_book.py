@@ -83,24 +83,23 @@ def base_mask(inputs: PlanInputs, data_class: str | None, model: str | None) -> 
     return ok
 
 
-def effective_price(inputs: PlanInputs) -> tuple[F, NDArray[np.int64]]:
-    """[O, T] price after the largest covering discount, and the contract receiving the spend."""
+def effective_price(inputs: PlanInputs) -> F:
+    """[O, T] price after the largest base discount of a contract covering the offering for the
+    whole period (an estimate to rank offerings; the plan's books settle the real discounts)."""
+    from archipel.plan.contract_terms import scope_masks
+
     offs = inputs.offerings
     price = np.array([o.price_usd_per_node_hour for o in offs])[:, None]
     disc = np.zeros((len(offs), len(inputs.periods)))
-    owner = np.full(disc.shape, -1, dtype=np.int64)
+    off_ok, _ = scope_masks(inputs)
     for ci, c in enumerate(inputs.spec.contracts):
-        for ti, p in enumerate(inputs.periods):
-            if not c.start <= p.start.date() < c.end:
-                continue
-            for oi, o in enumerate(offs):
-                covers = o.provider == c.provider and (
-                    c.regions is None or o.region_id in c.regions
-                )
-                better = owner[oi, ti] < 0 or c.discount_pct / 100 > disc[oi, ti]
-                if covers and inputs.reserved_contract[oi] is None and better:
-                    disc[oi, ti], owner[oi, ti] = c.discount_pct / 100, ci
-    return price * (1 - disc), owner
+        d = c.tiers()[0][1]
+        whole = np.array(
+            [c.start <= p.start.date() and p.end.date() <= c.end for p in inputs.periods]
+        )
+        cell = off_ok[ci][:, None] & whole[None, :]
+        disc = np.where(cell, np.maximum(disc, d), disc)
+    return np.asarray(price * (1 - disc), dtype=float)
 
 
 def limits(inputs: PlanInputs) -> Iterable[tuple[B, F]]:

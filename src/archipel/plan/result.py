@@ -15,8 +15,12 @@ Semantics every producer and checker agrees on (see docs/semantics.md):
   ``reserved_fixed_usd`` and in the totals, used or not.
 - ``Flow.requests_per_s`` of one request class of a service's peak demand from a geography,
   served in a region in a period.
-- ``ContractYear.shortfall_usd`` = max(0, committed (pro rata to the horizon) − spent in scope);
-  billed when the contract is take-or-pay.
+- ``Allocation.contract_spend``: the list-price spend of the allocation counted toward each
+  contract year; its ``cost_usd`` is the list cost less the discount those years give.
+- ``ContractYear`` (contract years run from the contract's start): ``shortfall_usd`` =
+  max(0, committed + carried in − carried out − spent), billed when take-or-pay; ``useful_usd``
+  and ``idle_usd`` split the spent figure by the load the capacity carries; ``unused_usd`` =
+  max(0, committed + carried in − carried out − useful): commitment paid for and not used.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ class _Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ContractShare(_Data):
+    """List-price spend of an allocation counted toward one contract year."""
+
+    contract: str
+    year: int  # contract year, 1-based from the contract's start
+    list_usd: float
+
+
 class Allocation(_Data):
     workload: str
     workload_kind: Literal["service", "training"]
@@ -53,7 +65,9 @@ class Allocation(_Data):
     nodes: float
     accelerators: float
     hours: float  # active hours: the period's for a service, the window overlap for training
-    cost_usd: float
+    cost_usd: float  # after contract discounts
+    list_cost_usd: float | None = None  # at list price (None in plans made before contracts)
+    contract_spend: list[ContractShare] = Field(default_factory=list)
     # serving only (0 / None for training)
     replicas: float = 0.0  # whole replicas the nodes host
     accelerators_per_replica: int = 0
@@ -73,13 +87,24 @@ class Flow(_Data):
 
 
 class ContractYear(_Data):
+    """One contract year inside the horizon (pro-rated where the horizon cuts it)."""
+
     contract: str
     provider: str
-    year: int
+    year: int  # contract year, 1-based from the contract's start
+    start: str = ""  # ISO date the contract year starts
+    end: str = ""  # ISO date it ends (exclusive)
     committed_usd: float
-    spent_usd: float
+    list_usd: float = 0.0  # list-price spend counted here
+    discount_usd: float = 0.0  # what the contract's discount took off that spend
+    spent_usd: float  # counted toward the commitment (net or gross of discount) + reserved fixed
+    useful_usd: float = 0.0  # the part of spent_usd carried by load
+    idle_usd: float = 0.0  # the part of spent_usd on capacity that carries none
     shortfall_usd: float
+    carried_in_usd: float = 0.0  # last year's shortfall moved into this year
+    carried_out_usd: float = 0.0  # this year's shortfall moved into the next
     reserved_fixed_usd: float = 0.0
+    unused_usd: float = 0.0  # take-or-pay commitment not carried by useful work
 
 
 class ScenarioResult(_Data):
@@ -142,6 +167,8 @@ class Plan(_Data):
     cost_by_purchase_option_usd: dict[str, float] = Field(default_factory=dict)
     shortfall_usd: float = 0.0
     reserved_fixed_usd: float = 0.0
+    discount_usd: float = 0.0  # contract discounts, all contracts
+    unused_commitment_usd: float = 0.0  # Σ contract years' unused_usd
     allocations: list[Allocation] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     contracts: list[ContractYear] = Field(default_factory=list)

@@ -114,6 +114,9 @@ SEVERITY = (
     "spot-share",
     "diversification",
     "min_providers",
+    "contract-scope",
+    "contract-max",
+    "contract-carry",
 )
 
 
@@ -126,7 +129,8 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found: list[Problem] = _check_header(plan, facts) + check_claims(plan)
     cells, alloc_problems = _read_allocations(plan.allocations, facts)
     found += alloc_problems
-    costs = recompute_costs(facts, cells)
+    costs = recompute_costs(facts, cells, plan.allocations, plan.contracts)
+    found += list(costs.problems)
     found += _check_allocation_figures(plan.allocations, facts, cells, costs)
     found += _check_contract_rows(plan.contracts, costs.contracts)
     found += _check_totals(plan, costs)
@@ -135,7 +139,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found += check_serving_capacity(facts, cells, loads)
     found += check_offering_capacity(facts, cells)
     found += check_training(facts, cells)
-    found += check_diversification(facts, costs.spend_by_provider_usd)
+    found += check_diversification(facts, costs.cost_by_provider_usd)
     found += check_min_providers(facts, plan.flows)
     scenarios, surv_problems = survivability(facts, cells)
     found += surv_problems
@@ -344,9 +348,15 @@ def _check_allocation_figures(
 def _row_values(r: ContractYear) -> dict[str, float]:
     return {
         "committed_usd": r.committed_usd,
+        "list_usd": r.list_usd,
+        "discount_usd": r.discount_usd,
         "spent_usd": r.spent_usd,
+        "useful_usd": r.useful_usd,
+        "idle_usd": r.idle_usd,
         "shortfall_usd": r.shortfall_usd,
+        "carried_in_usd": r.carried_in_usd,
         "reserved_fixed_usd": r.reserved_fixed_usd,
+        "unused_usd": r.unused_usd,
     }
 
 
@@ -385,6 +395,8 @@ def _check_totals(plan: Plan, costs: Costs) -> list[Problem]:
         ("objective_usd", plan.objective_usd, costs.objective_usd),
         ("shortfall_usd", plan.shortfall_usd, costs.shortfall_usd),
         ("reserved_fixed_usd", plan.reserved_fixed_usd, costs.reserved_fixed_usd),
+        ("discount_usd", plan.discount_usd, costs.discount_usd),
+        ("unused_commitment_usd", plan.unused_commitment_usd, costs.unused_commitment_usd),
     )
     for name, got, want in scalars:
         if got is None or not close(got, want):

@@ -77,8 +77,6 @@ class Facts:
     provider_of: tuple[str, ...]  # [O]
     accels_per_node: Float  # [O]
     price: Float  # [O] USD per node-hour (0 for reserved blocks)
-    discount: Float  # [O, T] fraction off the price
-    contract_of: Int  # [O, T] index of the contract receiving the spend, -1 when none
     services: dict[str, ServiceFacts]
     jobs: dict[str, JobFacts]
 
@@ -345,30 +343,6 @@ def _combine(masks: dict[str, Bool], n_o: int, n_t: int) -> Bool:
     return allowed
 
 
-def _discounts(inputs: PlanInputs) -> tuple[Float, Int]:
-    """Largest discount among contracts covering (offering, period start); first on ties."""
-    n_o, n_t = len(inputs.offerings), len(inputs.periods)
-    best = np.zeros((n_o, n_t))
-    who = np.full((n_o, n_t), -1, dtype=np.int64)
-    reserved = np.array([c is not None for c in inputs.reserved_contract], dtype=bool)
-    for ci, c in enumerate(inputs.spec.contracts):
-        a = dt.datetime.combine(c.start, dt.time())
-        b = dt.datetime.combine(c.end, dt.time())
-        when = np.array([a <= p.start < b for p in inputs.periods], dtype=bool)
-        where = np.array(
-            [
-                o.provider == c.provider and (c.regions is None or o.region_id in c.regions)
-                for o in inputs.offerings
-            ],
-            dtype=bool,
-        )
-        cover = where[:, None] & when[None, :] & ~reserved[:, None]
-        take = cover & ((who < 0) | (c.discount_pct / 100.0 > best))
-        best = np.where(take, c.discount_pct / 100.0, best)
-        who = np.where(take, ci, who)
-    return best, who
-
-
 def derive_facts(inputs: PlanInputs) -> Facts:
     """Everything the checks compare a plan against."""
     offerings = inputs.offerings
@@ -376,7 +350,6 @@ def derive_facts(inputs: PlanInputs) -> Facts:
     index = {r: i for i, r in enumerate(regions)}
     region_of = np.array([index[o.region_id] for o in offerings], dtype=np.int64)
     geo_regions = _region_facts(inputs.catalog, offerings)
-    discount, contract_of = _discounts(inputs)
     return Facts(
         inputs=inputs,
         hours=inputs.period_hours,
@@ -386,8 +359,6 @@ def derive_facts(inputs: PlanInputs) -> Facts:
         provider_of=tuple(o.provider for o in offerings),
         accels_per_node=np.array([o.accelerators_per_node for o in offerings], dtype=float),
         price=np.array([o.price_usd_per_node_hour for o in offerings], dtype=float),
-        discount=discount,
-        contract_of=contract_of,
         services={
             s.id: _service_facts(inputs, s, regions, region_of, geo_regions)
             for s in inputs.spec.services

@@ -385,7 +385,8 @@ def check_training(facts: Facts, cells: Cells) -> list[Problem]:
 
 
 def check_diversification(facts: Facts, spend_by_provider: dict[str, float]) -> list[Problem]:
-    """Each provider's spend (allocations + reserved fixed) ≤ max_share × total spend."""
+    """Each provider's spend (allocations after discounts + reserved fixed + billed shortfall) ≤
+    max_share × total spend."""
     total = sum(spend_by_provider.values())
     out: list[Problem] = []
     for rule in facts.inputs.spec.rules:

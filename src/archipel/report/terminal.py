@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from rich.console import Console
 from rich.text import Text
 
-from archipel.plan.result import Plan, Status
+from archipel.plan.result import ContractYear, Plan, Status
 from archipel.report.figures import (
     MAX_BINDING_RULES,
     blocks_solved,
@@ -99,6 +99,15 @@ def _header(plan: Plan, console: Console) -> None:
     console.print(
         Text(" · ".join([f"objective {format_usd(plan.objective_usd)}", *bound_parts(plan)]))
     )
+    if plan.contracts:
+        idle = sum(c.idle_usd for c in plan.contracts)
+        unused = Text(f"unused commitment {format_usd(plan.unused_commitment_usd)}")
+        unused.stylize("bold red" if plan.unused_commitment_usd > 0 else "")
+        unused.append(
+            f" (shortfall {format_usd(plan.shortfall_usd)}, idle capacity in scope "
+            f"{format_usd(idle)}) · contract discounts {format_usd(plan.discount_usd)}"
+        )
+        console.print(unused)
     blocks = blocks_solved(plan)
     if blocks > 1:
         console.print(Text(f"decomposed: {format_number(blocks)} independent blocks solved"))
@@ -180,35 +189,57 @@ def _purchase_mix(plan: Plan, console: Console) -> None:
 
 
 def _commitments(plan: Plan, console: Console) -> None:
+    """Per contract year: committed, what counted (useful and idle), shortfall and unused."""
     if not plan.contracts:
         return
     contracts = sorted(plan.contracts, key=lambda c: (c.contract, c.year))
-    reserved = any(c.reserved_fixed_usd for c in contracts)
+    carried = any(c.carried_out_usd for c in contracts)
 
-    def view(provider: bool, with_reserved: bool) -> View:
-        cols = [Col("contract", wrap=True)]
-        cols += [Col("provider")] if provider else []
-        cols += [Col(h, figure=True) for h in ("year", "committed", "spent", "shortfall")]
-        cols += [Col("reserved fixed", figure=True)] if with_reserved else []
+    def view(wide: bool, narrow: bool = False) -> View:
+        heads = ["committed", "useful", "idle", "shortfall", "unused"]
+        if narrow:
+            heads = ["committed", "shortfall", "unused"]
+        if wide:
+            heads = ["committed", "discount", "useful", "idle", "shortfall"]
+            heads += ["carried", "unused"] if carried else ["unused"]
+        cols = [Col("contract", wrap=True), Col("year"), *(Col(h, figure=True) for h in heads)]
         rows: list[Row] = []
+
+        def figures(c: ContractYear | None) -> dict[str, float]:
+            cs = [c] if c else contracts
+            return {
+                "committed": sum(x.committed_usd for x in cs),
+                "discount": sum(x.discount_usd for x in cs),
+                "useful": sum(x.useful_usd for x in cs),
+                "idle": sum(x.idle_usd for x in cs),
+                "shortfall": sum(x.shortfall_usd for x in cs),
+                "carried": sum(x.carried_out_usd for x in cs),
+                "unused": sum(x.unused_usd for x in cs),
+            }
+
         for c in contracts:
-            bad = "bold red" if c.shortfall_usd > 0 else ""
-            row: list[str | Text] = [Text(c.contract)]
-            row += [Text(c.provider)] if provider else []
-            row += [str(c.year), format_usd(c.committed_usd), format_usd(c.spent_usd)]
-            row.append(Text(format_usd(c.shortfall_usd), style=bad))
-            row += [format_usd(c.reserved_fixed_usd)] if with_reserved else []
+            f = figures(c)
+            when = str(c.year) if narrow else f"{c.year} · {c.start[:7]}"
+            row: list[str | Text] = [Text(c.contract), when]
+            for h in heads:
+                red = h in ("shortfall", "unused") and f[h] > 0
+                row.append(Text(format_usd(f[h]), style="bold red" if red else ""))
             rows.append(row)
-        short = sum(c.shortfall_usd for c in contracts)
-        total: list[str | Text] = [Text("total", style="bold")] + ([""] if provider else [])
-        total += ["", format_usd(sum(c.committed_usd for c in contracts))]
-        total.append(format_usd(sum(c.spent_usd for c in contracts)))
-        total.append(Text(format_usd(short), style="bold red" if short > 0 else "bold"))
-        total += [format_usd(sum(c.reserved_fixed_usd for c in contracts))] if with_reserved else []
+        f = figures(None)
+        total: list[str | Text] = [Text("total", style="bold"), ""]
+        total += [Text(format_usd(f[h]), style="bold") for h in heads]
         return View(cols, [*rows, None, total])
 
-    views = [view(True, reserved), view(False, reserved), view(False, False)]
-    print_table(console, "Commitments per contract and year", views)
+    views = [view(True), view(False), view(False, narrow=True)]
+    print_table(console, "Commitments per contract year", views)
+    console.print(
+        Text(
+            "useful: counted spend carried by load; idle: counted spend on capacity that "
+            "carries none; unused: commitment not carried by useful work (shortfall + idle)",
+            style="dim",
+        )
+    )
+    console.print()
 
 
 # --------------------------------------------------------------------------- rules

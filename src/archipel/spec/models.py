@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from archipel.catalog.model import PurchaseOption
+from archipel.spec.contracts import Contract, ContractScope, DiscountTier, ReservedBlock
 from archipel.spec.declared import (
     AcceleratorDecl,
     CostCapital,
@@ -65,8 +66,11 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "MAX_USD_PER_HOUR",
     "AcceleratorDecl",
     "CloudActExclusionRule",
+    "Contract",
+    "ContractScope",
     "CostCapital",
     "CostPerNodeHour",
+    "DiscountTier",
     "DiversificationRule",
     "ExclusivityRule",
     "Frozen",
@@ -81,6 +85,7 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "PlanDate",
     "Pos",
     "RegionDecl",
+    "ReservedBlock",
     "ResidencyRule",
     "Rule",
     "Share",
@@ -402,40 +407,6 @@ class InferenceService(Frozen):
         if self.daily_profile is not None:
             return max(self.daily_profile) * 24.0 / sum(self.daily_profile)
         return self.peak_to_average
-
-
-# --------------------------------------------------------------------------- contracts
-
-
-class ReservedBlock(Frozen):
-    """Capacity reserved and paid for whether used or not."""
-
-    region: Name = Field(description="Region id 'provider:code'.")
-    instance_type: Name
-    nodes: int = Field(ge=1, le=1_000_000_000)
-    usd_per_node_hour: UsdPerHour
-    start: PlanDate
-    end: PlanDate
-
-
-class Contract(Frozen):
-    """A committed-spend agreement with a provider."""
-
-    id: Id
-    provider: Id
-    regions: list[Name] | None = Field(None, description="Region ids in scope; default: all.")
-    start: PlanDate
-    end: PlanDate
-    committed_usd_per_year: Usd = 0.0
-    discount_pct: Pct = 0.0
-    take_or_pay: bool = True
-    reserved_blocks: list[ReservedBlock] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _dates(self) -> Contract:
-        if self.start >= self.end:
-            raise ValueError(f"start {self.start} is not before end {self.end}")
-        return self
 
 
 # --------------------------------------------------------------------------- the spec

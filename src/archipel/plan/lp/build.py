@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from archipel.plan.inputs import PlanInputs
+from archipel.plan.lp.contracts import ContractColumns, add_contracts
 from archipel.plan.lp.problem import Problem, build_problem
 from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
 from archipel.plan.lp.serving import BoolArray, FloatArray, ServingCells, serving_cells
 from archipel.plan.lp.serving_rows import Carriers, add_serving, add_spot_caps
 from archipel.plan.lp.shared import (
     NodeView,
-    add_contracts,
     add_diversification,
     add_min_providers,
     add_offering_capacity,
@@ -42,8 +42,8 @@ class Built:
     flow: VarBlock  # base flows, over the flow cells ``flow_cells``
     flow_cells: IntArray
     carriers: Carriers  # base carriers: what each capacity group carries
-    shortfall: VarBlock
-    contract_years: list[tuple[int, int, float, float]]
+    view: NodeView  # every node column: contracts count their spend
+    contracts: ContractColumns
     scenarios: tuple[str, ...]
 
 
@@ -123,18 +123,19 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         col=np.concatenate([n.cols(), y.cols()]),
         o=np.concatenate([cells.n_o, tcells.y_o]),
         t=np.concatenate([cells.n_t, tcells.y_t]),
+        w=np.concatenate([cells.n_s, S + tcells.y_j]),
         nodes=np.concatenate([cells.n_nodes, np.ones(tcells.y_j.size)]),
         cost=np.concatenate([cells.n_cost, tcells.y_cost]),
     )
     add_offering_capacity(b, prob, view)
     add_provider_limits(b, prob, view)
-    shortfall, cy = add_contracts(b, prob, view)
-    add_diversification(b, prob, view)
+    contracts = add_contracts(b, prob, view.col, view.o, view.t, view.w, view.cost)
+    add_diversification(b, prob, view, contracts)
     add_min_providers(b, prob, cells, flow, fi)
     names = []
     for name, frac, keep_q, keep_f in _scenarios(prob, cells):
         add_serving(b, prob, cells, n, frac, keep_q, keep_f, f"@{name}")
         names.append(name)
     return Built(
-        b.build(), prob, cells, tcells, n, y, flow, fi, carriers, shortfall, cy, tuple(names)
+        b.build(), prob, cells, tcells, n, y, flow, fi, carriers, view, contracts, tuple(names)
     )

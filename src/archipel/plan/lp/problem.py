@@ -46,8 +46,6 @@ class Problem:
     off_fabric: BoolArray  # [O] the instance type has a scale-out fabric between nodes
     region_lat: FloatArray
     region_lon: FloatArray
-    discount: FloatArray  # [O, T] fraction
-    contract_of: IntArray  # [O, T] index into spec.contracts receiving the spend, -1 none
 
     @property
     def num_offerings(self) -> int:
@@ -65,10 +63,6 @@ def build_problem(inputs: PlanInputs) -> Problem:
     p_index = {p: i for i, p in enumerate(providers)}
     r_index = {r: i for i, r in enumerate(regions)}
     region_objs = [inputs.catalog.region(r) for r in regions]
-    T = len(inputs.periods)
-    discount, contract_of = _contract_terms(
-        inputs, [o.provider for o in offs], [o.region_id for o in offs]
-    )
     return Problem(
         inputs=inputs,
         hours=inputs.period_hours,
@@ -86,37 +80,7 @@ def build_problem(inputs: PlanInputs) -> Problem:
         off_fabric=np.array([bool(o.fabric) for o in offs], dtype=bool),
         region_lat=np.array([r.lat for r in region_objs], dtype=float),
         region_lon=np.array([r.lon for r in region_objs], dtype=float),
-        discount=discount if offs else np.zeros((0, T)),
-        contract_of=contract_of if offs else np.zeros((0, T), dtype=np.int64),
     )
-
-
-def _contract_terms(
-    inputs: PlanInputs, off_provider: list[str], off_region: list[str]
-) -> tuple[FloatArray, IntArray]:
-    """Per (offering, period): the largest discount in scope and the contract that gets the spend."""
-    n_off, T = len(off_provider), len(inputs.periods)
-    discount = np.zeros((n_off, T))
-    owner = np.full((n_off, T), -1, dtype=np.int64)
-    prov = np.array(off_provider, dtype=object)
-    reg = np.array(off_region, dtype=object)
-    starts = [p.start.date() for p in inputs.periods]
-    for ci, c in enumerate(inputs.spec.contracts):
-        in_scope = prov == c.provider
-        if c.regions is not None:
-            in_scope &= np.isin(reg, list(c.regions))
-        active = np.array([c.start <= s < c.end for s in starts])
-        cell = in_scope[:, None] & active[None, :]
-        better = cell & ((owner < 0) | (c.discount_pct / 100.0 > discount))  # ties: first wins
-        discount[better] = c.discount_pct / 100.0
-        owner[better] = ci
-    # reserved-block offerings: no further discount; spend goes to their own contract
-    ids = {c.id: i for i, c in enumerate(inputs.spec.contracts)}
-    for o, cid in enumerate(inputs.reserved_contract):
-        if cid is not None:
-            discount[o, :] = 0.0
-            owner[o, :] = ids[cid]
-    return discount, owner
 
 
 def workload_mask(

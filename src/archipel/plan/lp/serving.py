@@ -176,12 +176,7 @@ def serving_cells(prob: Problem) -> ServingCells:
         mask = workload_mask(prob, svc.data_class, svc.model, set(svc.purchase_options))
         mask &= fits[:, None]
         o_idx, t_idx = np.nonzero(mask)
-        cost = (
-            prob.hours[t_idx]
-            * prob.off_price[o_idx]
-            * (1.0 - prob.discount[o_idx, t_idx])
-            * units.nodes[o_idx]
-        )
+        cost = prob.hours[t_idx] * prob.off_price[o_idx] * units.nodes[o_idx]
         # capacity groups: (region, profile, spot) of the offerings with cells
         used = np.unique(o_idx)
         gkey = (prob.off_region[used] * (len(profiles) + 1) + units.profile_index[used]) * 2 + (

@@ -3,17 +3,16 @@ minimum providers. Each takes the node columns of every workload as one concaten
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from archipel.plan.lp.contracts import ContractColumns
 from archipel.plan.lp.problem import Problem, limits
 from archipel.plan.lp.program import IntArray, Labeler, LPBuilder, VarBlock
 from archipel.plan.lp.serving import ServingCells
 from archipel.spec.models import DiversificationRule, MinProvidersRule
-from archipel.spec.periods import overlap_hours
 
 FloatArray = NDArray[np.float64]
 
@@ -21,13 +20,14 @@ FloatArray = NDArray[np.float64]
 @dataclass(frozen=True)
 class NodeView:
     """Every node column (service units and training nodes) with its offering, period, nodes
-    per column unit and cost per column unit."""
+    per column unit and list-price cost per column unit."""
 
     col: IntArray
     o: IntArray
     t: IntArray
+    w: IntArray  # workload: services first, then training jobs
     nodes: FloatArray
-    cost: FloatArray
+    cost: FloatArray  # list price: contract discounts come from the contract columns
 
 
 def add_offering_capacity(b: LPBuilder, prob: Problem, v: NodeView) -> None:
@@ -80,70 +80,13 @@ def _keyed_labeler(names: list[str], keys: IntArray) -> Labeler:
     return lambda rows: [names[keys[i]] for i in rows]
 
 
-def contract_years(prob: Problem) -> list[tuple[int, int, float, float]]:
-    """(contract index, year, committed USD pro rata, reserved fixed USD) per contract and year."""
-    spec = prob.inputs.spec
-    out = []
-    fixed = prob.inputs.reserved_fixed_usd
-    ids = {c.id: i for i, c in enumerate(spec.contracts)}
-    owner = np.array(
-        [ids[c] if c is not None else -1 for c in prob.inputs.reserved_contract], dtype=int
-    )
-    years = sorted(set(prob.period_year.tolist()))
-    for ci, c in enumerate(spec.contracts):
-        for y in years:
-            in_year = [p for p in prob.inputs.periods if p.year == y]
-            hours = sum(overlap_hours(p, c.start, c.end) for p in in_year)
-            if hours <= 0:
-                continue
-            year_hours = (dt.date(y + 1, 1, 1) - dt.date(y, 1, 1)).days * 24.0
-            committed = c.committed_usd_per_year * hours / year_hours
-            t_sel = prob.period_year == y
-            fixed_cy = float(fixed[owner == ci][:, t_sel].sum()) if (owner == ci).any() else 0.0
-            out.append((ci, y, committed, fixed_cy))
-    return out
+def add_diversification(
+    b: LPBuilder, prob: Problem, v: NodeView, k: ContractColumns | None = None
+) -> None:
+    """provider-spend-share-upper: spend_p − share · Σ spend ≤ share · fixed − fixed_p.
 
-
-def add_contracts(
-    b: LPBuilder, prob: Problem, v: NodeView
-) -> tuple[VarBlock, list[tuple[int, int, float, float]]]:
-    """contract-spend-lower: Σ spend in scope + shortfall ≥ committed − reserved fixed (take-or-pay)."""
-    spec = prob.inputs.spec
-    cy = [
-        row
-        for row in contract_years(prob)
-        if spec.contracts[row[0]].take_or_pay and row[2] - row[3] > 1e-9
-    ]
-    u = b.add_vars("shortfall", len(cy), cost=1.0)
-    if not cy:
-        return u, cy
-    owner = prob.contract_of[v.o, v.t]
-    year = prob.period_year[v.t]
-    key_of = {(ci, y): k for k, (ci, y, _, _) in enumerate(cy)}
-    rows, cols, coefs = [], [], []
-    for (ci, y), k in key_of.items():
-        sel = np.nonzero((owner == ci) & (year == y))[0]
-        rows.append(np.full(sel.size, k))
-        cols.append(v.col[sel])
-        coefs.append(v.cost[sel])
-    n = len(cy)
-    names = [f"{spec.contracts[ci].id}/{y}" for ci, y, _, _ in cy]
-    b.add_rows(
-        "contract-spend-lower",
-        n,
-        np.concatenate([*rows, np.arange(n)]),
-        np.concatenate([*cols, u.cols()]),
-        np.concatenate([*coefs, np.ones(n)]),
-        np.array([c - f for _, _, c, f in cy]),
-        np.inf,
-        lambda r: [names[i] for i in r],
-        "spend in a contract's scope per year plus billed shortfall covers the commitment",
-    )
-    return u, cy
-
-
-def add_diversification(b: LPBuilder, prob: Problem, v: NodeView) -> None:
-    """provider-spend-share-upper: spend_p − share · Σ spend ≤ share · fixed − fixed_p."""
+    A provider's spend is its list-price node spend, less the contract discounts it gives, plus
+    the shortfall billed under its contracts."""
     rules = [r for r in prob.inputs.spec.rules if isinstance(r, DiversificationRule)]
     if not rules:
         return
@@ -151,15 +94,24 @@ def add_diversification(b: LPBuilder, prob: Problem, v: NodeView) -> None:
     P = len(prob.providers)
     off_p = prob.off_provider
     fixed_p = np.bincount(off_p, weights=prob.inputs.reserved_fixed_usd.sum(axis=1), minlength=P)
-    p_of = off_p[v.o]
-    rows = np.concatenate([p_of, np.repeat(np.arange(P), v.col.size)])
-    cols = np.concatenate([v.col, np.tile(v.col, P)])
-    coefs = np.concatenate([v.cost, np.tile(-share * v.cost, P)])
+    p_of, cols, cost = off_p[v.o], v.col, v.cost
+    if k is not None and k.terms:
+        contracts = prob.inputs.spec.contracts
+        term_p = np.array(
+            [prob.providers.index(contracts[x.contract].provider) for x in k.terms],
+            dtype=np.int64,
+        )
+        p_of = np.concatenate([p_of, term_p[k.tier_term], term_p])
+        cols = np.concatenate([cols, k.tier.cols(), k.shortfall.cols()])
+        cost = np.concatenate([cost, -k.tier_discount, np.ones(len(k.terms))])
+    rows = np.concatenate([p_of, np.repeat(np.arange(P), cols.size)])
+    all_cols = np.concatenate([cols, np.tile(cols, P)])
+    coefs = np.concatenate([cost, np.tile(-share * cost, P)])
     b.add_rows(
         "provider-spend-share-upper",
         P,
         rows,
-        cols,
+        all_cols,
         coefs,
         -np.inf,
         share * fixed_p.sum() - fixed_p,

@@ -120,7 +120,7 @@ def training_cells(prob: Problem) -> TrainingCells:
         parts["o"].append(o_idx)
         parts["t"].append(t_idx)
         parts["h"].append(hours)
-        parts["c"].append(hours * prob.off_price[o_idx] * (1.0 - prob.discount[o_idx, t_idx]))
+        parts["c"].append(hours * prob.off_price[o_idx])
         parts["w"].append(share)
         parts["m"].append(np.maximum(most, 0.0))
 

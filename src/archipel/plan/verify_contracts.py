@@ -1,0 +1,334 @@
+"""Contracts, re-derived for the verifier: contract years, commitments, scope, discounts.
+
+Reads each allocation's ``contract_spend`` (which contract years its list-price spend counts
+toward: a decision of the plan) and checks it against the spec with its own arithmetic — the
+contract covers the allocation (provider, region, purchase option, accelerator, workload), the
+contract year runs during the period, no more is counted than was spent while it ran, no year
+takes more than its maximum — then recomputes discounts by tier, the counted spend, the
+shortfall after the plan's carry-over, and the useful, idle and unused figures
+(docs/semantics.md, "Contracts"). Shares no code with the planner's ``contract_terms``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from archipel.plan.result import Allocation, ContractYear
+from archipel.plan.verify_facts import Cells, Facts, Float
+from archipel.spec.contracts import Contract
+
+_SEC_PER_H = 3600.0
+_TOL = 1e-6
+
+Problem = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Year:
+    contract: int
+    k: int  # 1-based
+    start: dt.datetime
+    end: dt.datetime
+    committed: float
+    max_list: float
+    thresholds: tuple[float, ...]  # pro-rated, first 0
+    discounts: tuple[float, ...]
+    carry_cap: float
+    fixed: float
+
+
+@dataclass(frozen=True)
+class Settled:
+    allocation_usd: Float  # [A] net cost per cell
+    rows: tuple[ContractYear, ...]
+    billed: dict[str, float]  # take-or-pay shortfall per provider
+    discount_usd: float
+    unused_usd: float
+    problems: list[Problem]
+
+
+def _anniversary(d: dt.date, k: int) -> dt.datetime:
+    y = d.year + k
+    day = min(d.day, 28) if (d.month, d.day) == (2, 29) else d.day
+    return dt.datetime(y, d.month, day)
+
+
+def _h(a: dt.datetime, b: dt.datetime) -> float:
+    return max(0.0, (b - a).total_seconds() / _SEC_PER_H)
+
+
+def _years_of(ci: int, c: Contract, h0: dt.datetime, h1: dt.datetime) -> list[Year]:
+    bounds = []
+    k = 0
+    end = dt.datetime.combine(c.end, dt.time())
+    while _anniversary(c.start, k) < end:
+        bounds.append((_anniversary(c.start, k), min(_anniversary(c.start, k + 1), end)))
+        k += 1
+    n = len(bounds)
+    weights = c.ramp or [1.0] * n
+    full = []
+    for i, (a, b) in enumerate(bounds):
+        if c.schedule_usd is not None:
+            full.append(c.schedule_usd[i])
+        elif c.total_usd is not None:
+            full.append(c.total_usd * weights[i] / sum(weights))
+        else:
+            year_len = _h(a, _anniversary(c.start, i + 1))
+            full.append(c.committed_usd_per_year * _h(a, b) / year_len)
+    out = []
+    for i, (a, b) in enumerate(bounds):
+        inside = _h(max(a, h0), min(b, h1))
+        if inside <= 0:
+            continue
+        frac = inside / _h(a, b)
+        committed = full[i] * frac
+        if c.spent_to_date_usd is not None and a < h0:
+            left = full[i] - max(0.0, c.spent_to_date_usd - sum(full[:i]))
+            committed = max(0.0, left) * inside / _h(h0, b)
+        max_list = np.inf
+        if c.max_usd_per_year is not None:
+            max_list = c.max_usd_per_year * _h(a, b) / _h(a, _anniversary(c.start, i + 1)) * frac
+        tiers = [(0.0, c.discount_pct)] + [(t.above_usd, t.discount_pct) for t in c.discount_tiers]
+        if len(tiers) > 1 and tiers[1][0] <= 0:
+            tiers = tiers[1:]
+        fixed = sum(
+            blk.nodes
+            * blk.usd_per_node_hour
+            * _h(
+                max(a, h0, dt.datetime.combine(blk.start, dt.time())),
+                min(b, h1, dt.datetime.combine(blk.end, dt.time())),
+            )
+            for blk in c.reserved_blocks
+        )
+        nxt = i + 1 < n and bounds[i + 1][0] < h1
+        out.append(
+            Year(
+                contract=ci,
+                k=i + 1,
+                start=a,
+                end=b,
+                committed=committed,
+                max_list=float(max_list),
+                thresholds=tuple(x * frac for x, _ in tiers),
+                discounts=tuple(d / 100.0 for _, d in tiers),
+                carry_cap=c.carry_over_pct / 100.0 * committed if nxt else 0.0,
+                fixed=fixed,
+            )
+        )
+    return out
+
+
+def _saved(spend: float, y: Year) -> float:
+    out = 0.0
+    for i, d in enumerate(y.discounts):
+        lo = y.thresholds[i]
+        hi = y.thresholds[i + 1] if i + 1 < len(y.thresholds) else np.inf
+        out += d * max(0.0, min(spend, hi) - lo)
+    return out
+
+
+def _covers(facts: Facts, c: Contract, o: int, workload: str) -> bool:
+    inputs = facts.inputs
+    off = inputs.offerings[o]
+    regions = c.regions if c.regions is not None else c.scope.regions
+    accs = c.scope.accelerators
+    return (
+        inputs.reserved_contract[o] is None
+        and off.provider == c.provider
+        and (regions is None or off.region_id in regions)
+        and str(off.purchase_option) in c.scope.purchase_options
+        and (accs is None or off.accelerator in {inputs.accelerator_name(a) or a for a in accs})
+        and (c.scope.workloads is None or workload in c.scope.workloads)
+    )
+
+
+def settle_contracts(
+    facts: Facts,
+    cells: Cells,
+    allocations: Sequence[Allocation],
+    list_usd: Float,
+    reported: Sequence[ContractYear],
+) -> Settled:
+    """Check each allocation's contract spend and recompute the contract books."""
+    inputs = facts.inputs
+    spec = inputs.spec
+    pers = inputs.periods
+    problems: list[Problem] = []
+    years: list[Year] = []
+    if pers:
+        for ci, c in enumerate(spec.contracts):
+            years += _years_of(ci, c, pers[0].start, pers[-1].end)
+    per_cell, counted_list = _read_shares(facts, cells, allocations, list_usd, years, problems)
+    saved = np.array([_saved(counted_list[i], y) for i, y in enumerate(years)])
+    rate = np.divide(saved, counted_list, out=np.zeros(len(years)), where=counted_list > 0)
+    net_cost = list_usd.copy()
+    counted = np.zeros(len(years))
+    useful = np.zeros(len(years))
+    for a, mine in enumerate(per_cell):
+        al = allocations[int(cells.index[a])]
+        util = 1.0 if al.utilisation is None else min(max(al.utilisation, 0.0), 1.0)
+        for i, v in mine:
+            net_cost[a] -= v * rate[i]
+            gross = spec.contracts[years[i].contract].counts == "gross"
+            share = v if gross else v * (1.0 - rate[i])
+            counted[i] += share
+            useful[i] += share * util
+    fixed_useful = _fixed_useful(facts, cells, allocations, years)
+    stated = {(r.contract, r.year): r for r in reported}
+    carry_out = np.zeros(len(years))
+    for i, y in enumerate(years):
+        c = spec.contracts[y.contract]
+        carry_out[i] = stated[c.id, y.k].carried_out_usd if (c.id, y.k) in stated else 0.0
+        if carry_out[i] > y.carry_cap * (1 + _TOL) + _TOL or (
+            carry_out[i] > _TOL and not c.take_or_pay
+        ):
+            problems.append(
+                (
+                    "contract-carry",
+                    f"contract {c.id}, year {y.k}: carries {carry_out[i]:.6g} "
+                    f"of shortfall into the next year; at most {y.carry_cap:.6g} may move",
+                )
+            )
+        if counted_list[i] > y.max_list * (1 + _TOL) + _TOL:
+            problems.append(
+                (
+                    "contract-max",
+                    f"contract {c.id}, year {y.k}: {counted_list[i]:.6g} counted, "
+                    f"more than its maximum {y.max_list:.6g}",
+                )
+            )
+    rows = []
+    billed: dict[str, float] = {}
+    unused_total = 0.0
+    for i, y in enumerate(years):
+        c = spec.contracts[y.contract]
+        cin = carry_out[i - 1] if i > 0 and years[i - 1].contract == y.contract else 0.0
+        need = y.committed + cin - carry_out[i]
+        spent = counted[i] + y.fixed
+        use = useful[i] + fixed_useful[i]
+        short = max(0.0, need - spent)
+        short = short if short > 1e-9 * max(1.0, y.committed) else 0.0
+        unused = max(0.0, need - use) if c.take_or_pay else 0.0
+        unused = unused if unused > 1e-9 * max(1.0, y.committed) else 0.0
+        if c.take_or_pay and short > 0:
+            billed[c.provider] = billed.get(c.provider, 0.0) + short
+        unused_total += unused
+        rows.append(
+            ContractYear(
+                contract=c.id,
+                provider=c.provider,
+                year=y.k,
+                start=y.start.date().isoformat(),
+                end=y.end.date().isoformat(),
+                committed_usd=y.committed,
+                list_usd=float(counted_list[i]),
+                discount_usd=float(saved[i]),
+                spent_usd=float(spent),
+                useful_usd=float(use),
+                idle_usd=float(max(0.0, spent - use)),
+                shortfall_usd=short,
+                carried_in_usd=float(cin),
+                carried_out_usd=float(carry_out[i]),
+                reserved_fixed_usd=y.fixed,
+                unused_usd=unused,
+            )
+        )
+    return Settled(net_cost, tuple(rows), billed, float(saved.sum()), unused_total, problems)
+
+
+def _read_shares(
+    facts: Facts,
+    cells: Cells,
+    allocations: Sequence[Allocation],
+    list_usd: Float,
+    years: list[Year],
+    problems: list[Problem],
+) -> tuple[list[list[tuple[int, float]]], Float]:
+    """Each cell's (year index, list USD) shares, checked; and the list spend per year."""
+    spec = facts.inputs.spec
+    pers = facts.inputs.periods
+    at = {(spec.contracts[y.contract].id, y.k): i for i, y in enumerate(years)}
+    counted_list = np.zeros(len(years))
+    per_cell: list[list[tuple[int, float]]] = []
+    for a in range(cells.index.size):
+        al = allocations[int(cells.index[a])]
+        o, t = int(cells.offering[a]), int(cells.period[a])
+        p = pers[t]
+        where = f"allocation {al.workload}/{al.offering_id}/{p.label}"
+        mine: list[tuple[int, float]] = []
+        for sh in al.contract_spend:
+            i = at.get((sh.contract, sh.year))
+            if i is None:
+                problems.append(
+                    (
+                        "contract-scope",
+                        f"{where}: contract {sh.contract} has no year {sh.year} in the horizon",
+                    )
+                )
+                continue
+            y = years[i]
+            c = spec.contracts[y.contract]
+            ran = _h(max(p.start, y.start), min(p.end, y.end)) / p.hours
+            if sh.list_usd < -_TOL:
+                problems.append(("contract-scope", f"{where}: negative spend for {sh.contract}"))
+            elif not _covers(facts, c, o, al.workload):
+                problems.append(
+                    (
+                        "contract-scope",
+                        f"{where}: counted toward {c.id}, whose scope does not cover it",
+                    )
+                )
+            elif sh.list_usd > ran * list_usd[a] * (1 + _TOL) + _TOL:
+                problems.append(
+                    (
+                        "contract-scope",
+                        f"{where}: {sh.list_usd:.6g} counted toward {c.id} year "
+                        f"{y.k}, but only {ran * list_usd[a]:.6g} was spent while it ran",
+                    )
+                )
+            mine.append((i, sh.list_usd))
+            counted_list[i] += sh.list_usd
+        if sum(v for _, v in mine) > list_usd[a] * (1 + _TOL) + _TOL:
+            problems.append(
+                (
+                    "contract-scope",
+                    f"{where}: counted {sum(v for _, v in mine):.6g} toward "
+                    f"contracts, more than its list cost {list_usd[a]:.6g}",
+                )
+            )
+        per_cell.append(mine)
+    return per_cell, counted_list
+
+
+def _fixed_useful(
+    facts: Facts, cells: Cells, allocations: Sequence[Allocation], years: list[Year]
+) -> Float:
+    """Per contract year: reserved blocks' fixed cost × the share of their nodes carrying load."""
+    inputs = facts.inputs
+    fixed = inputs.reserved_fixed_usd
+    out = np.zeros(len(years))
+    if not years or not fixed.size or not fixed.any():
+        return out
+    used = np.zeros_like(fixed)
+    for a in range(cells.index.size):
+        o = int(cells.offering[a])
+        if inputs.reserved_contract[o] is not None:
+            al = allocations[int(cells.index[a])]
+            util = 1.0 if al.utilisation is None else min(max(al.utilisation, 0.0), 1.0)
+            used[o, int(cells.period[a])] += float(cells.nodes[a]) * util
+    cap = inputs.capacity_nodes
+    ok = np.isfinite(cap) & (cap > 0)
+    share = np.minimum(np.divide(used, cap, out=np.zeros_like(used), where=ok), 1.0)
+    ids = [c.id for c in inputs.spec.contracts]
+    for i, y in enumerate(years):
+        for o, cid in enumerate(inputs.reserved_contract):
+            if cid != ids[y.contract]:
+                continue
+            for t, p in enumerate(inputs.periods):
+                frac = _h(max(p.start, y.start), min(p.end, y.end)) / p.hours
+                out[i] += float(fixed[o, t] * share[o, t]) * frac
+    return out
