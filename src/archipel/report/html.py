@@ -97,6 +97,8 @@ def _header(plan: Plan, title: str, notes: Sequence[str]) -> str:
     if plan.gap is not None:
         cards.append(("gap", format_gap(plan.gap)))
     cards.append(("take-or-pay shortfall", format_usd(plan.shortfall_usd)))
+    if plan.contracts:
+        cards.append(("unused commitment", format_usd(plan.unused_commitment_usd)))
     cards.append(("reserved blocks (fixed)", format_usd(plan.reserved_fixed_usd)))
     lines.append(
         '<div class="cards">'
@@ -195,28 +197,48 @@ def _commitments(plan: Plan, colours: Mapping[str, str]) -> str:
             c.spent_usd,
             c.shortfall_usd,
             colours.get(c.provider, OTHER_COLOUR),
+            idle=c.idle_usd,
+            start=c.start,
         )
         for c in contracts
     ]
+
+    def money(v: float, alarm: bool = False) -> Cell:
+        return bad(format_usd(v)) if alarm and v > 0 else format_usd(v)
+
     rows: list[list[Cell]] = [
         [
             ident(c.contract),
             swatch(c.provider, colours),
-            str(c.year),
+            f"{c.year} · {c.start} to {c.end}",
             format_usd(c.committed_usd),
-            format_usd(c.spent_usd),
-            bad(format_usd(c.shortfall_usd))
-            if c.shortfall_usd > 0
-            else format_usd(c.shortfall_usd),
+            format_usd(c.discount_usd),
+            format_usd(c.useful_usd),
+            money(c.idle_usd, True),
+            money(c.shortfall_usd, True),
+            format_usd(c.carried_out_usd),
+            money(c.unused_usd, True),
             format_usd(c.reserved_fixed_usd),
         ]
         for c in contracts
     ]
-    headers = ["contract", "provider", "year", "committed", "spent", "shortfall", "reserved fixed"]
+    headers = [
+        "contract",
+        "provider",
+        "contract year",
+        "committed",
+        "discount",
+        "useful",
+        "idle",
+        "shortfall",
+        "carried out",
+        "unused",
+        "reserved fixed",
+    ]
     return section(
-        "Commitments vs spend per contract and year",
+        "Commitments per contract year: useful, idle, shortfall, unused",
         commitment_bars(bars, "commitments vs spend"),
-        table(headers, rows, [2, 3, 4, 5, 6]),
+        table(headers, rows, list(range(3, 11))),
     )
 
 

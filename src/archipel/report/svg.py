@@ -164,10 +164,13 @@ class CommitmentBar:
     spent: float
     shortfall: float
     colour: str
+    idle: float = 0.0  # the part of ``spent`` on capacity that carries no load
+    start: str = ""  # ISO date the contract year starts
 
 
 def commitment_bars(bars: Sequence[CommitmentBar], label: str) -> str:
-    """Spend per contract-year as bars, the commitment as a line, the shortfall hatched red."""
+    """Spend per contract year as bars (idle capacity paler), the commitment as a line, the
+    shortfall hatched red."""
     left, top, bottom, height, gap = 70.0, 30.0, 44.0, 300.0, 1.0
     plot_w, plot_h = WIDTH - left - 10, height - top - bottom
     ticks = nice_ticks(max((max(b.committed, b.spent + b.shortfall) for b in bars), default=0.0))
@@ -191,10 +194,15 @@ def commitment_bars(bars: Sequence[CommitmentBar], label: str) -> str:
         for b in members:
             x = x_slot + (slot - bar_w) / 2
             tip = (
-                f"{b.contract} {b.year}: committed {format_usd(b.committed)}, "
-                f"spent {format_usd(b.spent)}, shortfall {format_usd(b.shortfall)}"
+                f"{b.contract} year {b.year} from {b.start}: committed "
+                f"{format_usd(b.committed)}, spent {format_usd(b.spent)} (idle "
+                f"{format_usd(b.idle)}), shortfall {format_usd(b.shortfall)}"
             )
-            body.append(_rect(x, y_of(b.spent), bar_w, y_of(0) - y_of(b.spent), b.colour, tip))
+            used = b.spent - b.idle
+            body.append(_rect(x, y_of(used), bar_w, y_of(0) - y_of(used), b.colour, tip))
+            if b.idle > 0:
+                y1, y2 = y_of(b.spent), y_of(used)
+                body.append(_rect(x, y1, bar_w, y2 - y1, b.colour, tip, ' opacity="0.35"'))
             if b.shortfall > 0:
                 y1, y2 = y_of(b.spent + b.shortfall), y_of(b.spent)
                 body.append(_rect(x, y1, bar_w, y2 - y1, HATCH, tip, ' class="shortfall"'))
@@ -203,7 +211,8 @@ def commitment_bars(bars: Sequence[CommitmentBar], label: str) -> str:
                 f'<line class="commit" x1="{_f(x - 4)}" x2="{_f(x + bar_w + 4)}" '
                 f'y1="{_f(yc)}" y2="{_f(yc)}"><title>{escape(tip)}</title></line>'
             )
-            body.append(_text(x + bar_w / 2, height - bottom + 14, str(b.year), "middle"))
+            when = b.start[:4] if b.start else str(b.year)
+            body.append(_text(x + bar_w / 2, height - bottom + 14, when, "middle"))
             x_slot += slot
         body.append(
             _text((g_start + x_slot) / 2, height - bottom + 32, g, "middle", ' font-weight="bold"')
