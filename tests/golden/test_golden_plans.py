@@ -178,8 +178,9 @@ def test_survivability_forces_more_providers_and_reports_its_cost() -> None:
     plan = run(spec, whole_nodes=False)
     assert providers_used(plan) == {"ovh", "aws", "gcp"}
     assert plan.objective_usd == pytest.approx(2_606_400)
-    (cost,) = [r for r in plan.binding_rules if r.family == "rule"]
-    assert cost.shadow_price_usd == pytest.approx(1_042_560)
+    (cost,) = [r for r in plan.rule_costs if r.kind == "rule"]
+    assert (cost.name, cost.method) == ("survivability (rules[0])", "re-solve")
+    assert cost.effect_usd == pytest.approx(1_042_560)
     assert all(s.ok and s.served_fraction["chat"] >= 1.0 - 1e-6 for s in plan.survivability)
 
 

@@ -113,7 +113,7 @@ def test_content_that_matters() -> None:
     for figure in ("azure", "lambda", "aws-strategic-2026", "$100K", "$9.37M", "$5.2M"):
         assert figure in text
     assert "✓ verified" in text
-    assert "provider-spend-share-upper" in text
+    assert "survivability (rules[3])" in text and "USD per USD committed" in text
     assert "nonzeros" in text and "316,709" in text
     # the region without coordinates is named rather than silently dropped from the map
     assert "No coordinates for: verda:FIN-03" in text

@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
-from archipel.plan.result import BindingRule, Blocker, Plan, Status
+from archipel.plan.result import Blocker, Plan, RuleCost, Status
 from archipel.report.figures import aggregate_placements
 from archipel.report.terminal import make_console, render_summary
 from plans import alloc, make_plan
@@ -106,21 +106,32 @@ def test_survivability_marks_a_scenario_that_serves_nothing() -> None:
     assert "✗" in line_with(text, "assistant", "45.0%")
 
 
-def test_binding_rules_sorted_by_shadow_price_and_capped() -> None:
-    rules = [
-        BindingRule(family=f"family-{i:02d}", entity="e", shadow_price_usd=i, description="d")
+def test_rule_costs_ranked_by_effect_then_limits_by_marginal_and_capped() -> None:
+    limits = [
+        RuleCost(
+            kind="limit",
+            name=f"limit-{i:02d}",
+            effect_usd=None,
+            method="marginal only",
+            marginal_usd=float(i),
+            unit="USD per accelerator in a period",
+        )
         for i in range(20)
     ]
-    text = summary(make_plan(binding_rules=rules))
-    assert text.index("family-19") < text.index("family-18")
-    assert "family-05" in text and "family-04" not in text  # top 15 of 20
-    assert "5 more binding rules" in text
+    base = make_plan().rule_costs
+    text = summary(make_plan(rule_costs=[*base[:2], *limits]), width=120)
+    assert text.index("survivability") < text.index("commitment of aws") < text.index("limit-19")
+    assert text.index("limit-19") < text.index("limit-18")
+    assert "limit-05" in text and "limit-04" not in text  # top 15 of 20
+    assert "5 more binding limits" in text
 
 
-def test_binding_rule_descriptions_listed_once_per_family() -> None:
-    text = summary(make_plan())
-    assert text.count("block capacity") == 1
-    assert text.index("offering-nodes-upper") < text.index("provider-spend-share-upper")
+def test_rule_costs_carry_a_unit_and_one_sign() -> None:
+    text = summary(make_plan(), width=120)
+    row = line_with(text, "survivability (rules[3])")
+    assert "$1.04M" in row and "$5.48K" in row and "request/s of peak demand" in row
+    assert "-$20K" in line_with(text, "commitment of aws-strategic-2026")
+    assert "positive = makes the plan dearer" in text
 
 
 def test_placements_capped_per_workload_with_the_rest_summed() -> None:

@@ -28,7 +28,8 @@ from archipel.plan.inputs import PlanInputs, prepare, spec_sha256
 from archipel.plan.lp.blocks import Block, independent_blocks, restrict
 from archipel.plan.lp.build import SPEND_TIE_BREAK, Built, build_lp
 from archipel.plan.lp.program import LinearProgram
-from archipel.plan.result import BindingRule, Plan, Status
+from archipel.plan.result import Plan, Status
+from archipel.plan.rule_costs import rule_costs
 from archipel.plan.solvers.highs import LPSession, Outcome, Solution, solve
 from archipel.spec.models import Spec
 
@@ -274,8 +275,14 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     t1 = time.perf_counter()
     plan = to_plan(built, solved.x, status, "; ".join(solved.messages))
     rules = binding_rules(built, solved.duals)
-    if options.rule_costs and lp.num_cols <= options.rule_cost_max_columns:
-        rules = _rule_costs(inputs, solved.lp_bound) + rules
+    if options.rule_costs:
+        say("pricing rules and contracts")
+    costs = rule_costs(
+        built,
+        solved.duals,
+        solved.lp_bound,
+        resolve=options.rule_costs and lp.num_cols <= options.rule_cost_max_columns,
+    )
     objective = plan.objective_usd or 0.0
     bound = solved.lp_bound / (1.0 + SPEND_TIE_BREAK)  # a bound on the true cost (build.py)
     gap = max(0.0, (objective - bound) / max(abs(objective), 1e-9))
@@ -283,6 +290,7 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     return plan.model_copy(
         update={
             "binding_rules": rules,
+            "rule_costs": costs,
             "whole_nodes": options.whole_nodes,
             "lower_bound_kind": "lp_relaxation" if lp.integer.any() else "lp_optimum",
             "lower_bound_usd": bound,
@@ -292,31 +300,6 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
             "spec_sha256": spec_sha256(inputs.spec),
         }
     )
-
-
-def _rule_costs(inputs: PlanInputs, relaxed_objective: float) -> list[BindingRule]:
-    """What each rule costs in the LP relaxation: its optimum with the rule minus without it."""
-    out = []
-    spec = inputs.spec
-    for i, rule in enumerate(spec.rules):
-        rest = [r for k, r in enumerate(spec.rules) if k != i]
-        other = replace(inputs, spec=spec.model_copy(update={"rules": rest}))
-        sol = solve(build_lp(other, integer=False).lp, integer=False)
-        if sol.objective is None:
-            continue
-        delta = relaxed_objective - sol.objective
-        if abs(delta) <= 1e-6 * max(1.0, abs(relaxed_objective)):
-            continue
-        out.append(
-            BindingRule(
-                family="rule",
-                entity=f"rules[{i}] {rule.kind}",
-                shadow_price_usd=delta,
-                description=f"the LP relaxation costs this much more with the {rule.kind} "
-                "rule than without it",
-            )
-        )
-    return out
 
 
 def make_plan(

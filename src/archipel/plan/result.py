@@ -124,6 +124,19 @@ class BindingRule(_Data):
     description: str
 
 
+class RuleCost(_Data):
+    """What a rule, a contract's commitment or a limit costs (plan.rule_costs, docs/cli.md).
+
+    Positive: money it adds to the plan; negative: money it saves."""
+
+    kind: Literal["rule", "contract", "limit"]
+    name: str  # e.g. "survivability (rules[3])", "commitment of oci-compute", a limit's row
+    effect_usd: float | None  # over the horizon; None where not priced (see method)
+    method: str  # "re-solve" | "dual × quantity" | "marginal only" | why not priced
+    marginal_usd: float | None  # one more unit of the requirement (a limit one unit tighter)
+    unit: str  # the unit of the marginal, e.g. "USD per USD committed"
+
+
 class ServingFigure(_Data):
     """How one model is served on one accelerator: replica size and requests/s per replica."""
 
@@ -174,7 +187,8 @@ class Plan(_Data):
     contracts: list[ContractYear] = Field(default_factory=list)
     survivability: list[ScenarioResult] = Field(default_factory=list)
     serving_figures: list[ServingFigure] = Field(default_factory=list)
-    binding_rules: list[BindingRule] = Field(default_factory=list)
+    binding_rules: list[BindingRule] = Field(default_factory=list)  # raw duals, per row
+    rule_costs: list[RuleCost] = Field(default_factory=list)
     infeasibility: list[Blocker] = Field(default_factory=list)
     timings_s: dict[str, float] = Field(default_factory=dict)
     stats: dict[str, int] = Field(default_factory=dict)  # variables, constraints, nonzeros, blocks

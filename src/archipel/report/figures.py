@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from archipel.plan.result import Allocation, BindingRule, Plan, ScenarioResult
+from archipel.plan.result import Allocation, BindingRule, Plan, RuleCost, ScenarioResult
 from archipel.report.fmt import bound_label, format_gap, format_usd
 
 MAX_BINDING_RULES = 15
@@ -130,6 +130,16 @@ def plan_total_usd(plan: Plan) -> float:
     if plan.objective_usd is not None:
         return plan.objective_usd
     return sum(plan.cost_by_provider_usd.values())
+
+
+def ranked_rule_costs(plan: Plan, limits: int = MAX_BINDING_RULES) -> list[RuleCost]:
+    """Rules and contracts by decreasing |effect| (unpriced last), then at most ``limits``
+    binding limits by decreasing |marginal|."""
+    priced = [r for r in plan.rule_costs if r.kind != "limit"]
+    priced.sort(key=lambda r: (r.effect_usd is None, -abs(r.effect_usd or 0.0), r.name))
+    rest = [r for r in plan.rule_costs if r.kind == "limit"]
+    rest.sort(key=lambda r: (-abs(r.marginal_usd or 0.0), r.name))
+    return priced + rest[:limits]
 
 
 def ranked_binding_rules(plan: Plan, limit: int = MAX_BINDING_RULES) -> list[BindingRule]:

@@ -20,7 +20,7 @@ from archipel.report.figures import (
     node_view,
     period_labels,
     plan_total_usd,
-    ranked_binding_rules,
+    ranked_rule_costs,
 )
 from archipel.report.fmt import (
     bound_label,
@@ -300,16 +300,25 @@ def _capacity(
     return section("Capacity by region (peak accelerators per period)", *parts)
 
 
-def _binding_rules(plan: Plan) -> str:
-    if not plan.binding_rules:
+def _rule_costs(plan: Plan) -> str:
+    ranked = ranked_rule_costs(plan, limits=len(plan.rule_costs))
+    if not ranked:
         return ""
+
+    def usd(v: float | None) -> str:
+        return "—" if v is None else format_usd(v)
+
     rows: list[list[Cell]] = [
-        [ident(r.family), ident(r.entity), format_usd(r.shadow_price_usd), r.description]
-        for r in ranked_binding_rules(plan, limit=len(plan.binding_rules))
+        [r.kind, ident(r.name), usd(r.effect_usd), usd(r.marginal_usd), r.unit, r.method]
+        for r in ranked
     ]
     return section(
-        "Binding rules: what each costs (objective drop per unit of relaxation)",
-        table(["rule", "entity", "cost per unit", "description"], rows, [2]),
+        "What each rule and contract costs (positive: makes the plan dearer)",
+        table(
+            ["kind", "rule, contract or limit", "effect", "marginal", "unit", "method"],
+            rows,
+            [2, 3],
+        ),
     )
 
 
@@ -350,7 +359,7 @@ def render_html(
         survivability(plan),
         allocations(plan),
         serving_figures(plan),
-        _binding_rules(plan),
+        _rule_costs(plan),
         _timings(plan),
     ]
     body = "\n".join(s for s in sections if s)

@@ -23,15 +23,14 @@ from collections.abc import Mapping
 from rich.console import Console
 from rich.text import Text
 
-from archipel.plan.result import ContractYear, Plan, Status
+from archipel.plan.result import ContractYear, Plan, RuleCost, Status
 from archipel.report.figures import (
-    MAX_BINDING_RULES,
     blocks_solved,
     bound_parts,
     node_view,
     period_labels,
     plan_total_usd,
-    ranked_binding_rules,
+    ranked_rule_costs,
 )
 from archipel.report.fit import Bar, Cell, Col, Row, View, print_table, stack
 from archipel.report.fleet import print_placements, print_serving_figures, print_survivability
@@ -245,25 +244,55 @@ def _commitments(plan: Plan, console: Console) -> None:
 # --------------------------------------------------------------------------- rules
 
 
-def _binding_rules(plan: Plan, console: Console) -> None:
-    if not plan.binding_rules:
+def _rule_costs(plan: Plan, console: Console) -> None:
+    """One table: what each rule, commitment and binding limit costs, with its unit."""
+    ranked = ranked_rule_costs(plan)
+    if not ranked:
         return
-    ranked = ranked_binding_rules(plan)
+
+    def effect(r: RuleCost) -> str:
+        return "—" if r.effect_usd is None else format_usd(r.effect_usd)
+
+    def marginal(r: RuleCost) -> str:
+        return "" if r.marginal_usd is None else format_usd(r.marginal_usd)
+
     side = View(
-        (Col("rule", wrap=True), Col("entity", wrap=True), Col("cost/unit", figure=True)),
-        [(Text(r.family), Text(r.entity), format_usd(r.shadow_price_usd)) for r in ranked],
+        (
+            Col("rule, contract or limit", wrap=True),
+            Col("effect", figure=True),
+            Col("marginal", figure=True),
+            Col("per", wrap=True),
+        ),
+        [
+            (Text(r.name), effect(r), marginal(r), Text(r.unit.removeprefix("USD per ")))
+            for r in ranked
+        ],
     )
     stacked = View(
-        (Col("rule / entity", wrap=True), Col("cost/unit", figure=True)),
-        [(stack(r.family, f"  {r.entity}"), format_usd(r.shadow_price_usd)) for r in ranked],
+        (Col("rule, contract or limit / marginal", wrap=True), Col("effect", figure=True)),
+        [
+            (
+                stack(r.name, f"  {marginal(r)} {r.unit.replace('USD ', '', 1)}")
+                if r.marginal_usd is not None
+                else Text(r.name),
+                effect(r),
+            )
+            for r in ranked
+        ],
     )
-    title = "Binding rules: what each costs (objective drop per unit of relaxation)"
-    print_table(console, title, [side, stacked])
-    for family, description in dict.fromkeys((r.family, r.description) for r in ranked):
-        console.print(Text(f"{family}: {description}", style="dim"))
-    if len(plan.binding_rules) > MAX_BINDING_RULES:
-        more = len(plan.binding_rules) - MAX_BINDING_RULES
-        console.print(Text(f"… {more} more binding rules with smaller shadow prices", style="dim"))
+    print_table(console, "What each rule and contract costs", [side, stacked])
+    methods = sorted({r.method for r in ranked if r.kind != "limit"})
+    console.print(
+        Text(
+            "effect: USD over the horizon, positive = makes the plan dearer ("
+            + "; ".join(methods)
+            + "); marginal: one more unit of the requirement (a limit one unit tighter)",
+            style="dim",
+        )
+    )
+    more = sum(r.kind == "limit" for r in plan.rule_costs) - sum(r.kind == "limit" for r in ranked)
+    if more > 0:
+        console.print(Text(f"… {more} more binding limits with smaller marginals", style="dim"))
     console.print()
 
 
@@ -342,7 +371,7 @@ def render_summary(plan: Plan, console: Console) -> None:
         print_serving_figures,
         _commitments,
         print_survivability,
-        _binding_rules,
+        _rule_costs,
         _timings,
     ):
         section(plan, console)
