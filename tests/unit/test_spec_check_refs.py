@@ -368,3 +368,27 @@ def test_validate_file_with_catalog_returns_the_catalog_the_spec_names(tmp_path:
     assert {p.id for p in catalog.providers} == {"aws", "nebius"}
     same = small_catalog()
     assert validate_file_with_catalog(spec, same)[1] is same
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+def test_a_contract_scope_names_known_workloads_chips_and_regions() -> None:
+    contract = """\
+    contracts:
+      - id: deal
+        provider: aws
+        start: 2027-02-01
+        end: 2029-02-01
+        spent_to_date_usd: 5
+        scope: {workloads: [chta], accelerators: [H1000], regions: [aws:us-east-9]}
+    """
+    got = found(contract)
+    assert [p for p, _ in got] == [
+        "contracts[0].spent_to_date_usd",
+        "contracts[0].scope.workloads[0]",
+        "contracts[0].scope.accelerators[0]",
+        "contracts[0].scope.regions[0]",
+    ]
+    assert got[0][1].startswith("the contract starts on 2027-02-01, not before the horizon")
+    assert got[1][1] == "unknown workload 'chta'"

@@ -157,6 +157,23 @@ def _references(ctx: Ctx) -> Iterator[Issue]:
                     )
 
 
+def _contract_references(ctx: Ctx) -> Iterator[Issue]:
+    """A contract's scope names workloads the spec declares."""
+    spec = ctx.spec
+    workloads = ctx.ids("services") | {j.id for j in spec.training}
+    for i, c in enumerate(spec.contracts):
+        for k, w in enumerate(c.scope.workloads or []):
+            if w not in workloads:
+                yield unknown(
+                    ctx,
+                    ("contracts", i, "scope", "workloads", k),
+                    "workload",
+                    w,
+                    workloads,
+                    "name a service or training job declared in the spec",
+                )
+
+
 def _name_lists(value: object, path: YamlPath) -> Iterator[tuple[YamlPath, list[str]]]:
     """Every list of names (texts or choices) in the spec, with its path."""
     if isinstance(value, BaseModel):
@@ -202,6 +219,13 @@ def _empty_selections(ctx: Ctx) -> Iterator[Issue]:
             lists.append((("services", i, "serving_regions", g), regions, "the latency SLO"))
     for i, c in enumerate(spec.contracts):
         lists.append((("contracts", i, "regions"), c.regions, "every region of the provider"))
+        lists.append(
+            (("contracts", i, "scope", "regions"), c.scope.regions, "every region of the provider")
+        )
+        lists.append((("contracts", i, "scope", "workloads"), c.scope.workloads, "every workload"))
+        lists.append(
+            (("contracts", i, "scope", "accelerators"), c.scope.accelerators, "every accelerator")
+        )
     for i, rule in enumerate(spec.rules):
         if isinstance(rule, SurvivabilityRule | MinProvidersRule):
             lists.append((("rules", i, "services"), rule.services, "every service"))
@@ -352,6 +376,13 @@ def _windows(ctx: Ctx) -> Iterator[Issue]:
                 f"the contract ({c.start} to {c.end}) lies outside {span}",
                 "fix its dates, extend the horizon, or remove the contract",
             )
+        if c.spent_to_date_usd is not None and c.start >= h0.date():
+            yield ctx.src.issue(
+                ("contracts", i, "spent_to_date_usd"),
+                f"the contract starts on {c.start}, not before the horizon ({h0.date()}): it "
+                "has no spend to date",
+                "leave spent_to_date_usd out, or give the date the contract really started",
+            )
         for k, b in enumerate(c.reserved_blocks):
             if b.start >= b.end:
                 yield ctx.src.issue(
@@ -391,6 +422,7 @@ _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     _repeated_names,
     _empty_selections,
     _references,
+    _contract_references,
     _data_classes,
     _request_sizes,
     check_names.providers,

@@ -176,6 +176,16 @@ def providers(ctx: Ctx) -> Iterator[Issue]:
 # --------------------------------------------------------------------------- regions
 
 
+def _contract_region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
+    for i, c in enumerate(spec.contracts):
+        for k, r in enumerate(c.regions or []):
+            yield ("contracts", i, "regions", k), r, c.provider
+        for k, r in enumerate(c.scope.regions or []):
+            yield ("contracts", i, "scope", "regions", k), r, c.provider
+        for k, block in enumerate(c.reserved_blocks):
+            yield ("contracts", i, "reserved_blocks", k, "region"), block.region, c.provider
+
+
 def _region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
     """(path, region id, provider it must belong to or None)."""
     for i, ps in enumerate(spec.providers):
@@ -185,11 +195,7 @@ def _region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
         for k, price in enumerate(ps.prices):
             if price.region is not None:
                 yield ("providers", i, "prices", k, "region"), price.region, ps.id
-    for i, c in enumerate(spec.contracts):
-        for k, r in enumerate(c.regions or []):
-            yield ("contracts", i, "regions", k), r, c.provider
-        for k, block in enumerate(c.reserved_blocks):
-            yield ("contracts", i, "reserved_blocks", k, "region"), block.region, c.provider
+    yield from _contract_region_paths(spec)
     for i, svc in enumerate(spec.services):
         for g, regions in (svc.serving_regions or {}).items():
             for k, r in enumerate(regions):
@@ -271,6 +277,9 @@ def _accelerator_paths(spec: Spec) -> Iterator[tuple[YamlPath, str]]:
             yield ("training", i, "work", "reference_accelerator"), ref
     for i, o in enumerate(spec.offerings):
         yield ("offerings", i, "accelerator"), o.accelerator
+    for i, c in enumerate(spec.contracts):
+        for k, a in enumerate(c.scope.accelerators or []):
+            yield ("contracts", i, "scope", "accelerators", k), a
 
 
 def accelerators(ctx: Ctx) -> Iterator[Issue]:
