@@ -42,7 +42,8 @@ def tier_savings(spend: float, tiers: tuple[tuple[float, float], ...]) -> float:
 
 def assign_best(inputs: PlanInputs, allocs: list[Allocation]) -> list[Allocation]:
     """Each allocation's spend counted toward the running contract in scope with the largest
-    base discount (the first on ties), stretch by stretch of its period."""
+    base discount (the first on ties), stretch by stretch of its period, while the contract
+    year's maximum allows."""
     terms = year_terms(inputs)
     if not terms:
         return allocs
@@ -53,6 +54,7 @@ def assign_best(inputs: PlanInputs, allocs: list[Allocation]) -> list[Allocation
     segs: dict[tuple[str, int], list[tuple[float, tuple[int, ...]]]] = {}
     for sg in segments(inputs, terms):
         segs.setdefault((sg.provider, sg.period), []).append((sg.fraction, sg.terms))
+    room = [x.max_usd for x in terms]
     out = []
     for a in allocs:
         o, w = idx[a.offering_id], wl[a.workload]
@@ -60,11 +62,15 @@ def assign_best(inputs: PlanInputs, allocs: list[Allocation]) -> list[Allocation
         shares: dict[int, float] = {}
         for frac, running in segs.get((a.provider, a.period), []):
             ok = [
-                i for i in running if off_ok[terms[i].contract, o] and wl_ok[terms[i].contract, w]
+                i
+                for i in running
+                if off_ok[terms[i].contract, o] and wl_ok[terms[i].contract, w] and room[i] > 0
             ]
             if ok:
                 best = max(ok, key=lambda i: (terms[i].tiers[0][1], -i))
-                shares[best] = shares.get(best, 0.0) + frac * gross
+                part = min(frac * gross, room[best])
+                room[best] -= part
+                shares[best] = shares.get(best, 0.0) + part
         spend = [
             ContractShare(
                 contract=spec.contracts[terms[i].contract].id, year=terms[i].year, list_usd=v
