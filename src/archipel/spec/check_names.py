@@ -307,7 +307,8 @@ def declared_accelerators(ctx: Ctx) -> Iterator[Issue]:
 
 
 def instance_types(ctx: Ctx) -> Iterator[Issue]:
-    """Reserved blocks, negotiated prices and spot terms name instance types that exist."""
+    """Reserved blocks, negotiated prices, capacity limits and spot terms name instance types
+    that exist."""
     for i, c in enumerate(ctx.spec.contracts):
         for k, block in enumerate(c.reserved_blocks):
             if block.region not in ctx.regions:
@@ -327,6 +328,10 @@ def instance_types(ctx: Ctx) -> Iterator[Issue]:
             yield from _scoped_type(
                 ctx, ("providers", i, "prices", k), ps.id, price.region, price.instance_type
             )
+        for k, cap in enumerate(ps.capacity):
+            if cap.instance_type is not None:
+                path = ("providers", i, "capacity", k)
+                yield from _scoped_type(ctx, path, ps.id, cap.region, cap.instance_type)
     for i, s in enumerate(ctx.spec.spot):
         if s.instance_type is not None:
             yield from _scoped_type(ctx, ("spot", i), s.provider, s.region, s.instance_type)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from archipel.catalog.model import PurchaseOption
+from archipel.spec.capacity import CapacityLimit, CapacityStep
 from archipel.spec.declared import (
     AcceleratorDecl,
     CostCapital,
@@ -64,6 +65,8 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "MAX_USD",
     "MAX_USD_PER_HOUR",
     "AcceleratorDecl",
+    "CapacityLimit",
+    "CapacityStep",
     "CloudActExclusionRule",
     "CostCapital",
     "CostPerNodeHour",
@@ -157,16 +160,6 @@ class CatalogSelection(Frozen):
         description="Leave out offerings whose price or availability the catalog assumes rather "
         "than knows (flagged rows; see `archipel catalog report`).",
     )
-
-
-class CapacityLimit(Frozen):
-    """At most ``max_accelerators`` of a provider (optionally a region/accelerator) per period."""
-
-    region: Name | None = Field(
-        None, description="Region id 'provider:code'; default: all regions."
-    )
-    accelerator: Name | None = None
-    max_accelerators: float = Field(ge=0.0, le=MAX_ACCELERATORS)
 
 
 class PriceOverride(Frozen):
