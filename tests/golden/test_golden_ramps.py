@@ -1,4 +1,4 @@
-"""Hand-checked plans over time: a chip from a date, capacity that changes by date.
+"""Hand-checked plans over time: a test-phase ramp, a migration-speed limit, a chip from a date.
 
 Small catalog of tests/factories.py, H100 on-demand only unless said: m70 serves 20 requests/s
 per 8-H100 node. Node prices per hour: ovh:gra 72 (≤ 10 nodes), aws:us-east-1 80, gcp (both
@@ -26,11 +26,18 @@ from archipel.spec.models import (
     CapacityLimit,
     CapacityStep,
     CatalogSelection,
+    ExclusivityRule,
     MeasuredThroughput,
+    MigrationLimitRule,
     ProviderSettings,
+    RampStep,
+    Rule,
     Spec,
+    TrafficRampRule,
 )
 from factories import HUGE, M70, OD, service, small_catalog, spec_with
+
+Y2026 = dt.date(2026, 1, 1)
 
 
 def run(spec: Spec, catalog: Catalog | None = None) -> Plan:
@@ -59,6 +66,110 @@ def by_provider(plan: Plan, what: str = "nodes") -> dict[str, list[float]]:
             p = f.region.split(":")[0]
             out.setdefault(p, [0.0] * len(plan.periods))[f.period] += f.requests_per_s
     return out
+
+
+# --------------------------------------------------------------------------- traffic ramps
+
+
+def ramp(provider: str, *steps: tuple[dt.date, float, float]) -> TrafficRampRule:
+    return TrafficRampRule(
+        service="chat",
+        provider=provider,
+        steps=[RampStep(start=d, min_share=lo, max_share=hi) for d, lo, hi in steps],
+    )
+
+
+TEST_PHASE = (
+    (dt.date(2026, 1, 1), 0.0, 0.05),  # technical test phase: at most 5 %
+    (dt.date(2026, 4, 1), 0.0, 0.0),  # pause: nothing
+    (dt.date(2026, 7, 1), 0.25, 0.5),  # progressive production: 25 % to 50 %
+)
+
+
+def ramp_spec(provider: str) -> Spec:
+    chat = service(demand={"eu": [400.0] * 4})
+    rules: list[Rule] = [ramp(provider, *TEST_PHASE)]
+    return on(spec_with(services=[chat], rules=rules, start=Y2026, periods=4), ["aws", "gcp"])
+
+
+def test_a_test_phase_ramp_caps_the_cheaper_new_provider() -> None:
+    """aws (80/h) is cheaper than gcp (88/h); 400 requests/s = 20 nodes. Without the ramp all 20
+    would be aws: 20 × 80 × 8760 h = 14,016,000. The ramp holds aws to its max_share:
+    Q1 5 % = 20 requests/s = 1 node, gcp 19: (80 + 19 × 88) × 2160 = 1752 × 2160 = 3,784,320;
+    Q2 0 %: gcp 20 nodes: 1760 × 2184 = 3,843,840;
+    Q3 and Q4 (the Q3 step holds on) 50 % = 200 requests/s: 10 aws + 10 gcp:
+    (800 + 880) × 2208 = 3,709,440 each.
+    Total 3,784,320 + 3,843,840 + 2 × 3,709,440 = 15,047,040; the rule costs 1,031,040."""
+    plan = run(ramp_spec("aws"))
+    assert by_provider(plan, "flows")["aws"] == pytest.approx([20.0, 0.0, 200.0, 200.0])
+    assert by_provider(plan) == {"aws": [1.0, 0.0, 10.0, 10.0], "gcp": [19.0, 20.0, 10.0, 10.0]}
+    assert plan.objective_usd == pytest.approx(15_047_040)
+    (cost,) = [r for r in plan.binding_rules if r.family == "rule"]
+    assert cost.entity == "rules[0] traffic_ramp"
+    assert cost.shadow_price_usd == pytest.approx(1_031_040, rel=1e-5)
+    binding = {(r.family, r.entity) for r in plan.binding_rules}
+    assert ("provider-ramp-share-upper", "chat/aws/2026-Q1") in binding
+
+
+def test_a_test_phase_ramp_holds_a_dearer_provider_at_its_minimum() -> None:
+    """The same ramp on gcp (88/h, dearer than aws): its max never binds, its min does from Q3:
+    25 % = 100 requests/s = 5 gcp nodes, 15 aws. Q1 and Q2 all aws:
+    20 × 80 × (2160 + 2184) = 6,950,400; Q3 and Q4: (15 × 80 + 5 × 88) × 2208 = 1640 × 2208 =
+    3,621,120 each. Total 6,950,400 + 7,242,240 = 14,192,640."""
+    plan = run(ramp_spec("gcp"))
+    assert by_provider(plan, "flows")["gcp"] == pytest.approx([0.0, 0.0, 100.0, 100.0])
+    assert plan.objective_usd == pytest.approx(14_192_640)
+
+
+# --------------------------------------------------------------------------- migration limits
+
+
+def migration_spec(demand: list[float], max_shift: float = 0.25) -> Spec:
+    """m70 exclusive to gcp (88/h) until 2026-04-01; then aws (80/h) is cheaper."""
+    rules: list[Rule] = [
+        MigrationLimitRule(max_shift=max_shift),
+        ExclusivityRule(model="m70", providers=["gcp"], until=dt.date(2026, 4, 1)),
+    ]
+    chat = service(demand={"eu": demand})
+    spec = spec_with(services=[chat], rules=rules, start=Y2026, periods=len(demand))
+    return on(spec, ["aws", "gcp"])
+
+
+def test_a_migration_limit_moves_demand_a_quarter_at_a_time() -> None:
+    """400 requests/s = 20 nodes, all on gcp in Q1 (exclusivity). From Q2 aws is cheaper, but a
+    provider's share may change by at most 25 % a quarter: gcp 100 %, 75 %, 50 %, 25 %, 0 %,
+    i.e. gcp nodes 20, 15, 10, 5, 0 and aws 0, 5, 10, 15, 20.
+    Q1 20 × 88 × 2160 = 3,801,600; Q2 (15 × 88 + 5 × 80) × 2184 = 1720 × 2184 = 3,756,480;
+    Q3 (880 + 800) × 2208 = 3,709,440; Q4 (440 + 1200) × 2208 = 3,621,120;
+    2027-Q1 1600 × 2160 = 3,456,000. Total 18,344,640. Without the limit aws takes all from Q2:
+    3,801,600 + 1600 × (2184 + 2208 + 2208 + 2160) = 17,817,600, so the limit costs 527,040."""
+    plan = run(migration_spec([400.0] * 5))
+    shares = {p: [v / 400.0 for v in f] for p, f in by_provider(plan, "flows").items()}
+    assert shares["gcp"] == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    assert shares["aws"] == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
+    assert plan.objective_usd == pytest.approx(18_344_640)
+    (cost,) = [r for r in plan.binding_rules if r.entity == "rules[0] migration_limit"]
+    assert cost.shadow_price_usd == pytest.approx(527_040, rel=1e-5)
+
+
+def test_a_migration_limit_is_on_shares_not_on_requests() -> None:
+    """Demand doubles from Q1 (400) to Q2 (800 requests/s). gcp's share may drop from 100 % to
+    75 %, so it keeps 600 requests/s (30 nodes) of Q2 (a limit on requests/s would let it fall
+    to 400 − 25 % × 400 = 300) and aws takes 200 (10 nodes): Q1 20 × 88 × 2160 = 3,801,600; Q2 (30 × 88 + 10 × 80) × 2184 =
+    3440 × 2184 = 7,512,960. Total 11,314,560."""
+    plan = run(migration_spec([400.0, 800.0]))
+    flows = by_provider(plan, "flows")
+    assert flows["gcp"] == pytest.approx([400.0, 600.0])
+    assert flows["aws"] == pytest.approx([0.0, 200.0])
+    assert plan.objective_usd == pytest.approx(11_314_560)
+
+
+def test_a_period_without_demand_breaks_the_migration_chain() -> None:
+    """Q2 has no demand, so it has no shares: Q3 may start afresh on aws (nothing links Q3 to Q1).
+    Q1 gcp 20 × 88 × 2160 = 3,801,600; Q3 aws 20 × 80 × 2208 = 3,532,800. Total 7,334,400."""
+    plan = run(migration_spec([400.0, 0.0, 400.0]))
+    assert by_provider(plan) == {"gcp": [20.0, 0.0, 0.0], "aws": [0.0, 0.0, 20.0]}
+    assert plan.objective_usd == pytest.approx(7_334_400)
 
 
 # --------------------------------------------------------------------------- capacity over time

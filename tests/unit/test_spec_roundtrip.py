@@ -24,15 +24,18 @@ from archipel.spec.models import (
     Horizon,
     InferenceService,
     MeasuredThroughput,
+    MigrationLimitRule,
     MinProvidersRule,
     ModelSpec,
     PriceOverride,
     ProviderSettings,
+    RampStep,
     RequestClass,
     ReservedBlock,
     ResidencyRule,
     Spec,
     SurvivabilityRule,
+    TrafficRampRule,
     TrainingJob,
     WorkAcceleratorHours,
     WorkFlops,
@@ -195,6 +198,19 @@ rules = st.one_of(
         min_share=share,
         services=st.none() | st.lists(ids, max_size=2),
     ),
+    st.builds(
+        TrafficRampRule,
+        service=ids,
+        provider=ids,
+        steps=st.lists(dates, min_size=1, max_size=3, unique=True)
+        .flatmap(lambda ds: st.tuples(*(st.tuples(st.just(d), share, share) for d in sorted(ds))))
+        .map(
+            lambda xs: [
+                RampStep(start=d, min_share=min(a, b), max_share=max(a, b)) for d, a, b in xs
+            ]
+        ),
+    ),
+    st.builds(MigrationLimitRule, max_shift=share, services=st.none() | st.lists(ids, max_size=2)),
 )
 
 

@@ -17,7 +17,7 @@ from archipel.catalog.model import Catalog, suggest
 from archipel.errors import Issue
 from archipel.perf.accelerators import ACCELERATORS, canonical_name
 from archipel.spec.load import SourceMap, YamlPath
-from archipel.spec.models import ExclusivityRule, Spec
+from archipel.spec.models import ExclusivityRule, Spec, TrafficRampRule
 
 _ISO_TEXT = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
@@ -128,6 +128,8 @@ def _provider_paths(spec: Spec) -> Iterator[tuple[YamlPath, str]]:
         if isinstance(rule, ExclusivityRule):
             for k, p in enumerate(rule.providers):
                 yield ("rules", i, "providers", k), p
+        elif isinstance(rule, TrafficRampRule):
+            yield ("rules", i, "provider"), rule.provider
     for i, o in enumerate(spec.offerings):
         yield ("offerings", i, "provider"), o.provider
     for i, s in enumerate(spec.spot):

@@ -1,9 +1,11 @@
-"""Time in the spec's schedules, per period: capacity windows and steps.
+"""Time in the spec's schedules, per period: capacity windows and steps, traffic-ramp steps.
 
 Nodes are held for a whole period and a period's demand is its peak, which may fall at any
 instant of it (docs/semantics.md). So capacity counts in a period only when it is there for the
 whole period: a period is inside a capacity window only when it lies wholly inside
 ``[available_from, until)``, and its limit is the tightest value in force at any instant of it.
+A traffic-ramp step applies from the first period that starts on or after its date, as an
+exclusivity's end does: a period takes the step in force at its start.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from archipel.spec.models import CapacityLimit
+from archipel.spec.models import CapacityLimit, RampStep
 from archipel.spec.periods import Period
 
 BoolArray = NDArray[np.bool_]
@@ -45,3 +47,17 @@ def limit_schedule(periods: Sequence[Period], lim: CapacityLimit) -> tuple[BoolA
         during = (at_start < k) & (k <= before_end)
         cap = np.where(during, np.minimum(cap, values[k]), cap)
     return inside, cap
+
+
+def ramp_bounds(
+    periods: Sequence[Period], steps: Sequence[RampStep]
+) -> tuple[FloatArray, FloatArray]:
+    """[T] min_share and [T] max_share of the step in force at each period's start; periods
+    before the first step get 0 and 1 (the rule says nothing there)."""
+    starts = np.array([p.start for p in periods], dtype="datetime64[s]")
+    dates = np.array([_at(s.start) for s in steps], dtype="datetime64[s]")
+    k = np.searchsorted(dates, starts, side="right") - 1
+    lo = np.array([s.min_share for s in steps], dtype=float)
+    hi = np.array([s.max_share for s in steps], dtype=float)
+    before = k < 0
+    return np.where(before, 0.0, lo[k]), np.where(before, 1.0, hi[k])
