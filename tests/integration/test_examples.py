@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.mark.parametrize("name", ["small.yaml", "frontier-lab.yaml"])
+@pytest.mark.parametrize("name", ["small.yaml", "frontier-lab.yaml", "migration.yaml"])
 def test_example_validates_against_the_builtin_catalog(name: str) -> None:
     from archipel.catalog.snapshot import load_builtin
 
@@ -81,3 +81,32 @@ def test_frontier_lab_plan_is_what_its_comments_say() -> None:
     main = [a for a in eu if (a.provider, a.accelerator) in {("nebius", "H200"), ("verda", "B200")}]
     assert sum(a.cost_usd for a in main) >= 0.99 * sum(a.cost_usd for a in eu)
     assert all(s.ok for s in plan.survivability)
+
+
+def test_migration_plan_is_what_its_comments_say() -> None:
+    """The figures in examples/migration.yaml's comments come from this plan: keep them true."""
+    from archipel.catalog.snapshot import load_builtin
+    from archipel.plan.planner import PlanOptions, make_plan
+
+    catalog = load_builtin()
+    spec = validate_file(EXAMPLES / "migration.yaml", catalog)
+    plan = make_plan(spec, catalog, options=PlanOptions(rule_costs=False))
+    assert plan.verified and plan.whole_nodes
+    demand = [0.0] * 8
+    served: dict[str, list[float]] = {p: [0.0] * 8 for p in ("aws", "azure", "lab")}
+    for f in plan.flows:
+        demand[f.period] += f.requests_per_s
+        served[f.region.split(":")[0]][f.period] += f.requests_per_s
+    shares = {
+        p: [round(v / d, 2) for v, d in zip(s, demand, strict=True)] for p, s in served.items()
+    }
+    assert shares == {
+        "aws": [0.05, 0.0, 0.2, 0.25, 0.4, 0.4, 0.4, 0.4],
+        "azure": [0.95, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0, 0.0],
+        "lab": [0.0, 0.0, 0.0, 0.15, 0.2, 0.4, 0.6, 0.6],
+    }
+    lab = {a.period: a.nodes for a in plan.allocations if a.provider == "lab"}
+    assert min(lab) == 3 and lab[3] == 42.0
+    cost = {p: round(v / 1e6) for p, v in plan.cost_by_provider_usd.items()}
+    assert cost == {"aws": 100, "azure": 189, "lab": 20}
+    assert plan.objective_usd == pytest.approx(309e6, rel=0.005)

@@ -12,6 +12,7 @@ from archipel.spec.dump import dump_spec
 from archipel.spec.load import parse_spec
 from archipel.spec.models import (
     CapacityLimit,
+    CapacityStep,
     CatalogSelection,
     CloudActExclusionRule,
     Contract,
@@ -23,15 +24,18 @@ from archipel.spec.models import (
     Horizon,
     InferenceService,
     MeasuredThroughput,
+    MigrationLimitRule,
     MinProvidersRule,
     ModelSpec,
     PriceOverride,
     ProviderSettings,
+    RampStep,
     RequestClass,
     ReservedBlock,
     ResidencyRule,
     Spec,
     SurvivabilityRule,
+    TrafficRampRule,
     TrainingJob,
     WorkAcceleratorHours,
     WorkFlops,
@@ -194,21 +198,49 @@ rules = st.one_of(
         min_share=share,
         services=st.none() | st.lists(ids, max_size=2),
     ),
+    st.builds(
+        TrafficRampRule,
+        service=ids,
+        provider=ids,
+        steps=st.lists(dates, min_size=1, max_size=3, unique=True)
+        .flatmap(lambda ds: st.tuples(*(st.tuples(st.just(d), share, share) for d in sorted(ds))))
+        .map(
+            lambda xs: [
+                RampStep(start=d, min_share=min(a, b), max_share=max(a, b)) for d, a, b in xs
+            ]
+        ),
+    ),
+    st.builds(MigrationLimitRule, max_shift=share, services=st.none() | st.lists(ids, max_size=2)),
 )
+
+
+@st.composite
+def capacity_limits(draw: st.DrawFn) -> CapacityLimit:
+    """A limit with an optional window and steps before its end."""
+    since, until = sorted(draw(st.lists(dates, min_size=2, max_size=2, unique=True)))
+    starts = sorted(draw(st.lists(dates, max_size=3, unique=True)))
+    keep_until = draw(st.booleans())
+    steps = [
+        CapacityStep(start=d, max_accelerators=draw(nonneg))
+        for d in starts
+        if not keep_until or d < until
+    ]
+    return CapacityLimit(
+        region=draw(st.none() | texts),
+        accelerator=draw(st.none() | texts),
+        instance_type=draw(st.none() | texts),
+        max_accelerators=draw(nonneg),
+        available_from=draw(st.none() | st.just(since)),
+        until=until if keep_until else None,
+        steps=steps,
+    )
+
 
 providers = st.builds(
     ProviderSettings,
     id=ids,
     cloud_act=st.none() | st.booleans(),
-    capacity=st.lists(
-        st.builds(
-            CapacityLimit,
-            region=st.none() | texts,
-            accelerator=st.none() | texts,
-            max_accelerators=nonneg,
-        ),
-        max_size=2,
-    ),
+    capacity=st.lists(capacity_limits(), max_size=2),
     prices=st.lists(
         st.builds(
             PriceOverride,

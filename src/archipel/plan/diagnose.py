@@ -32,6 +32,19 @@ RELAXABLE: dict[str, tuple[str, str]] = {
     "provider-spend-share-upper": ("USD", "spend above the diversification cap"),
     "service-providers-lower": ("providers", "providers missing for the minimum-providers rule"),
     "service-spot-share-upper": ("requests/s", "requests/s above the service's spot share"),
+    "provider-ramp-share-lower": (
+        "requests/s",
+        "requests/s the traffic ramp requires on the provider that it cannot carry",
+    ),
+    "provider-ramp-share-upper": ("requests/s", "requests/s above the traffic ramp's max_share"),
+    "provider-share-gain-upper": (
+        "requests/s",
+        "requests/s moved onto the provider beyond the migration limit",
+    ),
+    "provider-share-loss-upper": (
+        "requests/s",
+        "requests/s moved off the provider beyond the migration limit",
+    ),
     "job-single-node-upper": ("nodes", "nodes beyond one on instance types without a fabric"),
     "job-choice-work-lower": (
         "share of the job",

@@ -12,13 +12,14 @@ training accelerators and window), then take the cheapest. Here:
   unit of work, on instance types with a fabric, its work spread over its window periods in
   proportion to their active hours, in whole nodes, within ``gang_max_accelerators``, topped up
   to ``gang_min_accelerators``;
-- capacity (offering ``max_nodes`` and provider accelerator limits) is taken first come first
-  served in spec order (services, then training jobs); an exhausted offering passes the rest of
-  the need to the next cheapest.
+- capacity (offering ``max_nodes`` and provider accelerator limits, with their windows and
+  steps over time) is taken first come first served in spec order (services, then training
+  jobs); an exhausted offering passes the rest of the need to the next cheapest.
 
-It ignores the rules across workloads (survivability, diversification, minimum providers) and
-commitments beyond pricing with contract discounts, so its plans are FEASIBLE at best: they
-prove nothing about optimality. Its code shares nothing with the LP or the verifier.
+It ignores the rules across workloads (survivability, diversification, minimum providers,
+traffic ramps, migration limits) and commitments beyond pricing with contract discounts, so its
+plans are FEASIBLE at best, and the verifier reports the rules they break: they prove nothing
+about optimality. Its code shares nothing with the LP or the verifier.
 """
 
 from __future__ import annotations

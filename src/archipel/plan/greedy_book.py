@@ -5,6 +5,7 @@ greedy placement starts from (shared by services and training jobs; docs in
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,7 +13,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from archipel.plan.inputs import PlanInputs
-from archipel.spec.models import CloudActExclusionRule, ExclusivityRule, ResidencyRule
+from archipel.spec.models import (
+    CapacityLimit,
+    CloudActExclusionRule,
+    ExclusivityRule,
+    ResidencyRule,
+)
 
 F = NDArray[np.float64]
 B = NDArray[np.bool_]
@@ -103,6 +109,9 @@ def effective_price(inputs: PlanInputs) -> F:
 
 
 def limits(inputs: PlanInputs) -> Iterable[tuple[B, F]]:
+    """Per provider capacity limit: the offerings it covers and the accelerators it leaves per
+    period (docs/semantics.md, Capacity over time: none in a period not wholly inside its
+    window, else the smallest value in force during the period; inf: no limit)."""
     for ps in inputs.spec.providers:
         for lim in ps.capacity:
             acc = (
@@ -115,7 +124,24 @@ def limits(inputs: PlanInputs) -> Iterable[tuple[B, F]]:
                     o.provider == ps.id
                     and (lim.region is None or o.region_id == lim.region)
                     and (acc is None or o.accelerator == acc)
+                    and (lim.instance_type is None or o.instance_type == lim.instance_type)
                     for o in inputs.offerings
                 ]
             )
-            yield m, np.full(len(inputs.periods), float(lim.max_accelerators))
+            yield m, np.array([_allowed(lim, p.start, p.end) for p in inputs.periods])
+
+
+def _allowed(lim: CapacityLimit, start: dt.datetime, end: dt.datetime) -> float:
+    """Accelerators a limit allows throughout ``[start, end)``."""
+    since = dt.datetime.combine(lim.available_from or dt.date.min, dt.time())
+    until = dt.datetime.combine(lim.until or dt.date.max, dt.time())
+    if start < since or end > until:
+        return 0.0
+    lowest = math.inf if lim.max_accelerators is None else lim.max_accelerators
+    for step in lim.steps:
+        at = dt.datetime.combine(step.start, dt.time())
+        if at <= start:
+            lowest = step.max_accelerators  # in force when the period starts
+        elif at < end:
+            lowest = min(lowest, step.max_accelerators)  # takes over during the period
+    return lowest

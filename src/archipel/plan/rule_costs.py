@@ -29,9 +29,11 @@ from archipel.plan.result import RuleCost
 from archipel.plan.solvers.highs import solve
 from archipel.spec.models import (
     DiversificationRule,
+    MigrationLimitRule,
     MinProvidersRule,
     Rule,
     SurvivabilityRule,
+    TrafficRampRule,
 )
 
 Float = NDArray[np.float64]
@@ -47,6 +49,10 @@ UNITS: dict[str, str] = {
     "service-provider-share-lower": "USD per request/s of a provider's share",
     "service-providers-lower": "USD per provider",
     "service-spot-share-upper": "USD per request/s on spot",
+    "provider-ramp-share-lower": "USD per request/s (peak) on the provider",
+    "provider-ramp-share-upper": "USD per request/s (peak) on the provider",
+    "provider-share-gain-upper": "USD per request/s (peak) moved",
+    "provider-share-loss-upper": "USD per request/s (peak) moved",
     "job-accelerators-upper": "USD per accelerator",
     "job-accelerators-lower": "USD per accelerator",
     "job-single-node-upper": "USD per node",
@@ -75,6 +81,10 @@ def _rule_families(rule: Rule) -> tuple[str, ...]:
         return ("provider-spend-share-upper",)
     if isinstance(rule, MinProvidersRule):
         return ("service-provider-share-lower", "service-providers-lower")
+    if isinstance(rule, TrafficRampRule):
+        return ("provider-ramp-share-lower", "provider-ramp-share-upper")
+    if isinstance(rule, MigrationLimitRule):
+        return ("provider-share-gain-upper", "provider-share-loss-upper")
     return ()
 
 

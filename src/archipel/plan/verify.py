@@ -4,8 +4,9 @@
 perf estimates, and recomputes every quantity docs/semantics.md defines; it shares no code with
 the LP build. Each problem is a sentence naming the entity and both figures; ``rules_broken``
 names each kind of rule broken (the spec's rule kinds ``residency``, ``cloud_act_exclusion``,
-``exclusivity``, ``diversification``, ``survivability``, ``min_providers``, and family names
-such as ``demand-served`` or ``offering-capacity`` for the rest).
+``exclusivity``, ``diversification``, ``survivability``, ``min_providers``, ``traffic_ramp``,
+``migration_limit``, and family names such as ``demand-served``, ``offering-capacity`` or
+``availability`` for the rest).
 
 Tolerance: relative 1e-6 plus absolute 1e-6; relative 1e-5 for figures from the verifier's own
 LP (serving capacity split over request classes, survivability).
@@ -19,7 +20,8 @@ problem holds; the report says how much more (or less) it really costs.
 
 Module layout: ``verify_facts`` (what the spec says, as arrays), ``verify_costs`` (costs and
 contract years), ``verify_rules`` (demand, capacity, training, cross-workload rules),
-``verify_survive`` (failure scenarios), ``verify_lp`` (the max-served-fraction LP).
+``verify_ramps`` (capacity over time, traffic ramps, migration limits), ``verify_survive``
+(failure scenarios), ``verify_lp`` (the max-served-fraction LP).
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult,
 from archipel.plan.verify_claims import check_claims, check_units, group_stale
 from archipel.plan.verify_costs import Costs, recompute_costs
 from archipel.plan.verify_facts import Cells, Facts, derive_facts
+from archipel.plan.verify_ramps import (
+    check_migration_limits,
+    check_provider_capacity,
+    check_traffic_ramps,
+)
 from archipel.plan.verify_rules import (
     ABS,
     LP_REL,
@@ -98,6 +105,7 @@ SEVERITY = (
     "residency",
     "cloud_act_exclusion",
     "exclusivity",
+    "availability",
     "replica-topology",
     "training-fabric",
     "gang-type",
@@ -114,6 +122,8 @@ SEVERITY = (
     "spot-share",
     "diversification",
     "min_providers",
+    "traffic_ramp",
+    "migration_limit",
     "contract-scope",
     "contract-max",
     "contract-carry",
@@ -138,9 +148,12 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found += flow_problems
     found += check_serving_capacity(facts, cells, loads)
     found += check_offering_capacity(facts, cells)
+    found += check_provider_capacity(facts, cells)
     found += check_training(facts, cells)
     found += check_diversification(facts, costs.cost_by_provider_usd)
     found += check_min_providers(facts, plan.flows)
+    found += check_traffic_ramps(facts, plan.flows)
+    found += check_migration_limits(facts, plan.flows)
     scenarios, surv_problems = survivability(facts, cells)
     found += surv_problems
     found += _check_reported_scenarios(plan.survivability, scenarios)

@@ -252,7 +252,7 @@ def _check_spot_share(facts: Facts, cells: Cells, loads: Loads) -> list[Problem]
 
 
 def check_offering_capacity(facts: Facts, cells: Cells) -> list[Problem]:
-    """Σ_w nodes ≤ capacity per (offering, period); provider limits on accelerators."""
+    """Σ_w nodes ≤ capacity per (offering, period). Provider limits: verify_ramps (over time)."""
     inputs = facts.inputs
     used = np.zeros((len(facts.price), len(facts.hours)))
     np.add.at(used, (cells.offering, cells.period), cells.nodes)
@@ -268,38 +268,6 @@ def check_offering_capacity(facts: Facts, cells: Cells) -> list[Problem]:
                 f"allocated, capacity {_num(cap[o, t])}",
             )
         )
-    accels = used * facts.accels_per_node[:, None]
-    for ps in inputs.spec.providers:
-        for lim in ps.capacity:
-            want = (
-                inputs.accelerator_name(lim.accelerator) or lim.accelerator
-                if lim.accelerator
-                else None
-            )
-            match = np.array(
-                [
-                    o.provider == ps.id
-                    and (lim.region is None or o.region_id == lim.region)
-                    and (want is None or o.accelerator == want)
-                    for o in inputs.offerings
-                ],
-                dtype=bool,
-            )
-            total = accels[match].sum(axis=0)
-            scope = (
-                ps.id
-                + (f" {lim.region}" if lim.region else "")
-                + (f" {lim.accelerator}" if lim.accelerator else "")
-            )
-            out.extend(
-                (
-                    "provider-capacity",
-                    f"provider {scope}, period {facts.labels[t]}: {_num(total[t])} accelerators, "
-                    f"limit {_num(lim.max_accelerators)}",
-                )
-                for t in range(len(total))
-                if exceeds(float(total[t]), lim.max_accelerators)
-            )
     return out
 
 

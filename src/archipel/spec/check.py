@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from archipel.catalog.model import Catalog, suggest
 from archipel.errors import CatalogError, Issue, SpecError
 from archipel.perf.accelerators import canonical_name
-from archipel.spec import check_names
+from archipel.spec import check_names, check_ramps
 from archipel.spec.check_names import ISO_COUNTRIES, Ctx, bad_country, clip, unknown
 from archipel.spec.load import (
     Document,
@@ -46,6 +46,7 @@ from archipel.spec.models import (
     DemandTable,
     ExclusivityRule,
     InferenceService,
+    MigrationLimitRule,
     MinProvidersRule,
     ResidencyRule,
     Spec,
@@ -144,7 +145,7 @@ def _references(ctx: Ctx) -> Iterator[Issue]:
                 models,
                 "declare it under 'models:'",
             )
-        if isinstance(rule, SurvivabilityRule | MinProvidersRule):
+        if isinstance(rule, SurvivabilityRule | MinProvidersRule | MigrationLimitRule):
             for k, s in enumerate(rule.services or []):
                 if s not in services:
                     yield unknown(
@@ -227,7 +228,7 @@ def _empty_selections(ctx: Ctx) -> Iterator[Issue]:
             (("contracts", i, "scope", "accelerators"), c.scope.accelerators, "every accelerator")
         )
     for i, rule in enumerate(spec.rules):
-        if isinstance(rule, SurvivabilityRule | MinProvidersRule):
+        if isinstance(rule, SurvivabilityRule | MinProvidersRule | MigrationLimitRule):
             lists.append((("rules", i, "services"), rule.services, "every service"))
     for path, items, default in lists:
         if items is not None and not items:
@@ -435,6 +436,8 @@ _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     _lengths,
     _windows,
     _countries,
+    check_ramps.services,
+    check_ramps.ramps,
 )
 
 

@@ -17,7 +17,7 @@ from archipel.catalog.model import Catalog, suggest
 from archipel.errors import Issue
 from archipel.perf.accelerators import ACCELERATORS, canonical_name
 from archipel.spec.load import SourceMap, YamlPath
-from archipel.spec.models import ExclusivityRule, Spec
+from archipel.spec.models import ExclusivityRule, Spec, TrafficRampRule
 
 _ISO_TEXT = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
@@ -128,6 +128,8 @@ def _provider_paths(spec: Spec) -> Iterator[tuple[YamlPath, str]]:
         if isinstance(rule, ExclusivityRule):
             for k, p in enumerate(rule.providers):
                 yield ("rules", i, "providers", k), p
+        elif isinstance(rule, TrafficRampRule):
+            yield ("rules", i, "provider"), rule.provider
     for i, o in enumerate(spec.offerings):
         yield ("offerings", i, "provider"), o.provider
     for i, s in enumerate(spec.spot):
@@ -316,7 +318,8 @@ def declared_accelerators(ctx: Ctx) -> Iterator[Issue]:
 
 
 def instance_types(ctx: Ctx) -> Iterator[Issue]:
-    """Reserved blocks, negotiated prices and spot terms name instance types that exist."""
+    """Reserved blocks, negotiated prices, capacity limits and spot terms name instance types
+    that exist."""
     for i, c in enumerate(ctx.spec.contracts):
         for k, block in enumerate(c.reserved_blocks):
             if block.region not in ctx.regions:
@@ -336,6 +339,10 @@ def instance_types(ctx: Ctx) -> Iterator[Issue]:
             yield from _scoped_type(
                 ctx, ("providers", i, "prices", k), ps.id, price.region, price.instance_type
             )
+        for k, cap in enumerate(ps.capacity):
+            if cap.instance_type is not None:
+                path = ("providers", i, "capacity", k)
+                yield from _scoped_type(ctx, path, ps.id, cap.region, cap.instance_type)
     for i, s in enumerate(ctx.spec.spot):
         if s.instance_type is not None:
             yield from _scoped_type(ctx, ("spot", i), s.provider, s.region, s.instance_type)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from archipel.catalog.model import PurchaseOption
+from archipel.spec.capacity import CapacityLimit, CapacityStep
 from archipel.spec.contracts import Contract, ContractScope, DiscountTier, ReservedBlock
 from archipel.spec.declared import (
     AcceleratorDecl,
@@ -27,10 +28,13 @@ from archipel.spec.rules import (
     CloudActExclusionRule,
     DiversificationRule,
     ExclusivityRule,
+    MigrationLimitRule,
     MinProvidersRule,
+    RampStep,
     ResidencyRule,
     Rule,
     SurvivabilityRule,
+    TrafficRampRule,
 )
 from archipel.spec.training import TrainingJob, Work, WorkAcceleratorHours, WorkFlops
 from archipel.spec.types import (
@@ -65,6 +69,8 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "MAX_USD",
     "MAX_USD_PER_HOUR",
     "AcceleratorDecl",
+    "CapacityLimit",
+    "CapacityStep",
     "CloudActExclusionRule",
     "Contract",
     "ContractScope",
@@ -76,6 +82,7 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "Frozen",
     "Hours",
     "Id",
+    "MigrationLimitRule",
     "MinProvidersRule",
     "Name",
     "NonNeg",
@@ -84,6 +91,7 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "Pct",
     "PlanDate",
     "Pos",
+    "RampStep",
     "RegionDecl",
     "ReservedBlock",
     "ResidencyRule",
@@ -91,6 +99,7 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "Share",
     "SpotTerms",
     "SurvivabilityRule",
+    "TrafficRampRule",
     "TrainingJob",
     "Usd",
     "UsdPerHour",
@@ -162,16 +171,6 @@ class CatalogSelection(Frozen):
         description="Leave out offerings whose price or availability the catalog assumes rather "
         "than knows (flagged rows; see `archipel catalog report`).",
     )
-
-
-class CapacityLimit(Frozen):
-    """At most ``max_accelerators`` of a provider (optionally a region/accelerator) per period."""
-
-    region: Name | None = Field(
-        None, description="Region id 'provider:code'; default: all regions."
-    )
-    accelerator: Name | None = None
-    max_accelerators: float = Field(ge=0.0, le=MAX_ACCELERATORS)
 
 
 class PriceOverride(Frozen):

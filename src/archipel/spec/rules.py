@@ -1,11 +1,11 @@
 """Rules in the spec: residency, CLOUD Act exclusion, exclusivity, diversification,
-survivability, minimum providers — discriminated by ``kind``."""
+survivability, minimum providers, traffic ramps, migration limits — discriminated by ``kind``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from archipel.spec.types import (
     Frozen,
@@ -13,6 +13,7 @@ from archipel.spec.types import (
     Name,
     PlanDate,
     Share,
+    in_date_order,
 )
 
 
@@ -79,12 +80,57 @@ class MinProvidersRule(Frozen):
     services: list[Id] | None = None
 
 
+class RampStep(Frozen):
+    """From ``start`` on (until the next step), the provider carries a share of the service's
+    demand between ``min_share`` and ``max_share``."""
+
+    start: PlanDate
+    min_share: Share = 0.0
+    max_share: Share = 1.0
+
+    @model_validator(mode="after")
+    def _order(self) -> RampStep:
+        if self.min_share > self.max_share:
+            raise ValueError(f"min_share {self.min_share:g} is above max_share {self.max_share:g}")
+        return self
+
+
+class TrafficRampRule(Frozen):
+    """A service's share of demand on a provider, step by step: a test phase at a few percent,
+    then progressive production. A period takes the step in force at its start; before the
+    first step the rule says nothing (docs/semantics.md, "Traffic ramps")."""
+
+    kind: Literal["traffic_ramp"] = "traffic_ramp"
+    service: Id
+    provider: Id
+    steps: list[RampStep] = Field(min_length=1, max_length=1000)
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, steps: list[RampStep]) -> list[RampStep]:
+        in_date_order([s.start for s in steps])
+        return steps
+
+
+class MigrationLimitRule(Frozen):
+    """Between consecutive periods with demand, each provider's share of a service's demand
+    changes by at most ``max_shift`` (up or down): traffic moves between providers gradually."""
+
+    kind: Literal["migration_limit"] = "migration_limit"
+    max_shift: Share = Field(
+        description="Largest change of a provider's share of demand from one period to the next."
+    )
+    services: list[Id] | None = Field(None, description="Default: every service.")
+
+
 Rule = Annotated[
     ResidencyRule
     | CloudActExclusionRule
     | ExclusivityRule
     | DiversificationRule
     | SurvivabilityRule
-    | MinProvidersRule,
+    | MinProvidersRule
+    | TrafficRampRule
+    | MigrationLimitRule,
     Field(discriminator="kind"),
 ]

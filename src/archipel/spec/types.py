@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,3 +37,13 @@ PlanDate = Annotated[
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+def in_date_order(starts: Sequence[dt.date]) -> None:
+    """Raise a ValueError naming the first step that does not start after the one before."""
+    for k in range(1, len(starts)):
+        if starts[k] <= starts[k - 1]:
+            raise ValueError(
+                f"steps[{k}] starts on {starts[k]}, not after steps[{k - 1}] ({starts[k - 1]}); "
+                "list the steps in date order, one per date"
+            )

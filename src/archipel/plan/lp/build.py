@@ -10,6 +10,7 @@ from archipel.plan.inputs import PlanInputs
 from archipel.plan.lp.contracts import ContractColumns, add_contracts
 from archipel.plan.lp.problem import Problem, build_problem
 from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
+from archipel.plan.lp.ramps import add_migration_limits, add_traffic_ramps
 from archipel.plan.lp.serving import BoolArray, FloatArray, ServingCells, serving_cells
 from archipel.plan.lp.serving_rows import Carriers, add_serving, add_spot_caps
 from archipel.plan.lp.shared import (
@@ -132,6 +133,8 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
     contracts = add_contracts(b, prob, view.col, view.o, view.t, view.w, view.cost)
     add_diversification(b, prob, view, contracts)
     add_min_providers(b, prob, cells, flow, fi)
+    add_traffic_ramps(b, prob, cells, flow, fi)
+    add_migration_limits(b, prob, cells, flow, fi)
     names = []
     for name, frac, keep_q, keep_f in _scenarios(prob, cells):
         add_serving(b, prob, cells, n, frac, keep_q, keep_f, f"@{name}")

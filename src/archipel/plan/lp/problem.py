@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from archipel.catalog.model import PurchaseOption
 from archipel.geo import haversine_km, rtt_ms
 from archipel.plan.inputs import PlanInputs
+from archipel.plan.lp.windows import limit_schedule
 from archipel.spec.models import (
     CapacityLimit,
     CloudActExclusionRule,
@@ -89,7 +90,8 @@ def workload_mask(
     model: str | None,
     options: set[PurchaseOption],
 ) -> BoolArray:
-    """[O, T]: offerings a workload may use in each period (purchase option and rules)."""
+    """[O, T]: offerings a workload may use in each period (purchase option, rules, capacity
+    windows)."""
     inputs = prob.inputs
     catalog = inputs.catalog
     options = options | {PurchaseOption.OWNED}  # the spec's own capacity is always allowed
@@ -119,7 +121,7 @@ def workload_mask(
             allowed_p = np.array([p in rule.providers for p in prob.providers], dtype=bool)
             before = np.array([p.start.date() < rule.until for p in inputs.periods], dtype=bool)
             mask &= ~(before[None, :] & ~allowed_p[prob.off_provider][:, None])
-    return mask
+    return mask & available(prob)
 
 
 def limits(prob: Problem) -> list[tuple[str, CapacityLimit, BoolArray]]:
@@ -138,12 +140,27 @@ def limits(prob: Problem) -> list[tuple[str, CapacityLimit, BoolArray]]:
                     o.provider == ps.id
                     and (lim.region is None or o.region_id == lim.region)
                     and (want is None or o.accelerator == want)
+                    and (lim.instance_type is None or o.instance_type == lim.instance_type)
                     for o in prob.inputs.offerings
                 ],
                 dtype=bool,
             )
-            out.append((f"{ps.id}/{lim.region or '*'}/{lim.accelerator or '*'}", lim, covered))
+            scope = f"{ps.id}/{lim.region or '*'}/{lim.accelerator or '*'}"
+            out.append(
+                (scope + (f"/{lim.instance_type}" if lim.instance_type else ""), lim, covered)
+            )
     return out
+
+
+def available(prob: Problem) -> BoolArray:
+    """[O, T]: cells inside the window of every capacity limit covering the offering (a period
+    lies wholly inside ``[available_from, until)``; docs/semantics.md, Capacity over time)."""
+    ok = np.ones((prob.num_offerings, prob.num_periods), dtype=bool)
+    for _, lim, covered in limits(prob):
+        if lim.available_from is not None or lim.until is not None:
+            inside, _ = limit_schedule(prob.inputs.periods, lim)
+            ok &= ~covered[:, None] | inside[None, :]
+    return ok
 
 
 def rtt_matrix(prob: Problem, lat: FloatArray, lon: FloatArray) -> FloatArray:

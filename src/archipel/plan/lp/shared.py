@@ -12,6 +12,7 @@ from archipel.plan.lp.contracts import ContractColumns
 from archipel.plan.lp.problem import Problem, limits
 from archipel.plan.lp.program import IntArray, Labeler, LPBuilder, VarBlock
 from archipel.plan.lp.serving import ServingCells
+from archipel.plan.lp.windows import limit_schedule
 from archipel.spec.models import DiversificationRule, MinProvidersRule
 
 FloatArray = NDArray[np.float64]
@@ -54,20 +55,22 @@ def add_offering_capacity(b: LPBuilder, prob: Problem, v: NodeView) -> None:
 
 
 def add_provider_limits(b: LPBuilder, prob: Problem, v: NodeView) -> None:
-    """provider-accelerators-upper: Σ accelerators over matching offerings ≤ limit, per period."""
+    """provider-accelerators-upper: Σ accelerators over matching offerings ≤ limit[t], in the
+    periods with a limit (its steps: docs/semantics.md, Capacity over time)."""
     labels_p = [p.label for p in prob.inputs.periods]
-    T = prob.num_periods
     for entity, lim, match in limits(prob):
-        keep = match[v.o]
+        _, cap = limit_schedule(prob.inputs.periods, lim)
+        ts = np.flatnonzero(np.isfinite(cap))
+        keep = match[v.o] & np.isin(v.t, ts)
         b.add_rows(
             "provider-accelerators-upper",
-            T,
-            v.t[keep],
+            ts.size,
+            np.searchsorted(ts, v.t[keep]),
             v.col[keep],
             prob.off_acc_per_node[v.o[keep]] * v.nodes[keep],
             -np.inf,
-            lim.max_accelerators,
-            _period_labeler(entity, labels_p),
+            cap[ts],
+            _period_labeler(entity, [labels_p[t] for t in ts]),
             "accelerators of a provider (region, type) per period, at most the limit",
         )
 

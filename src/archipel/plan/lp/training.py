@@ -16,6 +16,7 @@ from archipel.catalog.model import PurchaseOption
 from archipel.perf.training import spot_useful_fraction, work_per_accelerator_hour
 from archipel.plan.lp.problem import Problem, limits, window_hours, workload_mask
 from archipel.plan.lp.program import IntArray, LPBuilder, VarBlock, concat_float, concat_int
+from archipel.plan.lp.windows import limit_schedule
 
 FloatArray = NDArray[np.float64]
 
@@ -77,7 +78,7 @@ def _gang_fits(
     sizes = np.bincount(inv, minlength=keys.size)
     for _, lim, covered in limits(prob):
         whole = np.bincount(inv, weights=covered, minlength=keys.size) == sizes
-        avail[whole] = np.minimum(avail[whole], lim.max_accelerators)
+        avail[whole] = np.minimum(avail[whole], limit_schedule(inputs.periods, lim)[1])
     ok: NDArray[np.bool_] = np.all(avail[:, window] >= gang_min - 1e-9, axis=1)
     return np.asarray(ok[inv], dtype=bool)
 
