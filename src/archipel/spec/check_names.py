@@ -190,6 +190,7 @@ def _region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
             yield ("contracts", i, "regions", k), r, c.provider
         for k, block in enumerate(c.reserved_blocks):
             yield ("contracts", i, "reserved_blocks", k, "region"), block.region, c.provider
+    yield from _gateway_paths(spec)
     for i, svc in enumerate(spec.services):
         for g, regions in (svc.serving_regions or {}).items():
             for k, r in enumerate(regions):
@@ -199,6 +200,12 @@ def _region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
     for i, s in enumerate(spec.spot):
         if s.region is not None:
             yield ("spot", i, "region"), s.region, s.provider
+
+
+def _gateway_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
+    for i, geo in enumerate(spec.geographies):
+        if geo.gateway_region is not None:
+            yield ("geographies", i, "gateway_region"), geo.gateway_region, None
 
 
 def regions(ctx: Ctx) -> Iterator[Issue]:
