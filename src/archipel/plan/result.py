@@ -14,7 +14,8 @@ Semantics every producer and checker agrees on (see docs/semantics.md):
   Reserved-block offerings cost nothing per use: the block's fixed cost is reported under
   ``reserved_fixed_usd`` and in the totals, used or not.
 - ``Flow.requests_per_s`` of one request class of a service's peak demand from a geography,
-  served in a region in a period.
+  served in a region in a period; ``Flow.egress_usd`` what moving its bytes costs over the
+  period (on the average, not the peak), billed by the providers that send them.
 - ``ContractYear.shortfall_usd`` = max(0, committed (pro rata to the horizon) − spent in scope);
   billed when the contract is take-or-pay.
 """
@@ -70,6 +71,9 @@ class Flow(_Data):
     region: str
     period: int
     requests_per_s: float
+    # network cost of the flow over its period (docs/semantics.md, "Network cost"); 0 in plans
+    # made before it was priced
+    egress_usd: float = 0.0
 
 
 class ContractYear(_Data):
@@ -142,6 +146,9 @@ class Plan(_Data):
     cost_by_purchase_option_usd: dict[str, float] = Field(default_factory=dict)
     shortfall_usd: float = 0.0
     reserved_fixed_usd: float = 0.0
+    # network cost of the flows, billed by the providers that send the bytes: included in
+    # cost_by_provider_usd, cost_by_period_usd and objective_usd
+    egress_usd: float = 0.0
     allocations: list[Allocation] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     contracts: list[ContractYear] = Field(default_factory=list)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archipel.plan.inputs import PlanInputs
+from archipel.plan.lp.egress import FlowEgress, flow_egress
 from archipel.plan.lp.problem import Problem, build_problem
 from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
 from archipel.plan.lp.serving import BoolArray, FloatArray, ServingCells, serving_cells
@@ -45,6 +46,7 @@ class Built:
     shortfall: VarBlock
     contract_years: list[tuple[int, int, float, float]]
     scenarios: tuple[str, ...]
+    egress: FlowEgress  # network cost of every flow cell; the base flows carry it
 
 
 def _scenarios(
@@ -107,6 +109,7 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         "nodes_training", tcells.y_j.size, tcells.y_cost * tie, 0.0, tcells.y_max, integer=integer
     )
     S = len(inputs.spec.services)
+    egress = flow_egress(prob, cells)
     flow, fi, carriers = add_serving(
         b,
         prob,
@@ -116,6 +119,7 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         np.ones(cells.q_s.size, bool),
         np.ones(cells.f_s.size, bool),
         "",
+        egress.coef,
     )
     add_spot_caps(b, prob, cells, carriers)
     add_training(b, prob, tcells, y)
@@ -136,5 +140,17 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         add_serving(b, prob, cells, n, frac, keep_q, keep_f, f"@{name}")
         names.append(name)
     return Built(
-        b.build(), prob, cells, tcells, n, y, flow, fi, carriers, shortfall, cy, tuple(names)
+        b.build(),
+        prob,
+        cells,
+        tcells,
+        n,
+        y,
+        flow,
+        fi,
+        carriers,
+        shortfall,
+        cy,
+        tuple(names),
+        egress,
     )
