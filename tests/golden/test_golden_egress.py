@@ -23,8 +23,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archipel.catalog.model import PurchaseOption
+from archipel.plan.greedy import plan_greedy
+from archipel.plan.inputs import prepare
 from archipel.plan.planner import PlanOptions, make_plan
 from archipel.plan.result import Plan, Status
+from archipel.plan.verify import verify
 from archipel.spec.models import (
     CatalogSelection,
     EgressRates,
@@ -147,7 +150,7 @@ def test_a_gateway_on_another_provider_makes_each_sender_bill_its_leg() -> None:
     response ovh → aws: 181,049.11 GB at ovh's internet 0.02 = 3,620.98 USD (ovh);
     response aws → Paris: 181,049.11 GB at 0.05 = 9,052.46 USD (aws).
     By provider: ovh 777,600 + 3,620.98 = 781,220.98; aws 1,810.49 + 9,052.46 = 10,862.95;
-    network cost 14,483.93 USD.
+    network cost 14,483.93 USD. The greedy baseline places the same nodes and bills the same.
     """
     providers = [
         ProviderSettings(id="ovh", egress=EgressRates(internet_usd_per_gb=0.02)),
@@ -167,3 +170,9 @@ def test_a_gateway_on_another_provider_makes_each_sender_bill_its_leg() -> None:
     }
     assert plan.egress_usd == pytest.approx(14_483.93, abs=0.01)
     assert plan.cost_by_purchase_option_usd == {"on_demand": pytest.approx(777_600)}
+
+    inputs = prepare(spec, small_catalog())
+    greedy = plan_greedy(inputs)
+    assert verify(greedy, inputs).exact
+    assert greedy.egress_usd == pytest.approx(14_483.93, abs=0.01)
+    assert greedy.objective_usd == pytest.approx(plan.objective_usd)

@@ -1,5 +1,5 @@
 """The verifier recomputes network cost on its own: tampered figures are caught, and its
-account of the average agrees with the planner's."""
+account of the average agrees with the planner's and the greedy baseline's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archipel.catalog.model import PurchaseOption
+from archipel.plan.greedy_egress import averages
 from archipel.plan.inputs import PlanInputs, prepare
 from archipel.plan.lp.egress import average_share
 from archipel.plan.planner import PlanOptions, make_plan
@@ -90,7 +91,7 @@ def test_flows_moved_to_another_region_are_repriced() -> None:
     assert set(at_gateway.by_provider) == {"aws"}
 
 
-def test_the_accounts_of_an_average_agree_with_the_hand_figure() -> None:
+def test_the_three_accounts_of_an_average_agree_with_the_hand_figure() -> None:
     """Demand doubling a year, sized at the end of 2027-Q1 (90 days, y1 = 90 / 365.25): the
     quarter's mean over its end value is (2^y1 − 1) / (ln 2 · y1) / 2^y1 = 0.919263.
 
@@ -122,7 +123,9 @@ def test_the_accounts_of_an_average_agree_with_the_hand_figure() -> None:
     ovh = ProviderSettings(id="ovh", egress=EgressRates(internet_usd_per_gb=1.0))
     inputs = prepare(spec_with(services=[svc], providers=[ovh], periods=2), small_catalog())
     lp = average_share(svc, inputs.periods, dt.date(2027, 1, 1))
+    greedy = averages(inputs, svc) / (inputs.period_hours * 3600.0)
     assert lp[0] == pytest.approx(hand, rel=1e-12)
+    assert greedy == pytest.approx(lp, rel=1e-12)
     one = Flow(
         service="chat",
         request_class="big",
