@@ -133,6 +133,12 @@ def test_spend_chart_shows_reserved_and_other_remainder() -> None:
     assert "reserved blocks &amp; other" not in page
 
 
+def test_the_header_shows_network_transfer_beside_shortfall() -> None:
+    page = render_html(make_plan(egress_usd=12_345.0))
+    assert '<div class="card">network transfer<b>$12.3K</b></div>' in page
+    assert '<div class="card">network transfer<b>$0</b></div>' in render_html(make_plan())
+
+
 def test_all_text_is_escaped() -> None:
     evil = "<script>alert(1)</script>"
     page = render_html(make_plan(spec_name=evil, message=evil), title=evil, notes=[evil])

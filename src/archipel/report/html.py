@@ -96,6 +96,7 @@ def _header(plan: Plan, title: str, notes: Sequence[str]) -> str:
         cards.append((bound_label(plan.lower_bound_kind), format_usd(plan.lower_bound_usd)))
     if plan.gap is not None:
         cards.append(("gap", format_gap(plan.gap)))
+    cards.append(("network transfer", format_usd(plan.egress_usd)))
     cards.append(("take-or-pay shortfall", format_usd(plan.shortfall_usd)))
     cards.append(("reserved blocks (fixed)", format_usd(plan.reserved_fixed_usd)))
     lines.append(
