@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,15 @@ def test_negotiated_rates_replace_the_list_rates_they_name() -> None:
     assert book.internet("aws", "Europe", "DE") == 0.09
     assert book.internet("my-dc", "", "FR") == 0.004
     assert book.between("my-dc", "", "") == 0.002
+
+
+def test_docs_list_every_rate() -> None:
+    """docs/catalog.md's table is the module's: a revised rate is a revised doc."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "catalog.md").read_text("utf-8")
+    paths = (" | internet | ", " | inter_region | ", " | inter_continent | ")
+    rows = [line for line in text.splitlines() if any(p in line for p in paths)]
+    assert len(rows) == len(RATES)
+    for r, row in zip(RATES, rows, strict=True):
+        usd = f"{r.usd_per_gb:g}" + (" assumed" if r.assumed else "")
+        head = f"| {r.provider} | {r.path} | {r.source} | {r.to_country or '*'} | {usd} | "
+        assert row.startswith(head + r.captured), row

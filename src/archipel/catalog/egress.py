@@ -21,13 +21,13 @@ between two of a provider's regions with no row here takes the internet rate of 
 continent (an upper bound: no provider here charges more between its own regions than to the
 internet). ``captured`` is the date the figure was read: the source's own date when it gives
 one, else the day it was read from a stored copy.
-``archipel.plan`` counts these rates only through the spec's flows; nothing here is I/O.
+docs/catalog.md ("Network transfer rates") lists them; a test keeps the two equal. No I/O here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from archipel.spec.network import EgressRates
@@ -41,9 +41,15 @@ _AWS_FAQ = "https://aws.amazon.com/about-aws/global-infrastructure/global-networ
 _AZURE = "https://azure.microsoft.com/en-us/pricing/details/bandwidth/"
 _GCP = "https://cloud.google.com/vpc/network-pricing"
 _OCI = "https://www.oracle.com/cloud/networking/pricing/"
-# A cost study that read the AWS Price List, Azure Retail Prices and Oracle price list APIs and
-# Google's pricing page on 2026-10-09 (US East and Singapore, first tiers).
-_STUDY = "public pricing APIs as read in a published cost study of 2026-10-09"
+# The providers' public price APIs, as read for US East and Singapore in a published cost study
+# dated 2026-10-09 (Google's figures there come from its pricing page)
+_STUDY = "cost study of 2026-10-09"
+_AWS_API = (
+    "AWS Price List API "
+    "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AWSDataTransfer/current/index.json"
+)
+_AZURE_API = "Azure Retail Prices API https://prices.azure.com/api/retail/prices (Bandwidth)"
+_OCI_API = "Oracle price list API https://apexapps.oracle.com/pls/apex/cetools/api/v1/products/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +91,9 @@ _UPPER = "no figure found: the sending continent's internet rate, an upper bound
 
 RATES: tuple[Rate, ...] = (
     # --- AWS: priced by the sending region only (AWS Global Network FAQ)
-    _r("aws", "internet", NA, 0.09, _AWS, "2026-10-09", note=f"{_STUDY}; {_LEANOPS}"),
+    _r("aws", "internet", NA, 0.09, _AWS, "2026-10-09", note=f"{_AWS_API}, {_STUDY}"),
     _r("aws", "internet", EU, 0.09, _AWS, "2026-04-27", note=_LEANOPS),
-    _r("aws", "internet", ASIA, 0.12, _AWS, "2026-10-09", note=f"Singapore; {_STUDY}"),
+    _r("aws", "internet", ASIA, 0.12, _AWS, "2026-10-09", note=f"Singapore: {_AWS_API}, {_STUDY}"),
     _r("aws", "internet", OC, 0.114, _AWS, "2020-01-23", note=_SYDNEY),
     _r("aws", "internet", ANY, 0.12, _AWS, "2026-10-09", assumed=True, note=_HIGHEST),
     _r("aws", "inter_region", NA, 0.02, _AWS_FAQ, "2026-04-27", note=_LEANOPS),
@@ -95,9 +101,25 @@ RATES: tuple[Rate, ...] = (
     _r("aws", "inter_continent", NA, 0.02, _AWS_FAQ, "2026-11-30", note=_REDRESS),
     _r("aws", "inter_continent", EU, 0.02, _AWS_FAQ, "2026-11-30", note=_REDRESS),
     # --- Azure: routed over the Microsoft global network (the default)
-    _r("azure", "internet", NA, 0.087, _AZURE, "2026-10-09", note=_STUDY),
-    _r("azure", "internet", EU, 0.087, _AZURE, "2026-10-09", note=_STUDY),
-    _r("azure", "internet", ASIA, 0.12, _AZURE, "2026-10-09", note=f"Singapore; {_STUDY}"),
+    _r("azure", "internet", NA, 0.087, _AZURE, "2026-10-09", note=f"{_AZURE_API}, {_STUDY}"),
+    _r(
+        "azure",
+        "internet",
+        EU,
+        0.087,
+        _AZURE,
+        "2026-11-30",
+        note="zone 1: North America and Europe",
+    ),
+    _r(
+        "azure",
+        "internet",
+        ASIA,
+        0.12,
+        _AZURE,
+        "2026-10-09",
+        note=f"Singapore: {_AZURE_API}, {_STUDY}",
+    ),
     _r("azure", "internet", OC, 0.12, _AZURE, "2026-10-09", assumed=True, note="zone 2, as Asia"),
     _r("azure", "internet", ANY, 0.181, _AZURE, "2026-11-30", assumed=True, note=_LUCIDITY),
     _r("azure", "inter_region", NA, 0.02, _AZURE, "2026-11-30", note=_LUCIDITY),
@@ -108,16 +130,24 @@ RATES: tuple[Rate, ...] = (
     _r("azure", "inter_continent", NA, 0.05, _AZURE, "2026-10-07", note=_NETEZZA),
     _r("azure", "inter_continent", EU, 0.05, _AZURE, "2026-10-07", note=_NETEZZA),
     # --- Google Cloud: Premium Tier, first TiB; priced by the users' place
-    _r("gcp", "internet", ANY, 0.12, _GCP, "2026-10-09", note=f"to worldwide; {_STUDY}"),
+    _r(
+        "gcp",
+        "internet",
+        ANY,
+        0.12,
+        _GCP,
+        "2026-10-09",
+        note=f"to North America and Asia, {_STUDY}",
+    ),
     _r("gcp", "internet", ANY, 0.19, _GCP, "2026-04-01", to_country="AU", note=_EGRESSCOST),
     _r("gcp", "internet", ANY, 0.23, _GCP, "2026-10-09", to_country="CN", note=_STUDY),
     _r("gcp", "inter_region", ANY, 0.02, _GCP, "2026-11-30", assumed=True, note=_GCP_RANGES),
     _r("gcp", "inter_continent", ANY, 0.08, _GCP, "2026-11-30", assumed=True, note=_GCP_RANGES),
     # --- Oracle: after 10 TB a month free (price list part B88327 and its siblings)
-    _r("oci", "internet", NA, 0.0085, _OCI, "2026-10-09", note=_STUDY),
-    _r("oci", "internet", EU, 0.0085, _OCI, "2026-10-09", note=_STUDY),
-    _r("oci", "internet", ASIA, 0.025, _OCI, "2026-10-09", note=f"APAC, Singapore; {_STUDY}"),
-    _r("oci", "internet", OC, 0.025, _OCI, "2026-10-09", note=f"APAC; {_STUDY}"),
+    _r("oci", "internet", NA, 0.0085, _OCI, "2026-10-09", note=f"B88327: {_OCI_API}, {_STUDY}"),
+    _r("oci", "internet", EU, 0.0085, _OCI, "2026-10-09", note="B88327: North America, Europe, UK"),
+    _r("oci", "internet", ASIA, 0.025, _OCI, "2026-10-09", note=f"Singapore: {_OCI_API}, {_STUDY}"),
+    _r("oci", "internet", OC, 0.025, _OCI, "2026-10-09", note="APAC, Japan and South America"),
     _r("oci", "internet", SA, 0.025, _OCI, "2026-10-09", note="APAC, Japan and South America"),
     _r("oci", "internet", AF, 0.05, _OCI, "2026-10-09", note="Middle East and Africa"),
     _r("oci", "internet", ANY, 0.05, _OCI, "2026-10-09", assumed=True, note=_HIGHEST),
@@ -153,8 +183,18 @@ class RateBook:
 
     rates: tuple[Rate, ...]
     overrides: Mapping[str, EgressRates]
+    # look-ups already made: a planner asks the same few questions for many flows
+    _memo: dict[tuple[str, Path, str, str], float] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def _list(self, provider: str, path: Path, source: str, to_country: str = "") -> float:
+        key = (provider, path, source, to_country)
+        if key not in self._memo:
+            self._memo[key] = self._find(provider, path, source, to_country)
+        return self._memo[key]
+
+    def _find(self, provider: str, path: Path, source: str, to_country: str) -> float:
         best: tuple[int, float] | None = None
         for r in self.rates:
             if r.provider != provider or r.path != path:
