@@ -93,3 +93,32 @@ def test_negotiated_rates_are_bounded_and_named() -> None:
         "unknown field 'interregion_usd_per_gb'",
     )
     assert issue.hint == "did you mean 'inter_region_usd_per_gb'?"
+
+
+EU_ONLY = """\
+rules:
+  - {kind: residency, data_class: eu-personal, jurisdictions: [EU]}
+  - {kind: cloud_act_exclusion, data_classes: [eu-personal]}
+"""
+
+
+def test_a_gateway_obeys_the_data_rules_of_the_services_it_carries() -> None:
+    """eu's requests of an EU-personal service enter at the gateway: it must be in the EU and
+    off providers the CLOUD Act reaches, like the regions that serve them."""
+    personal = BASE.replace("    model: m70\n", "    model: m70\n    data_class: eu-personal\n")
+    ok = personal.replace("country: FR}", "country: FR, gateway_region: nebius:eu-north1}")
+    assert check(ok + EU_ONLY) == []
+    us = personal.replace("country: FR}", "country: FR, gateway_region: aws:us-east-1}")
+    issues = check(us + EU_ONLY)
+    assert [i.path for i in issues] == ["geographies[0].gateway_region"] * 2
+    assert sorted(i.message for i in issues) == [
+        "gateway region 'aws:us-east-1' of geography 'eu' belongs to 'aws', subject to the US "
+        "CLOUD Act, which data class 'eu-personal' (service 'chat') excludes",
+        "gateway region 'aws:us-east-1' of geography 'eu' is in US, outside the residency rule "
+        "of data class 'eu-personal' (service 'chat'): ['EU']",
+    ]
+    dublin = personal.replace("country: FR}", "country: FR, gateway_region: aws:eu-west-1}")
+    [act] = check(dublin + EU_ONLY)  # in the EU, but aws is US-headquartered
+    assert act.message.startswith("gateway region 'aws:eu-west-1' of geography 'eu' belongs")
+    plain = BASE.replace("country: FR}", "country: FR, gateway_region: aws:us-east-1}")
+    assert check(plain) == []  # no data class: any gateway
