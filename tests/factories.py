@@ -23,6 +23,10 @@ Offerings (8 × H100 per node unless said; prices USD per node-hour; fabric betw
   on-demand 4, no fabric
 - ovh:gra h100-8 on-demand 72, at most 10 nodes per period, no fabric
 
+Network transfer is free in these specs (``providers[].egress`` at 0 for the three providers)
+unless a test asks for list rates with ``spec_with(price_egress=True)`` or sets its own: the
+figures of the other tests are about compute (tests/golden/test_golden_egress.py prices it).
+
 The horizon defaults to two quarters from 2027-01-01: 2027-Q1 has 2160 h, 2027-Q2 2184 h.
 Model ``m70`` has a measured H100 profile: 2 H100 per replica, 5 requests/s per replica, so one
 8-GPU node serves 20 requests/s. Model ``huge`` (1000 B parameters) fits no L4 node.
@@ -41,6 +45,7 @@ from archipel.plan.result import Allocation, ContractYear, Flow, Plan, Status
 from archipel.spec.models import (
     CatalogSelection,
     Contract,
+    EgressRates,
     Geography,
     Horizon,
     InferenceService,
@@ -66,11 +71,11 @@ PROVIDERS: tuple[Provider, ...] = (
 )
 
 REGIONS: tuple[Region, ...] = (
-    Region("aws", "us-east-1", "Ashburn", "US", "NA", 39.04, -77.49),
-    Region("aws", "eu-west-1", "Dublin", "IE", "EU", 53.35, -6.26, ("EU",)),
-    Region("gcp", "us-east4", "Ashburn", "US", "NA", 39.04, -77.49),
-    Region("gcp", "europe-west4", "Eemshaven", "NL", "EU", 53.44, 6.83, ("EU",)),
-    Region("ovh", "gra", "Gravelines", "FR", "EU", 50.99, 2.13, ("EU",)),
+    Region("aws", "us-east-1", "Ashburn", "US", "North America", 39.04, -77.49),
+    Region("aws", "eu-west-1", "Dublin", "IE", "Europe", 53.35, -6.26, ("EU",)),
+    Region("gcp", "us-east4", "Ashburn", "US", "North America", 39.04, -77.49),
+    Region("gcp", "europe-west4", "Eemshaven", "NL", "Europe", 53.44, 6.83, ("EU",)),
+    Region("ovh", "gra", "Gravelines", "FR", "Europe", 50.99, 2.13, ("EU",)),
 )
 
 EFA = {"scale_up": "nvswitch", "fabric": "efa", "fabric_gbps": 3200.0}
@@ -197,13 +202,16 @@ def spec_with(
     start: dt.date = START,
     purchase_options: Sequence[PurchaseOption] = (OD, SPOT),
     name: str = "test-fleet",
+    price_egress: bool = False,
 ) -> Spec:
-    """A spec over the small catalog; every list defaults to empty except models/geographies."""
+    """A spec over the small catalog; every list defaults to empty except models/geographies.
+
+    Transfer is free unless ``price_egress`` (list rates) or a provider's own ``egress``."""
     return Spec(
         name=name,
         horizon=Horizon(start=start, granularity=granularity, periods=periods),
         catalog=CatalogSelection(source="tests", purchase_options=list(purchase_options)),
-        providers=list(providers),
+        providers=list(providers) if price_egress else free_transfer(providers),
         geographies=list(geographies),
         models=list(models),
         services=list(services),
@@ -211,6 +219,23 @@ def spec_with(
         contracts=list(contracts),
         rules=list(rules),
     )
+
+
+FREE_TRANSFER = EgressRates(
+    internet_usd_per_gb=0.0, inter_region_usd_per_gb=0.0, inter_continent_usd_per_gb=0.0
+)
+
+
+def free_transfer(providers: Sequence[ProviderSettings]) -> list[ProviderSettings]:
+    """The providers with transfer priced at 0, keeping egress rates a test gave."""
+    out = [p if p.egress else p.model_copy(update={"egress": FREE_TRANSFER}) for p in providers]
+    given = {p.id for p in providers}
+    out += [
+        ProviderSettings(id=p, egress=FREE_TRANSFER)
+        for p in ("aws", "gcp", "ovh")
+        if p not in given
+    ]
+    return out
 
 
 def request_classes(*classes: tuple[str, float, int, int]) -> list[RequestClass]:

@@ -51,7 +51,7 @@ def test_frontier_lab_plan_is_what_its_comments_say() -> None:
     spec = validate_file(EXAMPLES / "frontier-lab.yaml", catalog)
     plan = make_plan(spec, catalog, options=PlanOptions(rule_costs=False))
     assert plan.verified and plan.whole_nodes
-    assert plan.objective_usd == pytest.approx(18.78e9, rel=0.005)
+    assert plan.objective_usd == pytest.approx(18.79e9, rel=0.005)
     assert plan.gap is not None and plan.gap < 0.001
     assistant = [a for a in plan.allocations if a.workload == "assistant"]
     before_2030 = [a for a in assistant if a.period < 12]
@@ -67,13 +67,13 @@ def test_frontier_lab_plan_is_what_its_comments_say() -> None:
     assert [a.accelerators for a in training] == [8192.0, 8192.0]
     assert sum(a.cost_usd for a in training) == pytest.approx(252e6, rel=0.005)
     oci = {c.year: c for c in plan.contracts if c.contract == "oci-compute"}
-    assert [round(oci[y].shortfall_usd / 1e6) for y in (1, 2, 3, 4)] == [0, 107, 88, 0]
-    assert [round(oci[y].spent_usd / 1e6) for y in (2, 3)] == [43, 62]
+    assert [round(oci[y].shortfall_usd / 1e6) for y in (1, 2, 3, 4)] == [0, 88, 78, 0]
+    assert [round(oci[y].spent_usd / 1e6) for y in (2, 3)] == [62, 72]
     aws = [c for c in plan.contracts if c.contract == "aws-strategic"]
     assert (aws[0].start, round(aws[0].committed_usd / 1e5), round(aws[0].shortfall_usd / 1e5)) == (
         "2026-10-01",
         187,
-        91,
+        187,
     )
     assert all(c.shortfall_usd < 1e5 for c in aws[1:])
     eu = [a for a in plan.allocations if a.workload == "eu-assistant"]

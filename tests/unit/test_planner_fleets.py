@@ -3,9 +3,10 @@ traceback, and infeasible only when a relaxation (or the exact whole-node MIP) p
 
 Fleets draw on the factories' catalog with spot availability, prices and capacities varied, and
 mix services (demand tables or growth, one or two request classes, data classes, spot), training
-jobs (hours or FLOPs, gangs, one region or not, preemptible) and rules (residency, CLOUD Act,
+jobs (hours or FLOPs, gangs, one region or not, preemptible), rules (residency, CLOUD Act,
 exclusivity, survivability with and without spot, diversification, minimum providers, provider
-limits). Hypothesis is derandomized, so the same fleets run every time.
+limits) and network cost (free, or list rates with or without a gateway region per geography).
+Hypothesis is derandomized, so the same fleets run every time.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from archipel.spec.models import (
     WorkAcceleratorHours,
     WorkFlops,
 )
-from factories import OFFERINGS, request_classes, service, small_catalog, spec_with
+from factories import (
+    GEOGRAPHIES,
+    OFFERINGS,
+    request_classes,
+    service,
+    small_catalog,
+    spec_with,
+)
 
 OPTIONS = PlanOptions(rule_costs=False, block_mip_time_s=10.0)
 SETTINGS = settings(
@@ -139,12 +147,15 @@ def fleets(draw: st.DrawFn, cross_rules: bool = True) -> tuple[Spec, Catalog]:
             rules.append(DiversificationRule(max_share=draw(st.sampled_from([0.5, 0.8]))))
         if draw(st.booleans()):
             rules.append(MinProvidersRule(count=2, min_share=0.1))
+    gateways = st.sampled_from([None, "aws:us-east-1", "gcp:europe-west4", "ovh:gra"])
     spec = spec_with(
         services=services,
         training=training,
         rules=rules,
         providers=providers,
         purchase_options=(PurchaseOption.ON_DEMAND, PurchaseOption.SPOT),
+        geographies=[g.model_copy(update={"gateway_region": draw(gateways)}) for g in GEOGRAPHIES],
+        price_egress=draw(st.booleans()),
     )
     return spec, draw(catalogs())
 

@@ -163,6 +163,20 @@ def test_tiny_float_noise_is_not_a_change() -> None:
     assert diff_plans(plan, noisy).is_empty
 
 
+def test_network_transfer_is_shown_when_either_plan_has_it() -> None:
+    """A gateway's transfer of $12K in the new plan: the objective moves by it, and so does
+    the transfer line; a change of transfer alone is a change."""
+    old = base_plan()
+    new = base_plan(objective_usd=3_012_000.0, egress_usd=12_000.0)
+    d = diff_plans(old, new)
+    assert (d.old_egress_usd, d.new_egress_usd) == (0.0, 12_000.0)
+    text = render(d, 100)
+    assert "objective $3M → $3.01M (+$12K, +0.4%)" in text
+    assert "network transfer $0 → $12K (+$12K)" in text
+    assert "network transfer" not in render(diff_plans(old, old), 100)
+    assert not diff_plans(new, base_plan(egress_usd=9_000.0)).placements_and_costs_unchanged
+
+
 def test_diff_is_frozen() -> None:
     d = diff_plans(base_plan(), moved_plan())
     assert isinstance(d, PlanDiff)

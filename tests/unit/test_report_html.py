@@ -133,6 +133,22 @@ def test_spend_chart_shows_reserved_and_other_remainder() -> None:
     assert "reserved blocks &amp; other" not in page
 
 
+def test_spend_chart_shows_network_transfer_as_its_own_series() -> None:
+    """$20K of transfer in 2027-Q1 (a flow's egress): its own series, out of "& other"."""
+    plan = make_plan()
+    flows = [plan.flows[0].model_copy(update={"egress_usd": 20_000.0}), *plan.flows[1:]]
+    by_period = [plan.cost_by_period_usd[0] + 20_000.0, plan.cost_by_period_usd[1]]
+    page = render_html(make_plan(flows=flows, cost_by_period_usd=by_period))
+    assert "network transfer · 2027-Q1: $20K" in page
+    assert "reserved blocks &amp; other · 2027-Q1: $250K" in page
+
+
+def test_the_header_shows_network_transfer_beside_shortfall() -> None:
+    page = render_html(make_plan(egress_usd=12_345.0))
+    assert '<div class="card">network transfer<b>$12.3K</b></div>' in page
+    assert '<div class="card">network transfer<b>$0</b></div>' in render_html(make_plan())
+
+
 def test_all_text_is_escaped() -> None:
     evil = "<script>alert(1)</script>"
     page = render_html(make_plan(spec_name=evil, message=evil), title=evil, notes=[evil])

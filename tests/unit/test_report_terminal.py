@@ -77,6 +77,9 @@ def test_costs_and_commitments() -> None:
     for figure in ("$350K", "$50K", "$100K", "$150K"):  # useful, idle, shortfall, unused
         assert figure in row
     assert "$6.06M" in line_with(text, "2027-Q2")
+    assert "network transfer" not in text  # a plan without it says nothing of it
+    moved = summary(make_plan(egress_usd=12_345.0))
+    assert "includes network transfer $12.3K and take-or-pay shortfall $100K ·" in moved
 
 
 def test_placement_table_names_instance_type_nodes_replicas_utilisation_and_option() -> None:

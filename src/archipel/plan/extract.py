@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from archipel.plan.contract_books import settle
 from archipel.plan.lp.build import Built
+from archipel.plan.lp.egress import EgressSpend, egress_spend
 from archipel.plan.result import (
     Allocation,
     BindingRule,
@@ -168,11 +169,21 @@ def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
     return out
 
 
+def egress(built: Built, x: NDArray[np.float64]) -> EgressSpend:
+    """Network cost of the base flows the plan reports (those above ``TOL``)."""
+    fi = built.flow_cells
+    val = x[built.flow.start : built.flow.stop]
+    val = np.where(val > TOL, val, 0.0)
+    T = built.problem.num_periods
+    return egress_spend(built.egress, fi, built.serving.f_t[fi], val, T)
+
+
 def flows(built: Built, x: NDArray[np.float64]) -> list[Flow]:
     cells, prob = built.serving, built.problem
     svc = prob.inputs.spec.services
     fi = built.flow_cells
     val = x[built.flow.start : built.flow.stop]
+    usd = egress(built, x).per_flow
     out = []
     for k in np.nonzero(val > TOL)[0]:
         i = fi[k]
@@ -186,6 +197,7 @@ def flows(built: Built, x: NDArray[np.float64]) -> list[Flow]:
                 region=prob.regions[cells.f_r[i]],
                 period=int(cells.f_t[i]),
                 requests_per_s=float(val[k]),
+                egress_usd=float(usd[k]),
             )
         )
     return out
@@ -262,6 +274,10 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         by_period[a.period] += a.cost_usd
         by_provider[a.provider] = by_provider.get(a.provider, 0.0) + a.cost_usd
         by_option[a.purchase_option] = by_option.get(a.purchase_option, 0.0) + a.cost_usd
+    network = egress(built, x)
+    by_period += network.by_period
+    for p, usd in network.by_provider.items():
+        by_provider[p] = by_provider.get(p, 0.0) + usd
     for p, short in books.billed_by_provider.items():
         by_provider[p] = by_provider.get(p, 0.0) + short
     billed = sum(books.billed_by_provider.values())
@@ -280,6 +296,7 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         cost_by_purchase_option_usd=dict(sorted(by_option.items())),
         shortfall_usd=billed,
         reserved_fixed_usd=float(fixed.sum()),
+        egress_usd=float(network.by_period.sum()),
         allocations=allocs,
         flows=flows(built, x),
         contracts=books.contracts,

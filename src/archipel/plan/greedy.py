@@ -5,8 +5,9 @@ say about itself (purchase option, residency, CLOUD Act, exclusivity, model fit,
 training accelerators and window), then take the cheapest. Here:
 
 - a service, per period and geography, takes the cheapest allowed offering per request/s (at
-  its class mix, derated by spot availability) in a region within its latency SLO (or its
-  ``serving_regions``); the nodes an offering needs for all geographies are rounded up to whole
+  its class mix, derated by spot availability, plus what moving the requests' bytes between
+  the geography and the region costs: :mod:`archipel.plan.greedy_egress`) in a region within
+  its latency SLO (or its ``serving_regions``); the nodes an offering needs for all geographies are rounded up to whole
   nodes (or whole multi-node replicas); spot carries at most ``spot_max_share`` of peak demand;
 - a training job takes the cheapest accelerator type (and region, when ``single_region``) per
   unit of work, on instance types with a fabric, its work spread over its window periods in
@@ -35,6 +36,7 @@ from archipel.geo import haversine_km, rtt_ms
 from archipel.perf.serving import MAX_ACCELERATORS_PER_REPLICA, serving_profile
 from archipel.plan.contract_books import assign_best, settle
 from archipel.plan.greedy_book import EPS, B, Book, F, base_mask, effective_price, limits
+from archipel.plan.greedy_egress import Transfer, averages, flow_costs, mix_cost
 from archipel.plan.greedy_training import job_rates, place_job
 from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, Blocker, Flow, Plan, Status
@@ -154,13 +156,18 @@ def _place_service(
         (sv.mix > 0)[:, None], price / np.where(sv.mix > 0, sv.mix, 1.0)[:, None], np.inf
     )
     apn = np.array([o.accelerators_per_node for o in offs], dtype=float)
+    # transfer cost per hour per peak request/s, per geography: [G][O, T]
+    tr, hours = Transfer(inputs), np.array([p.hours for p in inputs.periods])
+    moved = averages(inputs, svc) / hours
+    transfer = [mix_cost(inputs, svc, g, tr)[:, None] * moved[None, :] for g in geos]
     for t, p in enumerate(inputs.periods):
         spot_left = svc.spot_max_share * float(demand[:, t].sum())
         spare = np.zeros(len(offs))  # requests/s free on nodes already taken this period
         for gi, g in enumerate(geos):
             need = float(demand[gi, t])
             cand = np.flatnonzero(allowed[:, t] & near[gi])
-            for o in cand[np.lexsort((cand, per_rps[cand, t]))]:
+            cost = per_rps[cand, t] + transfer[gi][cand, t]
+            for o in cand[np.lexsort((cand, cost))]:
                 if need <= EPS * max(1.0, float(demand[gi, t])):
                     break
                 cap = min(need, spot_left) if spot[o] else need
@@ -252,10 +259,22 @@ def _assemble(inputs: PlanInputs, book: Book) -> Plan:
     for prov, short in books.billed_by_provider.items():
         by_provider[prov] += short
     shortfall = sum(books.billed_by_provider.values())
+    kept = {k: v for k, v in sorted(book.flows.items()) if v > 0}
+    egress, egress_by_period, egress_by_payer = flow_costs(inputs, kept)
+    by_period += egress_by_period
+    for payer, usd in egress_by_payer.items():
+        by_provider[payer] += usd
     flows = [
-        Flow(service=s, request_class=c, geography=g, region=r, period=t, requests_per_s=v)
-        for (s, c, g, r, t), v in sorted(book.flows.items())
-        if v > 0
+        Flow(
+            service=s,
+            request_class=c,
+            geography=g,
+            region=r,
+            period=t,
+            requests_per_s=v,
+            egress_usd=egress[s, c, g, r, t],
+        )
+        for (s, c, g, r, t), v in kept.items()
     ]
     return Plan(
         spec_name=inputs.spec.name,
@@ -273,6 +292,7 @@ def _assemble(inputs: PlanInputs, book: Book) -> Plan:
         cost_by_purchase_option_usd=dict(by_option),
         shortfall_usd=shortfall,
         reserved_fixed_usd=float(inputs.reserved_fixed_usd.sum()),
+        egress_usd=float(egress_by_period.sum()),
         allocations=allocations,
         flows=flows,
         contracts=books.contracts,

@@ -14,7 +14,8 @@ Semantics every producer and checker agrees on (see docs/semantics.md):
   Reserved-block offerings cost nothing per use: the block's fixed cost is reported under
   ``reserved_fixed_usd`` and in the totals, used or not.
 - ``Flow.requests_per_s`` of one request class of a service's peak demand from a geography,
-  served in a region in a period.
+  served in a region in a period; ``Flow.egress_usd`` what moving its bytes costs over the
+  period (on the average, not the peak), billed by the providers that send them.
 - ``Allocation.contract_spend``: the list-price spend of the allocation counted toward each
   contract year; its ``cost_usd`` is the list cost less the discount those years give.
 - ``ContractYear`` (contract years run from the contract's start): ``shortfall_usd`` =
@@ -84,6 +85,9 @@ class Flow(_Data):
     region: str
     period: int
     requests_per_s: float
+    # network cost of the flow over its period (docs/semantics.md, "Network cost"); 0 in plans
+    # made before it was priced
+    egress_usd: float = 0.0
 
 
 class ContractYear(_Data):
@@ -182,6 +186,9 @@ class Plan(_Data):
     reserved_fixed_usd: float = 0.0
     discount_usd: float = 0.0  # contract discounts, all contracts
     unused_commitment_usd: float = 0.0  # Σ contract years' unused_usd
+    # network cost of the flows, billed by the providers that send the bytes: included in
+    # cost_by_provider_usd, cost_by_period_usd and objective_usd
+    egress_usd: float = 0.0
     allocations: list[Allocation] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     contracts: list[ContractYear] = Field(default_factory=list)

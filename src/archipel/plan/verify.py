@@ -19,9 +19,10 @@ after nodes were added by hand, which is safe but costs more. A plan with stale 
 problem holds; the report says how much more (or less) it really costs.
 
 Module layout: ``verify_facts`` (what the spec says, as arrays), ``verify_costs`` (costs and
-contract years), ``verify_rules`` (demand, capacity, training, cross-workload rules),
-``verify_ramps`` (capacity over time, traffic ramps, migration limits), ``verify_survive``
-(failure scenarios), ``verify_lp`` (the max-served-fraction LP).
+contract years), ``verify_egress`` (network cost of the flows), ``verify_rules`` (demand,
+capacity, training, cross-workload rules), ``verify_ramps`` (capacity over time, traffic ramps,
+migration limits), ``verify_survive`` (failure scenarios), ``verify_lp`` (the
+max-served-fraction LP).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult, Status
 from archipel.plan.verify_claims import check_claims, check_units, group_stale
 from archipel.plan.verify_costs import Costs, recompute_costs
+from archipel.plan.verify_egress import check_egress, recompute_egress, with_egress
 from archipel.plan.verify_facts import Cells, Facts, derive_facts
 from archipel.plan.verify_ramps import (
     check_migration_limits,
@@ -66,6 +68,7 @@ class Recomputed:
     costs: Costs  # objective, by provider/period/purchase option, shortfall, reserved fixed
     contracts: list[ContractYear]
     survivability: list[ScenarioResult]  # one per survivability rule and failure scenario
+    egress_usd: float = 0.0  # network cost of the flows (in costs' totals and objective)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ STALE_KINDS = frozenset(
         "allocation-accelerators",
         "allocation-cost",
         "allocation-replicas",
+        "flow-egress",
         "contract-rows",
         "cost-totals",
         "survivability-report",
@@ -139,9 +143,11 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found: list[Problem] = _check_header(plan, facts) + check_claims(plan)
     cells, alloc_problems = _read_allocations(plan.allocations, facts)
     found += alloc_problems
-    costs = recompute_costs(facts, cells, plan.allocations, plan.contracts)
+    network = recompute_egress(facts, plan.flows)
+    costs = with_egress(recompute_costs(facts, cells, plan.allocations, plan.contracts), network)
     found += list(costs.problems)
     found += _check_allocation_figures(plan.allocations, facts, cells, costs)
+    found += check_egress(plan, network)
     found += _check_contract_rows(plan.contracts, costs.contracts)
     found += _check_totals(plan, costs)
     flow_problems, loads = check_flows(facts, plan.flows)
@@ -170,7 +176,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     return VerificationReport(
         ok=not broken,
         problems=[m for _, m in broken],
-        recomputed=Recomputed(costs, list(costs.contracts), scenarios),
+        recomputed=Recomputed(costs, list(costs.contracts), scenarios, network.total_usd),
         rules_broken=rules,
         stale=stale,
         cost_delta_usd=costs.objective_usd - stated if math.isfinite(stated) else math.inf,

@@ -141,6 +141,8 @@ class PlanDiff:
     unchanged_placements: int
     contracts: tuple[ContractChange, ...]
     survivability: tuple[SurvivabilityChange, ...]
+    old_egress_usd: float = 0.0  # network transfer, included in the objectives
+    new_egress_usd: float = 0.0
 
     @property
     def objective_delta_usd(self) -> float | None:
@@ -162,6 +164,7 @@ class PlanDiff:
         """True when only the status or the verification stamp changed (if anything)."""
         return (
             not differs(self.old_objective_usd, self.new_objective_usd)
+            and not differs(self.old_egress_usd, self.new_egress_usd)
             and not any(differs(c.old, c.new) for c in self.providers)
             and not any(differs(c.old, c.new) for c in self.periods)
             and not any(differs(c.old, c.new) for c in self.purchase_options)
@@ -272,6 +275,8 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         unchanged_placements=unchanged,
         contracts=tuple(_contracts(old, new)),
         survivability=tuple(_survivability(old, new)),
+        old_egress_usd=old.egress_usd,
+        new_egress_usd=new.egress_usd,
     )
 
 
@@ -312,6 +317,12 @@ def _render_header(d: PlanDiff, console: Console) -> None:
         line.append(f", {format_fraction(delta / abs(d.old_objective_usd), signed=True)}")
     line.append(")")
     console.print(line)
+    if d.old_egress_usd or d.new_egress_usd:
+        moved = Text(
+            f"network transfer {format_usd(d.old_egress_usd)} → {format_usd(d.new_egress_usd)} ("
+        )
+        moved.append_text(_money_delta(d.new_egress_usd - d.old_egress_usd))
+        console.print(moved.append(")"))
     console.print()
 
 

@@ -46,6 +46,7 @@ from archipel.report.html_parts import (
 )
 from archipel.report.svg import (
     OTHER_COLOUR,
+    TRANSFER_COLOUR,
     CommitmentBar,
     MapPoint,
     Series,
@@ -96,6 +97,7 @@ def _header(plan: Plan, title: str, notes: Sequence[str]) -> str:
         cards.append((bound_label(plan.lower_bound_kind), format_usd(plan.lower_bound_usd)))
     if plan.gap is not None:
         cards.append(("gap", format_gap(plan.gap)))
+    cards.append(("network transfer", format_usd(plan.egress_usd)))
     cards.append(("take-or-pay shortfall", format_usd(plan.shortfall_usd)))
     if plan.contracts:
         cards.append(("unused commitment", format_usd(plan.unused_commitment_usd)))
@@ -132,13 +134,19 @@ def _spend(plan: Plan, colours: Mapping[str, str]) -> str:
         plan.cost_by_period_usd[t] if t < len(plan.cost_by_period_usd) else 0.0
         for t in range(len(labels))
     ]
-    alloc_sum = [sum(v[t] for v in by_provider.values()) for t in range(len(labels))]
+    transfer = [0.0] * len(labels)
+    for f in plan.flows:
+        if 0 <= f.period < len(labels):
+            transfer[f.period] += f.egress_usd
+    alloc_sum = [sum(v[t] for v in by_provider.values()) + transfer[t] for t in range(len(labels))]
     other = [
         max(0.0, tot - s) if tot - s > 1e-6 * max(1.0, abs(tot)) else 0.0
         for tot, s in zip(totals, alloc_sum, strict=True)
     ]
     order = sorted(by_provider, key=lambda p: (-sum(by_provider[p]), p))
     series = [Series(p, by_provider[p], colours[p]) for p in order]
+    if any(v > 0 for v in transfer):
+        series.append(Series("network transfer", transfer, TRANSFER_COLOUR))
     if any(v > 0 for v in other):
         series.append(Series("reserved blocks & other", other, OTHER_COLOUR))
     categories = labels

@@ -37,6 +37,7 @@ PALETTE = (
     "#e15759",
 )
 OTHER_COLOUR = "#9aa0a6"
+TRANSFER_COLOUR = "#5f6368"  # network transfer, beside the providers' compute
 OK_COLOUR = "#2e7d32"
 BAD_COLOUR = "#c62828"
 WIDTH = 860

@@ -2,7 +2,8 @@
 
 ``render_summary(plan, console)`` prints a plan with rich: the header (status, verification,
 objective and its bound labelled for what it is, whole nodes or the fractional view, how many
-blocks were solved), cost by provider, period and purchase option, where each workload runs
+blocks were solved), cost by provider (with the network transfer, shortfall and reserved blocks
+it includes), period and purchase option, where each workload runs
 (instance type, whole nodes, replicas, utilisation, option), the serving figures behind it,
 commitments, survivability and the rules that bind. Every table fits the console's width — at
 60 columns and up — without breaking a word (:mod:`archipel.report.fit`); wider consoles show
@@ -141,8 +142,11 @@ def _costs(plan: Plan, console: Console) -> None:
         _share_views("provider", items, format_usd(plan_total_usd(plan))),
     )
     notes = []
+    included = [f"network transfer {format_usd(plan.egress_usd)}"] if plan.egress_usd else []
     if plan.shortfall_usd:
-        notes.append(f"includes take-or-pay shortfall {format_usd(plan.shortfall_usd)}")
+        included.append(f"take-or-pay shortfall {format_usd(plan.shortfall_usd)}")
+    if included:
+        notes.append("includes " + " and ".join(included))
     if plan.reserved_fixed_usd:
         notes.append(f"reserved blocks (fixed) {format_usd(plan.reserved_fixed_usd)}")
     if notes:

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from archipel.catalog.model import Catalog, suggest
 from archipel.errors import CatalogError, Issue, SpecError
 from archipel.perf.accelerators import canonical_name
-from archipel.spec import check_names, check_ramps
+from archipel.spec import check_names, check_network, check_ramps
 from archipel.spec.check_names import ISO_COUNTRIES, Ctx, bad_country, clip, unknown
 from archipel.spec.load import (
     Document,
@@ -433,6 +433,7 @@ _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     check_names.declared_accelerators,
     check_names.instance_types,
     check_names.ambiguous_terms,
+    check_network.gateways,
     _lengths,
     _windows,
     _countries,

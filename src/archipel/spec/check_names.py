@@ -198,6 +198,7 @@ def _region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
             if price.region is not None:
                 yield ("providers", i, "prices", k, "region"), price.region, ps.id
     yield from _contract_region_paths(spec)
+    yield from _gateway_paths(spec)
     for i, svc in enumerate(spec.services):
         for g, regions in (svc.serving_regions or {}).items():
             for k, r in enumerate(regions):
@@ -207,6 +208,12 @@ def _region_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
     for i, s in enumerate(spec.spot):
         if s.region is not None:
             yield ("spot", i, "region"), s.region, s.provider
+
+
+def _gateway_paths(spec: Spec) -> Iterator[tuple[YamlPath, str, str | None]]:
+    for i, geo in enumerate(spec.geographies):
+        if geo.gateway_region is not None:
+            yield ("geographies", i, "gateway_region"), geo.gateway_region, None
 
 
 def regions(ctx: Ctx) -> Iterator[Issue]:

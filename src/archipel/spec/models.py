@@ -24,6 +24,12 @@ from archipel.spec.declared import (
     RegionDecl,
     SpotTerms,
 )
+from archipel.spec.network import (
+    EgressRates,
+    WireBytes,
+    default_request_bytes,
+    default_response_bytes,
+)
 from archipel.spec.rules import (
     CloudActExclusionRule,
     DiversificationRule,
@@ -78,6 +84,7 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "CostPerNodeHour",
     "DiscountTier",
     "DiversificationRule",
+    "EgressRates",
     "ExclusivityRule",
     "Frozen",
     "Hours",
@@ -204,6 +211,9 @@ class ProviderSettings(Frozen):
     )
     capacity: list[CapacityLimit] = Field(default_factory=list)
     prices: list[PriceOverride] = Field(default_factory=list)
+    egress: EgressRates | None = Field(
+        None, description="Negotiated data-transfer rates replacing the built-in list rates."
+    )
 
 
 # --------------------------------------------------------------------------- demand & models
@@ -216,6 +226,12 @@ class Geography(Frozen):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     country: str = Field(min_length=2, max_length=2, description="ISO-3166 alpha-2 code.")
+    gateway_region: Name | None = Field(
+        None,
+        description="Region id 'provider:code' where this geography's requests enter the fleet "
+        "(its API gateway) and its responses leave for users; default: users reach the serving "
+        "region directly.",
+    )
 
 
 class MeasuredThroughput(Frozen):
@@ -275,6 +291,28 @@ class RequestClass(Frozen):
     share: Share
     input_tokens: int = Field(ge=0, le=MAX_TOKENS)
     output_tokens: int = Field(ge=1, le=MAX_TOKENS)
+    request_bytes: WireBytes | None = Field(
+        None,
+        description="Bytes one request carries to the service; default 1,000 + 4 per input "
+        "token (archipel.spec.network).",
+    )
+    response_bytes: WireBytes | None = Field(
+        None,
+        description="Bytes one response carries back; default streamed: 1,000 + 250 per output "
+        "token, one server-sent event per token (archipel.spec.network).",
+    )
+
+    @property
+    def request_size_bytes(self) -> int:
+        """``request_bytes``, or the default for ``input_tokens``."""
+        given = self.request_bytes
+        return default_request_bytes(self.input_tokens) if given is None else given
+
+    @property
+    def response_size_bytes(self) -> int:
+        """``response_bytes``, or the streamed default for ``output_tokens``."""
+        given = self.response_bytes
+        return default_response_bytes(self.output_tokens) if given is None else given
 
 
 def _default_classes() -> list[RequestClass]:

@@ -8,6 +8,7 @@ import numpy as np
 
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.lp.contracts import ContractColumns, add_contracts
+from archipel.plan.lp.egress import FlowEgress, flow_egress
 from archipel.plan.lp.problem import Problem, build_problem
 from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
 from archipel.plan.lp.ramps import add_migration_limits, add_traffic_ramps
@@ -46,6 +47,7 @@ class Built:
     view: NodeView  # every node column: contracts count their spend
     contracts: ContractColumns
     scenarios: tuple[str, ...]
+    egress: FlowEgress  # network cost of every flow cell; the base flows carry it
 
 
 def _scenarios(
@@ -108,6 +110,7 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         "nodes_training", tcells.y_j.size, tcells.y_cost * tie, 0.0, tcells.y_max, integer=integer
     )
     S = len(inputs.spec.services)
+    egress = flow_egress(prob, cells)
     flow, fi, carriers = add_serving(
         b,
         prob,
@@ -117,6 +120,7 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         np.ones(cells.q_s.size, bool),
         np.ones(cells.f_s.size, bool),
         "",
+        egress.coef,
     )
     add_spot_caps(b, prob, cells, carriers)
     add_training(b, prob, tcells, y)
@@ -140,5 +144,17 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         add_serving(b, prob, cells, n, frac, keep_q, keep_f, f"@{name}")
         names.append(name)
     return Built(
-        b.build(), prob, cells, tcells, n, y, flow, fi, carriers, view, contracts, tuple(names)
+        b.build(),
+        prob,
+        cells,
+        tcells,
+        n,
+        y,
+        flow,
+        fi,
+        carriers,
+        view,
+        contracts,
+        tuple(names),
+        egress,
     )

@@ -34,8 +34,12 @@ def add_serving(
     keep_q: BoolArray,
     keep_f: BoolArray,
     tag: str,
+    flow_cost: FloatArray | None = None,
 ) -> tuple[VarBlock, IntArray, Carriers]:
     """Flows and loads that serve ``fraction[s]`` of each class's peak demand on groups ``keep_q``.
+
+    ``flow_cost`` (per flow cell of ``cells``) is the objective coefficient of the flows: their
+    network cost in the base case (:mod:`archipel.plan.lp.egress`), none in failure scenarios.
 
     service-demand-equal:   Σ_r f[s,c,g,r,t] = fraction_s · share_c · D[s,g,t]
     region-class-balance:   Σ_{q∈r} l[s,c,q,t] − Σ_g f[s,c,g,r,t] ≥ 0   (regions with ≥ 2 groups)
@@ -61,7 +65,7 @@ def add_serving(
         pos = np.zeros(f_block.size, dtype=np.int64)
         has = np.zeros(f_block.size, dtype=bool)
     fi, f_pos = cand[has], pos[has]
-    f = b.add_vars(f"flow{tag}", fi.size)
+    f = b.add_vars(f"flow{tag}", fi.size, 0.0 if flow_cost is None else flow_cost[fi])
     f_c, f_g, f_t = cells.f_c[fi], cells.f_g[fi], cells.f_t[fi]
     f_single = groups_per_block[f_pos] == 1 if fi.size else np.zeros(0, bool)
 
