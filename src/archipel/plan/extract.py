@@ -93,27 +93,28 @@ def contract_shares(built: Built, x: NDArray[np.float64]) -> dict[int, list[Cont
     spec = built.problem.inputs.spec
     gross = x[v.col] * v.cost
     inside = k.entry_group >= 0
-    group_total = np.bincount(k.entry_group[inside], weights=gross[inside], minlength=1)
+    n_groups = int(max(k.z_group.max(), k.entry_group.max())) + 1
+    group_total = np.bincount(k.entry_group[inside], weights=gross[inside], minlength=n_groups)
     zval = x[k.z.start : k.z.stop]
-    per: dict[int, dict[int, float]] = {}
-    order = np.argsort(k.entry_group, kind="stable")
-    bounds = np.searchsorted(k.entry_group[order], np.arange(group_total.size + 1))
-    for j in np.flatnonzero(zval > TOL):
-        g, term = int(k.z_group[j]), int(k.z_term[j])
-        if group_total[g] <= 0:
-            continue
-        members = order[bounds[g] : bounds[g + 1]]
-        for e in members[gross[members] > 0].tolist():
-            d = per.setdefault(e, {})
-            d[term] = d.get(term, 0.0) + float(zval[j] * gross[e] / group_total[g])
-    out = {}
-    for e, d in per.items():
-        out[e] = [
-            ContractShare(
-                contract=spec.contracts[k.terms[i].contract].id, year=k.terms[i].year, list_usd=u
-            )
-            for i, u in sorted(d.items())
-        ]
+    per_group = np.zeros((n_groups, len(k.terms)))  # counted spend per group and year term
+    np.add.at(per_group, (k.z_group, k.z_term), np.where(zval > TOL, zval, 0.0))
+    rate = np.divide(
+        per_group,
+        group_total[:, None],
+        out=np.zeros_like(per_group),
+        where=group_total[:, None] > 0,
+    )
+    entries = np.flatnonzero(inside & (gross > 0))
+    counted = rate[k.entry_group[entries]] * gross[entries, None]  # [entries, terms]
+    names = [(spec.contracts[t.contract].id, t.year) for t in k.terms]
+    out: dict[int, list[ContractShare]] = {}
+    for row, e in zip(counted, entries.tolist(), strict=True):
+        hit = np.flatnonzero(row > 0)
+        if hit.size:
+            out[e] = [
+                ContractShare(contract=names[i][0], year=names[i][1], list_usd=float(row[i]))
+                for i in hit.tolist()
+            ]
     return out
 
 
