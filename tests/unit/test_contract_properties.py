@@ -22,7 +22,7 @@ from archipel.plan.verify import verify
 from archipel.spec.models import CatalogSelection, Contract, DiscountTier
 from factories import service, small_catalog, spec_with
 
-OPTIONS = PlanOptions(rule_costs=False, mip_rel_gap=0.0)
+OPTIONS = PlanOptions(rule_costs=False)
 
 
 @st.composite
@@ -82,7 +82,7 @@ def _books_add_up(plan: Plan) -> None:
 def test_planner_and_verifier_keep_the_same_books(a: Contract, b: Contract) -> None:
     spec = _spec([a, b])
     plan = make_plan(spec, small_catalog(), options=OPTIONS)  # type: ignore[arg-type]
-    assert plan.status == Status.OPTIMAL, plan.message
+    assert plan.status in (Status.OPTIMAL, Status.FEASIBLE), plan.message
     assert plan.verified, plan.verification_problems
     _books_add_up(plan)
 

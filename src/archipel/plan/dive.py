@@ -33,6 +33,7 @@ def dive(
     share: float = 0.25,
     nearest_rounds: int = 40,
     max_rounds: int = 200,
+    max_failures: int = 60,
 ) -> Solution | None:
     """A whole-node solution of ``lp`` (its integer columns integral), or None.
 
@@ -41,7 +42,9 @@ def dive(
     number (rounding up repaired where it breaks an upper limit): the re-solve then moves the
     load of the columns rounded down onto the spare capacity of those rounded up. When a
     round leaves no plan, its columns are fixed rounded up instead; when that fails too, the
-    dive gives up. After ``nearest_rounds`` rounds every fractional column is fixed rounded up
+    round is retried with the nearer half of its columns, down to one column, which is then
+    deferred until other columns have moved (a training gang's nodes may fit only once the
+    services around it are whole). After ``max_failures`` failed re-solves the dive gives up. After ``nearest_rounds`` rounds every fractional column is fixed rounded up
     (repaired) each round, which ends the dive in a few more.
     """
     if relaxed.x is None:
@@ -50,25 +53,55 @@ def dive(
     by_col = lp.matrix[:, ints].tocsc()
     has_upper = np.isfinite(lp.row_upper)
     sol = relaxed
+    deferred = np.zeros(ints.size, dtype=bool)  # columns no rounding could fix, for now
+    failures = 0
+    batch = ints.size  # the largest batch that worked lately: grows on success, halves on failure
     for n in range(max_rounds):
         assert sol.x is not None
         v = sol.x[ints]
         frac = np.abs(v - np.round(v)) > TOL
         if not frac.any():
             return sol
-        idx = np.nonzero(frac)[0]
+        if not (frac & ~deferred).any():
+            deferred[:] = False  # everything left was deferred: try them all again, in bulk
+            n = max(n, nearest_rounds)
+        idx = np.nonzero(frac & ~deferred)[0]
         near = np.abs(v[idx] - np.round(v[idx]))
         late = n >= nearest_rounds
         count = idx.size if late else max(1, int(np.ceil(share * idx.size)))
-        pick = np.zeros(ints.size, dtype=bool)
-        pick[idx[np.argsort(near, kind="stable")[:count]]] = True
-        nearest = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=late)
-        again = _fix_and_solve(session, ints, pick, nearest, deadline)
-        if again is None:  # rounding down left no plan: round these up instead
-            upward = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=True)
-            again = _fix_and_solve(session, ints, pick, upward, deadline)
+        count = min(count, batch)
+        order = idx[np.argsort(near, kind="stable")]
+        again = None
+        while again is None:
+            pick = np.zeros(ints.size, dtype=bool)
+            pick[order[:count]] = True
+            nearest = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=late)
+            again = _fix_and_solve(session, ints, pick, nearest, deadline)
+            if again is None:  # rounding down left no plan: round these up instead
+                upward = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=True)
+                again = _fix_and_solve(session, ints, pick, upward, deadline)
+            if again is not None:
+                batch = 2 * count
+                break
+            failures += 1
+            undo = ints[order[:count]]
+            session.fix(undo, lp.col_lower[undo], lp.col_upper[undo])
+            if failures > max_failures:
+                return None
+            if count > 1:
+                count = (count + 1) // 2  # a smaller batch: fewer interactions to break
+                batch = count
+                continue
+            deferred[order[0]] = True  # this one waits until others have moved
+            order = order[1:]
+            if order.size == 0:
+                break
         if again is None:
-            return None
+            if deferred.all() or not (frac & ~deferred).any():
+                return None
+            again = session.solve(time_limit_s=None)  # bounds restored: same point, go on
+            if again.outcome != Outcome.OPTIMAL or again.x is None:
+                return None
         sol = again
     return None
 
