@@ -22,6 +22,7 @@ from archipel.spec.declared import (
     RegionDecl,
     SpotTerms,
 )
+from archipel.spec.reservations import ReservationOption
 from archipel.spec.rules import (
     CloudActExclusionRule,
     DiversificationRule,
@@ -81,6 +82,7 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "PlanDate",
     "Pos",
     "RegionDecl",
+    "ReservationOption",
     "ResidencyRule",
     "Rule",
     "Share",
@@ -458,4 +460,8 @@ class Spec(Frozen):
     services: list[InferenceService] = Field(default_factory=list)
     training: list[TrainingJob] = Field(default_factory=list)
     contracts: list[Contract] = Field(default_factory=list)
+    reservations: list[ReservationOption] = Field(
+        default_factory=list,
+        description="Capacity commitments the planner may buy (docs/semantics.md).",
+    )
     rules: list[Rule] = Field(default_factory=list)
