@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from archipel.plan.extract_reservations import add_purchase_spend, reservations_bought
 from archipel.plan.lp.build import Built
 from archipel.plan.lp.shared import contract_years
 from archipel.plan.result import (
@@ -223,6 +224,7 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         if ci >= 0:
             key = (ci, int(prob.period_year[a.period]))
             spent[key] = spent.get(key, 0.0) + a.cost_usd
+    add_purchase_spend(built, x, by_period, by_provider, by_option, spent)  # reservations
     rows: list[ContractYear] = []
     billed = 0.0
     for ci, y, committed, fixed_cy in contract_years(prob):
@@ -264,6 +266,7 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         allocations=allocs,
         flows=flows(built, x),
         contracts=rows,
+        reservations=reservations_bought(built, x, allocs),
         serving_figures=serving_figures(built, allocs),
         stats={
             "variables": built.lp.num_cols,

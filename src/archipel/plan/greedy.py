@@ -17,7 +17,8 @@ training accelerators and window), then take the cheapest. Here:
   the need to the next cheapest.
 
 It ignores the rules across workloads (survivability, diversification, minimum providers) and
-commitments beyond pricing with contract discounts, so its plans are FEASIBLE at best: they
+commitments beyond pricing with contract discounts, and never buys reservations (the offerings
+reservation options derive hold no capacity for it), so its plans are FEASIBLE at best: they
 prove nothing about optimality. Its code shares nothing with the LP or the verifier.
 """
 
@@ -324,7 +325,9 @@ def _assemble(inputs: PlanInputs, price: F, owner: NDArray[np.int64], book: Book
 def plan_greedy(inputs: PlanInputs) -> Plan:
     """Place every workload on its own cheapest feasible offerings (see the module docstring)."""
     price, owner = effective_price(inputs)
-    book = Book(inputs.capacity_nodes.astype(float).copy(), list(limits(inputs)), {}, {})
+    capacity = inputs.capacity_nodes.astype(float).copy()
+    capacity[inputs.reservable.offering] = 0.0  # greedy never buys reservations
+    book = Book(capacity, list(limits(inputs)), {}, {})
     blockers: list[Blocker] = []
     for svc in inputs.spec.services:
         blockers += _place_service(inputs, svc, price, book)

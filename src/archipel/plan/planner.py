@@ -93,8 +93,9 @@ def _support_mip(
     deadline: float | None,
 ) -> Solution | None:
     """Whole nodes on the relaxation's support: integer columns the relaxation leaves at 0 stay
-    at 0 (except ``free`` ones: training nodes and gang choices), the rest are chosen by the
-    MIP solver — a small MIP, a restriction of the block, so its plans are feasible for it."""
+    at 0 (except ``free`` ones: training nodes, gang choices and reservation purchases), the
+    rest are chosen by the MIP solver — a small MIP, a restriction of the block, so its plans
+    are feasible for it."""
     hi = sub.col_upper.copy()
     hi[sub.integer & (x <= 1e-9) & ~free] = 0.0
     sol = solve(
@@ -230,7 +231,7 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     lp = built.lp
     say(f"solving: {lp.num_cols:,} variables, {lp.num_rows:,} constraints")
     free = np.zeros(lp.num_cols, dtype=bool)
-    for name in ("nodes_training", "gang_choice"):
+    for name in ("nodes_training", "gang_choice", "reservation_buy"):
         if name in lp.var_blocks:
             free[lp.var_blocks[name].cols()] = True
     solved = _solve(lp, free, options, t0, say)

@@ -17,6 +17,9 @@ Semantics every producer and checker agrees on (see docs/semantics.md):
   served in a region in a period.
 - ``ContractYear.shortfall_usd`` = max(0, committed (pro rata to the horizon) − spent in scope);
   billed when the contract is take-or-pay.
+- ``reservations``: what the plan buys (:mod:`archipel.plan.reservation_result`); their
+  in-horizon cost is in ``cost_by_period_usd`` and the totals (purchase option ``reserved``), and
+  counts as spend toward the contracts covering them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from archipel.plan.reservation_result import ReservationPurchase
 
 
 class Status(StrEnum):
@@ -145,6 +150,7 @@ class Plan(_Data):
     allocations: list[Allocation] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     contracts: list[ContractYear] = Field(default_factory=list)
+    reservations: list[ReservationPurchase] = Field(default_factory=list)  # bought by the plan
     survivability: list[ScenarioResult] = Field(default_factory=list)
     serving_figures: list[ServingFigure] = Field(default_factory=list)
     binding_rules: list[BindingRule] = Field(default_factory=list)

@@ -19,7 +19,8 @@ problem holds; the report says how much more (or less) it really costs.
 
 Module layout: ``verify_facts`` (what the spec says, as arrays), ``verify_costs`` (costs and
 contract years), ``verify_rules`` (demand, capacity, training, cross-workload rules),
-``verify_survive`` (failure scenarios), ``verify_lp`` (the max-served-fraction LP).
+``verify_reservations`` (reservations bought: economics, windows, capacity), ``verify_survive``
+(failure scenarios), ``verify_lp`` (the max-served-fraction LP).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult,
 from archipel.plan.verify_claims import check_claims, check_units, group_stale
 from archipel.plan.verify_costs import Costs, recompute_costs
 from archipel.plan.verify_facts import Cells, Facts, derive_facts
+from archipel.plan.verify_reservations import check_reservations
 from archipel.plan.verify_rules import (
     ABS,
     LP_REL,
@@ -88,6 +90,8 @@ STALE_KINDS = frozenset(
         "allocation-replicas",
         "contract-rows",
         "cost-totals",
+        "reservation-fields",
+        "reservation-figures",
         "survivability-report",
     }
 )
@@ -106,6 +110,11 @@ SEVERITY = (
     "serving-capacity",
     "survivability",
     "offering-capacity",
+    "reservation-offering",
+    "reservation-window",
+    "reservation-nodes",
+    "reservation-capacity",
+    "reservation-limit",
     "provider-capacity",
     "training-work",
     "gang-min",
@@ -126,7 +135,9 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found: list[Problem] = _check_header(plan, facts) + check_claims(plan)
     cells, alloc_problems = _read_allocations(plan.allocations, facts)
     found += alloc_problems
-    costs = recompute_costs(facts, cells)
+    bought_problems, bought = check_reservations(facts, cells, plan.reservations, plan.whole_nodes)
+    found += bought_problems
+    costs = recompute_costs(facts, cells, bought)
     found += _check_allocation_figures(plan.allocations, facts, cells, costs)
     found += _check_contract_rows(plan.contracts, costs.contracts)
     found += _check_totals(plan, costs)

@@ -51,8 +51,10 @@ def committed_by_year(facts: Facts, contract_index: int) -> dict[int, float]:
     return out
 
 
-def recompute_costs(facts: Facts, cells: Cells) -> Costs:
-    """Every cost figure of a plan, from its allocations' nodes and the facts alone."""
+def recompute_costs(facts: Facts, cells: Cells, bought: Float | None = None) -> Costs:
+    """Every cost figure of a plan, from its allocations' nodes and the facts alone, plus
+    ``bought``: [O, T] USD of reservations bought (recomputed by ``verify_reservations``), which
+    count like allocations of purchase option ``reserved``, toward the contracts covering them."""
     inputs = facts.inputs
     o, t = cells.offering, cells.period
     cost = cells.nodes * cells.active_hours(facts) * facts.price[o] * (1.0 - facts.discount[o, t])
@@ -66,6 +68,12 @@ def recompute_costs(facts: Facts, cells: Cells) -> Costs:
     for ai, oi in enumerate(o.tolist()):
         spend[facts.provider_of[oi]] += float(cost[ai])
         by_option[opts[oi]] += float(cost[ai])
+    bought = np.zeros(inputs.reserved_fixed_usd.shape) if bought is None else bought
+    bought_o, bought_t = np.nonzero(bought)
+    for bo, bt in zip(bought_o, bought_t, strict=True):  # reservations bought
+        by_period[bt] += bought[bo, bt]
+        spend[facts.provider_of[bo]] += float(bought[bo, bt])
+        by_option["reserved"] += float(bought[bo, bt])
     for fo in np.flatnonzero(fixed.sum(axis=1) > 0):
         spend[facts.provider_of[fo]] += float(fixed[fo].sum())
         by_option["reserved"] += float(fixed[fo].sum())
@@ -76,6 +84,9 @@ def recompute_costs(facts: Facts, cells: Cells) -> Costs:
     who = facts.contract_of[o, t]
     for c_ in np.flatnonzero(who >= 0):
         spent[int(who[c_]), int(years[t[c_]])] += float(cost[c_])
+    for bo, bt in zip(bought_o, bought_t, strict=True):
+        if facts.contract_of[bo, bt] >= 0:
+            spent[int(facts.contract_of[bo, bt]), int(years[bt])] += float(bought[bo, bt])
     for oi, cid in enumerate(inputs.reserved_contract):
         if cid is None or cid not in contract_ids:
             continue

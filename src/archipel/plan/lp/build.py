@@ -9,6 +9,7 @@ import numpy as np
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.lp.problem import Problem, build_problem
 from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
+from archipel.plan.lp.reservations import Purchases, add_purchases, with_spend
 from archipel.plan.lp.serving import BoolArray, FloatArray, ServingCells, serving_cells
 from archipel.plan.lp.serving_rows import Carriers, add_serving, add_spot_caps
 from archipel.plan.lp.shared import (
@@ -45,6 +46,7 @@ class Built:
     shortfall: VarBlock
     contract_years: list[tuple[int, int, float, float]]
     scenarios: tuple[str, ...]
+    purchases: Purchases  # reservations bought (archipel.plan.lp.reservations)
 
 
 def _scenarios(
@@ -128,13 +130,29 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
     )
     add_offering_capacity(b, prob, view)
     add_provider_limits(b, prob, view)
-    shortfall, cy = add_contracts(b, prob, view)
-    add_diversification(b, prob, view)
+    # reservations bought: their columns, and their spend in the contract and share rows (kept
+    # apart here so that a rewrite of the contract rows can take the spend entries as they are)
+    bought = add_purchases(b, prob, view, integer, tie)
+    spend = with_spend(view, bought)
+    shortfall, cy = add_contracts(b, prob, spend)
+    add_diversification(b, prob, spend)
     add_min_providers(b, prob, cells, flow, fi)
     names = []
     for name, frac, keep_q, keep_f in _scenarios(prob, cells):
         add_serving(b, prob, cells, n, frac, keep_q, keep_f, f"@{name}")
         names.append(name)
     return Built(
-        b.build(), prob, cells, tcells, n, y, flow, fi, carriers, shortfall, cy, tuple(names)
+        b.build(),
+        prob,
+        cells,
+        tcells,
+        n,
+        y,
+        flow,
+        fi,
+        carriers,
+        shortfall,
+        cy,
+        tuple(names),
+        bought,
     )
