@@ -33,6 +33,7 @@ def dive(
     share: float = 0.25,
     nearest_rounds: int = 40,
     max_rounds: int = 200,
+    last: NDArray[np.bool_] | None = None,
 ) -> Solution | None:
     """A whole-node solution of ``lp`` (its integer columns integral), or None.
 
@@ -43,12 +44,21 @@ def dive(
     round leaves no plan, its columns are fixed rounded up instead; when that fails too, the
     dive gives up. After ``nearest_rounds`` rounds every fractional column is fixed rounded up
     (repaired) each round, which ends the dive in a few more.
+
+    ``last`` (a mask over the columns) names integer columns that give capacity to others —
+    reservation purchases: they are rounded only once no other column is fractional. Until
+    then each re-solve buys what the nodes fixed so far need, so a limit they can raise (a
+    row where they have a negative coefficient) is no reason to round nodes down; and with
+    whole nodes the purchases that cover them are mostly whole already (each covers
+    consecutive periods).
     """
     if relaxed.x is None:
         return None
     ints = np.nonzero(lp.integer)[0]
     by_col = lp.matrix[:, ints].tocsc()
     has_upper = np.isfinite(lp.row_upper)
+    late_mask = None if last is None else last[ints]
+    last_cols = np.zeros(0, np.int64) if last is None else np.nonzero(last)[0]
     sol = relaxed
     for n in range(max_rounds):
         assert sol.x is not None
@@ -56,21 +66,49 @@ def dive(
         frac = np.abs(v - np.round(v)) > TOL
         if not frac.any():
             return sol
+        limits = has_upper
+        if late_mask is not None and (frac & ~late_mask).any():
+            frac &= ~late_mask
+            limits = has_upper & ~_raisable(lp, sol.x, last_cols, has_upper)
         idx = np.nonzero(frac)[0]
         near = np.abs(v[idx] - np.round(v[idx]))
         late = n >= nearest_rounds
         count = idx.size if late else max(1, int(np.ceil(share * idx.size)))
         pick = np.zeros(ints.size, dtype=bool)
         pick[idx[np.argsort(near, kind="stable")[:count]]] = True
-        nearest = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=late)
+        nearest = _round(lp, sol.x, ints, by_col, limits, pick, up_only=late)
         again = _fix_and_solve(session, ints, pick, nearest, deadline)
         if again is None:  # rounding down left no plan: round these up instead
-            upward = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=True)
+            upward = _round(lp, sol.x, ints, by_col, limits, pick, up_only=True)
             again = _fix_and_solve(session, ints, pick, upward, deadline)
         if again is None:
             return None
         sol = again
     return None
+
+
+def _raisable(
+    lp: LinearProgram, x: Float, cols: NDArray[np.int64], has_upper: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """[rows] upper limits that one of ``cols`` can raise by a whole unit: the column has a
+    negative coefficient there and room for one more unit in every upper limit it counts in."""
+    if cols.size == 0:
+        return np.zeros(lp.num_rows, dtype=bool)
+    import scipy.sparse as sp
+
+    act = lp.matrix @ x
+    room = np.where(has_upper, lp.row_upper - act, np.inf)
+    sub = sp.csc_matrix(lp.matrix[:, cols])
+    ok = np.ones(cols.size, dtype=bool)
+    for k in range(cols.size):
+        rows = sub.indices[sub.indptr[k] : sub.indptr[k + 1]]
+        vals = sub.data[sub.indptr[k] : sub.indptr[k + 1]]
+        up = vals > 0
+        ok[k] = x[cols[k]] + 1 <= lp.col_upper[cols[k]] and bool(
+            np.all(room[rows[up]] >= vals[up] - TOL)
+        )
+    neg = sp.csc_matrix(sub.multiply(sub < 0))[:, np.nonzero(ok)[0]]
+    return np.asarray((neg != 0).sum(axis=1) > 0).ravel()
 
 
 def _fix_and_solve(
