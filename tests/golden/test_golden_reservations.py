@@ -152,6 +152,16 @@ def test_max_nodes_caps_what_is_held() -> None:
     assert plan.objective_usd == pytest.approx(1_009_152.0)
 
 
+def test_reserved_nodes_share_the_offering_capacity() -> None:
+    """ovh:gra holds at most 10 nodes a period, on demand and reserved together. Twelve nodes
+    all year (240 requests/s): 10 reserved ovh nodes (10 × 378,432 = 3,784,320) and 2 on
+    demand at aws:us-east-1, the next cheapest at 80/h (2 × 80 × 8760 = 1,401,600): 5,185,920.
+    (Were the capacity not shared, 12 reserved ovh nodes would cost 4,541,184.)"""
+    plan = run(fleet([240, 240, 240, 240], ri()))
+    assert [r.nodes for r in plan.reservations] == [10.0]
+    assert plan.objective_usd == pytest.approx(5_185_920.0)
+
+
 def test_whole_nodes_are_bought() -> None:
     """30 requests/s need 1.5 nodes: two whole nodes, both reserved: 2 × 378,432 = 756,864
     (one reserved and one on demand: 378,432 + 630,720 = 1,009,152)."""
@@ -254,6 +264,12 @@ def test_whole_nodes_limits_and_offerings_are_checked(bought: tuple[Plan, Spec])
     rules, problems, _ = findings(tamper(plan, nodes=2.0), spec)
     assert rules == ["reservation-limit"]
     assert "2 nodes held, max_nodes 1" in problems[0]
+    more = plan.model_copy(
+        update={"allocations": [a.model_copy(update={"nodes": 11.0}) for a in plan.allocations]}
+    )
+    rules, problems, _ = findings(tamper(more, nodes=11.0), spec)
+    assert "offering-capacity" in rules
+    assert any("11 nodes on demand and reserved, capacity 10" in p for p in problems)
     wrong = tamper(plan, offering_id="ovh:gra:h100-8:on_demand")
     rules, problems, _ = findings(wrong, spec)
     assert rules[0] == "reservation-offering"

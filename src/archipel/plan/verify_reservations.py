@@ -14,7 +14,10 @@ allocations (docs/semantics.md, "Reservations (decisions)"):
 - per derived offering and period: nodes used ≤ Σ purchases' nodes × hours of the period inside
   their term / period hours (``reservation-capacity``);
 - per option with ``max_nodes`` and period: nodes of purchases whose term overlaps the period
-  ≤ max_nodes (``reservation-limit``).
+  ≤ max_nodes (``reservation-limit``);
+- per on-demand offering with a capacity: its nodes plus the nodes on the offerings derived
+  from it ≤ its capacity (``offering-capacity``; the offering alone is checked by
+  :func:`archipel.plan.verify_rules.check_offering_capacity`).
 
 It returns the purchases' cost per (offering, period) — nodes × in-period term hours × rate — for
 the cost recomputation (:func:`archipel.plan.verify_costs.recompute_costs`).
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archipel.catalog.model import PurchaseOption
+from archipel.catalog.model import Offering, PurchaseOption
 from archipel.perf.accelerators import canonical_name
 from archipel.plan.reservation_result import ReservationPurchase
 from archipel.plan.verify_facts import Cells, Facts, Float
@@ -131,27 +134,56 @@ def check_reservations(
         use = _attributed_use(facts, b, held, used[b.offering])
         out += _figures(facts, p, b, option, pct, assumed, use)
     out += _capacity(facts, cells, held, set(option_of)) + _limits(facts, kept)
+    out += _shared_capacity(facts, cells, set(option_of))
     return out, spend
 
 
-def _base_price(facts: Facts, o: int) -> float | None:
-    """The on-demand price of the node a derived offering stands for, found by its provider,
-    region and instance type among the inputs' on-demand offerings."""
+def _base(facts: Facts, o: int) -> int | None:
+    """The on-demand offering a derived offering stands for, found by its provider, region and
+    instance type among the inputs' on-demand offerings."""
     d = facts.inputs.offerings[o]
-    for x in facts.inputs.offerings:
+    want = (d.provider, d.region, d.instance_type)
+    for k, x in enumerate(facts.inputs.offerings):
         if x.purchase_option == PurchaseOption.ON_DEMAND and (
-            x.provider,
-            x.region,
-            x.instance_type,
-        ) == (d.provider, d.region, d.instance_type):
-            return x.price_usd_per_node_hour
+            (x.provider, x.region, x.instance_type) == want
+        ):
+            return k
     return None
 
 
-def _in_scope(option: ReservationOption, o: object) -> bool:
-    from archipel.catalog.model import Offering
+def _base_price(facts: Facts, o: int) -> float | None:
+    """The on-demand price of the node a derived offering stands for."""
+    k = _base(facts, o)
+    return None if k is None else facts.inputs.offerings[k].price_usd_per_node_hour
 
-    assert isinstance(o, Offering)
+
+def _shared_capacity(facts: Facts, cells: Cells, derived: set[int]) -> list[Problem]:
+    """Nodes on an on-demand offering and on the offerings derived from it ≤ its capacity."""
+    inputs = facts.inputs
+    used = np.zeros((len(inputs.offerings), len(facts.hours)))
+    np.add.at(used, (cells.offering, cells.period), cells.nodes)
+    total = used.copy()
+    for o in derived:
+        k = _base(facts, o)
+        if k is not None:
+            total[k] += used[o]
+    cap = inputs.capacity_nodes
+    out: list[Problem] = []
+    for k, t in zip(*np.nonzero(np.isfinite(cap) & (total > used)), strict=True):
+        if exceeds(float(total[k, t]), float(cap[k, t])) and not exceeds(
+            float(used[k, t]), float(cap[k, t])
+        ):
+            out.append(
+                (
+                    "offering-capacity",
+                    f"offering {inputs.keys[k]}, period {facts.labels[t]}: {total[k, t]:.6g} "
+                    f"nodes on demand and reserved, capacity {cap[k, t]:.6g}",
+                )
+            )
+    return out
+
+
+def _in_scope(option: ReservationOption, o: Offering) -> bool:
     accels = {canonical_name(a) or a for a in option.accelerators or ()}
     return (
         o.provider == option.provider

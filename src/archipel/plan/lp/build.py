@@ -9,7 +9,7 @@ import numpy as np
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.lp.problem import Problem, build_problem
 from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
-from archipel.plan.lp.reservations import Purchases, add_purchases, with_spend
+from archipel.plan.lp.reservations import Purchases, add_purchases, on_base, with_spend
 from archipel.plan.lp.serving import BoolArray, FloatArray, ServingCells, serving_cells
 from archipel.plan.lp.serving_rows import Carriers, add_serving, add_spot_caps
 from archipel.plan.lp.shared import (
@@ -128,7 +128,7 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         nodes=np.concatenate([cells.n_nodes, np.ones(tcells.y_j.size)]),
         cost=np.concatenate([cells.n_cost, tcells.y_cost]),
     )
-    add_offering_capacity(b, prob, view)
+    add_offering_capacity(b, prob, on_base(prob, view))  # reserved nodes share the offering's
     add_provider_limits(b, prob, view)
     # reservations bought: their columns, and their spend in the contract and share rows (kept
     # apart here so that a rewrite of the contract rows can take the spend entries as they are)

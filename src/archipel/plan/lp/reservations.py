@@ -86,6 +86,18 @@ def with_spend(view: NodeView, bought: Purchases) -> NodeView:
     )
 
 
+def on_base(prob: Problem, view: NodeView) -> NodeView:
+    """The view with nodes on derived offerings counted on the on-demand offering each derives
+    from: a reservation is capacity of that instance type in that region, so the offering's
+    ``max_nodes`` holds on-demand and reserved nodes together."""
+    res = prob.inputs.reservable
+    if res.size == 0:
+        return view
+    base = np.arange(prob.num_offerings, dtype=np.int64)
+    base[res.offering] = res.base
+    return NodeView(col=view.col, o=base[view.o], t=view.t, nodes=view.nodes, cost=view.cost)
+
+
 def _terms(
     pers: tuple[Period, ...], option: ReservationOption
 ) -> tuple[IntArray, list[dt.datetime], IntArray, IntArray, FloatArray]:
