@@ -4,9 +4,9 @@
 objective and its bound labelled for what it is, whole nodes or the fractional view, how many
 blocks were solved), cost by provider, period and purchase option, where each workload runs
 (instance type, whole nodes, replicas, utilisation, option), the serving figures behind it,
-commitments, survivability and the rules that bind. Every table fits the console's width — at
-60 columns and up — without breaking a word (:mod:`archipel.report.fit`); wider consoles show
-more columns. It reads the plan and writes to the console it is given; nothing else. Every
+commitments, reservations bought, survivability and the rules that bind. Every table fits the
+console's width — at 60 columns and up — without breaking a word (:mod:`archipel.report.fit`);
+wider consoles show more columns. It reads the plan and writes to the console it is given; nothing else. Every
 string taken from the plan is printed as plain text, never as rich markup.
 
 ``make_console`` is the console the CLI prints summaries on: colours on a terminal only, and for
@@ -43,6 +43,7 @@ from archipel.report.fmt import (
     option_label,
     period_year,
 )
+from archipel.report.reservations import print_reservations
 
 MAX_PERIOD_ROWS = 12
 PIPED_WIDTH = 80
@@ -137,6 +138,9 @@ def _costs(plan: Plan, console: Console) -> None:
         notes.append(f"includes take-or-pay shortfall {format_usd(plan.shortfall_usd)}")
     if plan.reserved_fixed_usd:
         notes.append(f"reserved blocks (fixed) {format_usd(plan.reserved_fixed_usd)}")
+    if plan.reservations:
+        bought = sum(r.in_horizon_usd for r in plan.reservations)
+        notes.append(f"reservations bought {format_usd(bought)} in the horizon")
     if notes:
         console.print(Text(" · ".join(notes), style="dim"))
         console.print()
@@ -310,6 +314,7 @@ def render_summary(plan: Plan, console: Console) -> None:
         print_placements,
         print_serving_figures,
         _commitments,
+        print_reservations,
         print_survivability,
         _binding_rules,
         _timings,
