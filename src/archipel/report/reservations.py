@@ -105,9 +105,7 @@ def print_reservations(plan: Plan, console: Console) -> None:
         View(wide_cols, [*wide, None, total_row]),
         View(narrow_cols, [*narrow, None, narrow_total]),
     ]
-    print_table(
-        console, "Reservations bought (cost in the horizon, upfront cash, left after)", views
-    )
+    print_table(console, "Reservations bought", views)
     notes = [
         "in horizon: hours held inside the horizon, counted in the totals; after: the "
         "commitment left after the horizon ends, not in the totals"
