@@ -51,7 +51,8 @@ def ri(**fields: Any) -> ReservationOption:
 
 
 def fleet(demand: list[float], *options: ReservationOption, **kwargs: Any) -> Spec:
-    spec = spec_with(services=[service(demand={"eu": demand})], periods=4, **kwargs)
+    kwargs.setdefault("periods", 4)
+    spec = spec_with(services=[service(demand={"eu": demand})], **kwargs)
     sel = CatalogSelection(
         source="tests", accelerators=["H100"], purchase_options=[PurchaseOption.ON_DEMAND]
     )
@@ -188,6 +189,27 @@ def test_reservation_spend_counts_toward_a_contract() -> None:
     assert row.spent_usd == pytest.approx(378_432.0)
     assert row.shortfall_usd == pytest.approx(21_568.0)
     assert plan.objective_usd == pytest.approx(400_000.0)
+
+
+@pytest.mark.parametrize(("hours", "bought"), [(16, False), (17, True)])
+def test_a_one_day_capacity_block_on_an_hourly_horizon(hours: int, bought: bool) -> None:
+    """Hourly periods over two days; a capacity block holds one ovh node for 24 h at 30 % off:
+    24 × 72 × 0.7 = 1,209.6, all upfront (the kind's default). One node needed for the first
+    ``hours`` hours costs 72 × hours on demand: 1,152 for 16 h (not bought), 1,224 for 17 h
+    (bought: the block costs 1,209.6 and covers all 17 hours). Break-even: 0.7 × 24 = 16.8 h."""
+    block = ri(kind="capacity_block", term_years=None, term_days=1, discount_pct=30)
+    block = block.model_copy(update={"buy_until": None})
+    demand = [20.0] * hours + [0.0] * (48 - hours)
+    spec = fleet(demand, block, periods=48, granularity="hour")
+    plan = run(spec)
+    if not bought:
+        assert plan.reservations == [] and plan.objective_usd == pytest.approx(72.0 * hours)
+        return
+    (r,) = plan.reservations
+    assert (r.start_period, r.term_hours, r.nodes) == (0, 24.0, 1.0)
+    assert r.upfront_usd == pytest.approx(1_209.6) and r.recurring_in_horizon_usd == 0.0
+    assert r.utilisation == pytest.approx(hours / 24)
+    assert plan.objective_usd == pytest.approx(1_209.6)
 
 
 def test_greedy_never_buys_and_its_plans_verify() -> None:

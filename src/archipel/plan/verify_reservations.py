@@ -20,7 +20,10 @@ allocations (docs/semantics.md, "Reservations (decisions)"):
   :func:`archipel.plan.verify_rules.check_offering_capacity`).
 
 It returns the purchases' cost per (offering, period) — nodes × in-period term hours × rate — for
-the cost recomputation (:func:`archipel.plan.verify_costs.recompute_costs`).
+the cost recomputation (:func:`archipel.plan.verify_costs.recompute_costs`). From the inputs it
+takes only which option each derived offering belongs to, and checks that offering against the
+option itself; prices come from the on-demand offerings, discounts from the spec (its
+``discount_pct`` or the documented level, :func:`archipel.spec.reservations.resolve_discount`).
 """
 
 from __future__ import annotations
