@@ -28,7 +28,13 @@ from archipel.plan.inputs import prepare
 from archipel.plan.planner import PlanOptions, make_plan
 from archipel.plan.result import Plan, Status
 from archipel.plan.verify import verify
-from archipel.spec.models import CatalogSelection, Contract, ReservationOption, Spec
+from archipel.spec.models import (
+    CatalogSelection,
+    Contract,
+    DiversificationRule,
+    ReservationOption,
+    Spec,
+)
 from factories import service, small_catalog, spec_with
 
 Q = (2160.0, 2184.0, 2208.0, 2208.0)
@@ -210,6 +216,25 @@ def test_a_one_day_capacity_block_on_an_hourly_horizon(hours: int, bought: bool)
     assert r.upfront_usd == pytest.approx(1_209.6) and r.recurring_in_horizon_usd == 0.0
     assert r.utilisation == pytest.approx(hours / 24)
     assert plan.objective_usd == pytest.approx(1_209.6)
+
+
+def test_reservation_spend_counts_in_provider_shares() -> None:
+    """Two nodes all year, no provider above 60 % of spend. Reserving both at ovh (756,864) is
+    all ovh. With one reserved (378,432) and the second node on demand for h hours at ovh (72/h)
+    and 8760 − h at aws:us-east-1 (80/h): 378,432 + 72 h ≤ 1.5 × 80 × (8760 − h) ⟺ h ≤ 3504,
+    so one quarter of 2208 h at ovh: 378,432 + 72 × 2208 + 80 × 6552 = 1,061,568."""
+    rule = DiversificationRule(max_share=0.6)
+    plan = run(fleet([40, 40, 40, 40], ri(), rules=[rule]))
+    assert [r.nodes for r in plan.reservations] == [1.0]
+    assert plan.objective_usd == pytest.approx(1_061_568.0)
+    assert plan.cost_by_provider_usd["ovh"] <= 0.6 * 1_061_568.0 + 1e-6
+
+
+def test_workloads_keep_their_purchase_options() -> None:
+    """A service that may run on demand only never uses (so never buys) a reservation."""
+    svc = service(demand={"eu": [20] * 4}, purchase_options=[PurchaseOption.ON_DEMAND])
+    plan = run(fleet([0] * 4, ri()).model_copy(update={"services": [svc]}))
+    assert plan.reservations == [] and plan.objective_usd == pytest.approx(P * YEAR)
 
 
 def test_greedy_never_buys_and_its_plans_verify() -> None:
