@@ -99,14 +99,10 @@ def _raisable(
     act = lp.matrix @ x
     room = np.where(has_upper, lp.row_upper - act, np.inf)
     sub = sp.csc_matrix(lp.matrix[:, cols])
-    ok = np.ones(cols.size, dtype=bool)
-    for k in range(cols.size):
-        rows = sub.indices[sub.indptr[k] : sub.indptr[k + 1]]
-        vals = sub.data[sub.indptr[k] : sub.indptr[k + 1]]
-        up = vals > 0
-        ok[k] = x[cols[k]] + 1 <= lp.col_upper[cols[k]] and bool(
-            np.all(room[rows[up]] >= vals[up] - TOL)
-        )
+    col_of = np.repeat(np.arange(cols.size), np.diff(sub.indptr))
+    full = (sub.data > 0) & (room[sub.indices] < sub.data - TOL)  # no room for one more unit
+    ok = x[cols] + 1 <= lp.col_upper[cols]
+    ok[col_of[full]] = False
     neg = sp.csc_matrix(sub.multiply(sub < 0))[:, np.nonzero(ok)[0]]
     return np.asarray((neg != 0).sum(axis=1) > 0).ravel()
 
