@@ -22,6 +22,7 @@ from archipel.perf.accelerators import ACCELERATORS, canonical_name
 
 FLAG_ACCELERATOR_DECLARED = "accelerator-declared"
 FLAG_AVAILABILITY_ASSUMED = "availability-assumed"
+FLAG_DISCOUNT_ASSUMED = "discount-assumed"
 FLAG_SPOT_RATES_ASSUMED = "spot-rates-assumed"
 FLAG_SPOT_RATES_PROXY = "spot-rates-proxy"
 
@@ -84,6 +85,13 @@ FLAGS: dict[str, FlagInfo] = {
             "a chip the spec does not declare cannot be planned on",
             "declare the chip under the spec's `accelerators:` (name, memory_gib, bf16_tflops, "
             "memory_bandwidth_tb_per_s), with its data sheet or measured figures",
+        ),
+        FlagInfo(
+            FLAG_DISCOUNT_ASSUMED,
+            "a reservation option (spec `reservations:`) gave no discount_pct and took the "
+            "provider's headline 'up to' level (archipel.catalog.commitments): the best case it "
+            "advertises, not a rate known for this instance type and term",
+            "give the option's discount_pct from the provider's price list or your quote",
         ),
         FlagInfo(
             FLAG_SPOT_RATES_PROXY,

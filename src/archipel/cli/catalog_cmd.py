@@ -29,7 +29,7 @@ from rich.table import Table
 
 from archipel.catalog.flags import FLAG_ACCELERATOR_DECLARED
 from archipel.catalog.importer import ImportReport, import_paths
-from archipel.catalog.model import Catalog, Offering, suggest
+from archipel.catalog.model import Catalog, suggest
 from archipel.catalog.pricing_rules import declared_chips
 from archipel.catalog.query import (
     OfferingQuery,
@@ -41,7 +41,15 @@ from archipel.catalog.query import (
 from archipel.catalog.regions import PROVIDERS
 from archipel.catalog.report import catalog_report
 from archipel.catalog.snapshot import build_catalog, load_builtin, load_snapshot, save_snapshot
-from archipel.cli.catalog_text import import_json, offer_lines, para, print_import, report_lines
+from archipel.cli.catalog_text import (
+    import_json,
+    offer_lines,
+    offering_json,
+    para,
+    print_import,
+    report_lines,
+)
+from archipel.cli.commitments_cmd import commitments_command
 from archipel.errors import UnknownNameError
 from archipel.perf.accelerators import ACCELERATORS, canonical_name
 
@@ -66,6 +74,7 @@ def register(app: typer.Typer) -> None:
     sub.command("regions")(regions_command)
     sub.command("show")(show_command)
     sub.command("report")(report_command)
+    sub.command("commitments")(commitments_command)
     app.add_typer(sub, name="catalog")
 
 
@@ -249,7 +258,7 @@ def offers_command(
         for tag in empty_jurisdictions(cat, query.jurisdictions)
     ]
     if json_output:
-        typer.echo(json.dumps([_offering_json(o) for o in shown], indent=2))
+        typer.echo(json.dumps([offering_json(o) for o in shown], indent=2))
         for note in notes:
             typer.echo(f"note: {note}", err=True)
         return
@@ -441,27 +450,6 @@ def _chips(cat: Catalog, names: Sequence[str]) -> frozenset[str] | None:
 
 def _split(values: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
-
-
-def _offering_json(o: Offering) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "provider": o.provider,
-        "region": o.region,
-        "instance_type": o.instance_type,
-        "accelerator": o.accelerator,
-        "accelerators_per_node": o.accelerators_per_node,
-        "purchase_option": o.purchase_option.value,
-        "price_usd_per_node_hour": o.price_usd_per_node_hour,
-        "price_usd_per_accelerator_hour": o.price_usd_per_accelerator_hour,
-        "interruptions_per_hour": o.interruptions_per_hour,
-        "max_nodes": o.max_nodes,
-        "scale_up": o.scale_up,
-        "fabric": o.fabric,
-        "fabric_gbps": o.fabric_gbps,
-        "availability": o.availability,
-        "flags": list(o.flags),
-    }
 
 
 def _write_import_snapshot(

@@ -391,3 +391,25 @@ def _chips_skipped(f: FileReport, most: int = 6) -> str:
         return ""
     listed = ", ".join(f"{a} {n}" for a, n in names[:most]) + (", …" if len(names) > most else "")
     return f" ({listed}); keep a chip of your own with --accelerator NAME"
+
+
+def offering_json(o: Offering) -> dict[str, Any]:
+    """An offering as ``catalog offers --json`` prints it."""
+    return {
+        "id": o.id,
+        "provider": o.provider,
+        "region": o.region,
+        "instance_type": o.instance_type,
+        "accelerator": o.accelerator,
+        "accelerators_per_node": o.accelerators_per_node,
+        "purchase_option": o.purchase_option.value,
+        "price_usd_per_node_hour": o.price_usd_per_node_hour,
+        "price_usd_per_accelerator_hour": o.price_usd_per_accelerator_hour,
+        "interruptions_per_hour": o.interruptions_per_hour,
+        "max_nodes": o.max_nodes,
+        "scale_up": o.scale_up,
+        "fabric": o.fabric,
+        "fabric_gbps": o.fabric_gbps,
+        "availability": o.availability,
+        "flags": list(o.flags),
+    }

@@ -34,6 +34,7 @@ def dive(
     nearest_rounds: int = 40,
     max_rounds: int = 200,
     max_failures: int = 60,
+    last: NDArray[np.bool_] | None = None,
 ) -> Solution | None:
     """A whole-node solution of ``lp`` (its integer columns integral), or None.
 
@@ -44,14 +45,24 @@ def dive(
     round leaves no plan, its columns are fixed rounded up instead; when that fails too, the
     round is retried with the nearer half of its columns, down to one column, which is then
     deferred until other columns have moved (a training gang's nodes may fit only once the
-    services around it are whole). After ``max_failures`` failed re-solves the dive gives up. After ``nearest_rounds`` rounds every fractional column is fixed rounded up
-    (repaired) each round, which ends the dive in a few more.
+    services around it are whole). After ``max_failures`` failed re-solves the dive gives up.
+    After ``nearest_rounds`` rounds every fractional column is fixed rounded up (repaired) each
+    round, which ends the dive in a few more.
+
+    ``last`` (a mask over the columns) names integer columns that give capacity to others —
+    reservation purchases: they are rounded only once no other column is fractional. Until
+    then each re-solve buys what the nodes fixed so far need, so a limit they can raise (a
+    row where they have a negative coefficient) is no reason to round nodes down; and with
+    whole nodes the purchases that cover them are mostly whole already (each covers
+    consecutive periods).
     """
     if relaxed.x is None:
         return None
     ints = np.nonzero(lp.integer)[0]
     by_col = lp.matrix[:, ints].tocsc()
     has_upper = np.isfinite(lp.row_upper)
+    late_mask = None if last is None else last[ints]
+    last_cols = np.zeros(0, np.int64) if last is None else np.nonzero(last)[0]
     sol = relaxed
     deferred = np.zeros(ints.size, dtype=bool)  # columns no rounding could fix, for now
     failures = 0
@@ -62,6 +73,10 @@ def dive(
         frac = np.abs(v - np.round(v)) > TOL
         if not frac.any():
             return sol
+        limits = has_upper
+        if late_mask is not None and (frac & ~late_mask).any():
+            frac &= ~late_mask
+            limits = has_upper & ~_raisable(lp, sol.x, last_cols, has_upper)
         if not (frac & ~deferred).any():
             deferred[:] = False  # everything left was deferred: try them all again, in bulk
             n = max(n, nearest_rounds)
@@ -75,10 +90,10 @@ def dive(
         while again is None:
             pick = np.zeros(ints.size, dtype=bool)
             pick[order[:count]] = True
-            nearest = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=late)
+            nearest = _round(lp, sol.x, ints, by_col, limits, pick, up_only=late)
             again = _fix_and_solve(session, ints, pick, nearest, deadline)
             if again is None:  # rounding down left no plan: round these up instead
-                upward = _round(lp, sol.x, ints, by_col, has_upper, pick, up_only=True)
+                upward = _round(lp, sol.x, ints, by_col, limits, pick, up_only=True)
                 again = _fix_and_solve(session, ints, pick, upward, deadline)
             if again is not None:
                 batch = 2 * count
@@ -104,6 +119,26 @@ def dive(
                 return None
         sol = again
     return None
+
+
+def _raisable(
+    lp: LinearProgram, x: Float, cols: NDArray[np.int64], has_upper: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """[rows] upper limits that one of ``cols`` can raise by a whole unit: the column has a
+    negative coefficient there and room for one more unit in every upper limit it counts in."""
+    if cols.size == 0:
+        return np.zeros(lp.num_rows, dtype=bool)
+    import scipy.sparse as sp
+
+    act = lp.matrix @ x
+    room = np.where(has_upper, lp.row_upper - act, np.inf)
+    sub = sp.csc_matrix(lp.matrix[:, cols])
+    col_of = np.repeat(np.arange(cols.size), np.diff(sub.indptr))
+    full = (sub.data > 0) & (room[sub.indices] < sub.data - TOL)  # no room for one more unit
+    ok = x[cols] + 1 <= lp.col_upper[cols]
+    ok[col_of[full]] = False
+    neg = sp.csc_matrix(sub.multiply(sub < 0))[:, np.nonzero(ok)[0]]
+    return np.asarray((neg != 0).sum(axis=1) > 0).ravel()
 
 
 def _fix_and_solve(

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from archipel.plan.contract_books import settle
+from archipel.plan.extract_reservations import add_purchase_spend, reservations_bought
 from archipel.plan.lp.build import Built
 from archipel.plan.lp.egress import EgressSpend, egress_spend
 from archipel.plan.result import (
@@ -279,6 +280,7 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
     by_period += network.by_period
     for p, usd in network.by_provider.items():
         by_provider[p] = by_provider.get(p, 0.0) + usd
+    add_purchase_spend(built, x, by_period, by_provider, by_option)  # reservations bought
     for p, short in books.billed_by_provider.items():
         by_provider[p] = by_provider.get(p, 0.0) + short
     billed = sum(books.billed_by_provider.values())
@@ -303,6 +305,7 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         contracts=books.contracts,
         discount_usd=books.discount_usd,
         unused_commitment_usd=books.unused_usd,
+        reservations=reservations_bought(built, x, allocs),
         serving_figures=serving_figures(built, allocs),
         stats={
             "variables": built.lp.num_cols,

@@ -18,9 +18,10 @@ training accelerators and window), then take the cheapest. Here:
   jobs); an exhausted offering passes the rest of the need to the next cheapest.
 
 It ignores the rules across workloads (survivability, diversification, minimum providers,
-traffic ramps, migration limits) and commitments beyond pricing with contract discounts, so its
-plans are FEASIBLE at best, and the verifier reports the rules they break: they prove nothing
-about optimality. Its code shares nothing with the LP or the verifier.
+traffic ramps, migration limits) and commitments beyond pricing with contract discounts, and
+never buys reservations (the offerings reservation options derive hold no capacity for it), so
+its plans are FEASIBLE at best, and the verifier reports the rules they break: they prove
+nothing about optimality. Its code shares nothing with the LP or the verifier.
 """
 
 from __future__ import annotations
@@ -304,7 +305,9 @@ def _assemble(inputs: PlanInputs, book: Book) -> Plan:
 def plan_greedy(inputs: PlanInputs) -> Plan:
     """Place every workload on its own cheapest feasible offerings (see the module docstring)."""
     price = effective_price(inputs)
-    book = Book(inputs.capacity_nodes.astype(float).copy(), list(limits(inputs)), {}, {})
+    capacity = inputs.capacity_nodes.astype(float).copy()
+    capacity[inputs.reservable.offering] = 0.0  # greedy never buys reservations
+    book = Book(capacity, list(limits(inputs)), {}, {})
     blockers: list[Blocker] = []
     for svc in inputs.spec.services:
         blockers += _place_service(inputs, svc, price, book)

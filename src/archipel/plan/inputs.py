@@ -2,8 +2,9 @@
 
 ``prepare`` applies the spec's catalog selection, price overrides and spot terms, adds the spec's
 own providers, regions, accelerators and offerings (``offerings:``), turns contracts' reserved
-blocks into offerings with their availability and fixed cost per period, and resolves the
-CLOUD Act exposure of each provider. It decides nothing about placement (docs/semantics.md).
+blocks into offerings with their availability and fixed cost per period, adds the offerings
+reservation options may buy (:mod:`archipel.plan.reservations`), and resolves the CLOUD Act
+exposure of each provider. It decides nothing about placement (docs/semantics.md).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,7 @@ from archipel.catalog.regions import jurisdictions_for
 from archipel.errors import Issue as SpecIssue
 from archipel.errors import SpecError
 from archipel.perf.accelerators import ACCELERATORS, Accelerator, canonical_name
+from archipel.plan.reservations import Reservable, derive
 from archipel.spec.models import CostCapital, OfferingDecl, Spec, SpotTerms
 from archipel.spec.periods import Period, overlap_hours, periods
 
@@ -31,7 +33,8 @@ HOURS_PER_YEAR = 8766.0  # 365.25 days
 @dataclass(frozen=True)
 class PlanInputs:
     """Offerings after selection/overrides (catalog ones, then declared ones, then reserved
-    blocks), the accelerator facts they refer to, and per-period capacity and fixed costs."""
+    blocks, then those reservation options may buy), the accelerator facts they refer to, and
+    per-period capacity and fixed costs."""
 
     spec: Spec
     catalog: Catalog  # with the spec's own providers and regions added
@@ -43,6 +46,8 @@ class PlanInputs:
     reserved_contract: tuple[str | None, ...]  # contract id of a reserved block, else None
     cloud_act: dict[str, bool]  # provider id -> subject to the US CLOUD Act
     accelerators: dict[str, Accelerator]  # canonical name -> facts (built-in and declared)
+    # offerings derived from reservation options (archipel.plan.reservations), last in order
+    reservable: Reservable = field(default_factory=Reservable)
 
     @property
     def period_hours(self) -> NDArray[np.float64]:
@@ -294,6 +299,13 @@ def prepare(spec: Spec, catalog: Catalog) -> PlanInputs:
             contract_of.append(c.id)
     if issues:
         raise SpecError(issues)
+    # reservations the planner may buy: derived offerings, capacity decided by the plan
+    bought, bought_keys, reservable = derive(spec, offerings, len(offerings))
+    offerings += bought
+    keys += bought_keys
+    cap += [np.full(len(pers), np.inf) for _ in bought]
+    fixed += [np.zeros(len(pers)) for _ in bought]
+    contract_of += [None] * len(bought)
 
     cloud_act = {p.id: p.cloud_act for p in catalog.providers}
     for ps in spec.providers:
@@ -312,4 +324,5 @@ def prepare(spec: Spec, catalog: Catalog) -> PlanInputs:
         reserved_contract=tuple(contract_of),
         cloud_act=cloud_act,
         accelerators=accelerators,
+        reservable=reservable,
     )

@@ -94,8 +94,9 @@ def _support_mip(
     deadline: float | None,
 ) -> Solution | None:
     """Whole nodes on the relaxation's support: integer columns the relaxation leaves at 0 stay
-    at 0 (except ``free`` ones: training nodes and gang choices), the rest are chosen by the
-    MIP solver — a small MIP, a restriction of the block, so its plans are feasible for it."""
+    at 0 (except ``free`` ones: training nodes, gang choices and reservation purchases), the
+    rest are chosen by the MIP solver — a small MIP, a restriction of the block, so its plans
+    are feasible for it."""
     hi = sub.col_upper.copy()
     hi[sub.integer & (x <= 1e-9) & ~free] = 0.0
     sol = solve(
@@ -121,14 +122,19 @@ class _Block:
 
 
 def _solve_block(
-    sub: LinearProgram, free: NDArray[np.bool_], options: PlanOptions, deadline: float | None
+    sub: LinearProgram,
+    free: NDArray[np.bool_],
+    options: PlanOptions,
+    deadline: float | None,
+    last: NDArray[np.bool_] | None = None,
 ) -> _Block:
     """The relaxation, the chosen solution and the proven bound of one block.
 
     Integer columns (whole nodes; gang and provider choices in any view): the dive from the
     relaxation when that is within the gap; else the better of the dive and a MIP on the
     relaxation's support; the full MIP for small blocks or when both fail. Every integer
-    solution is checked against the relaxation's bound (a solver bug can break it).
+    solution is checked against the relaxation's bound (a solver bug can break it). ``last``:
+    the columns the dive rounds last (reservation purchases, :func:`archipel.plan.dive.dive`).
     """
     session = LPSession(sub)
     relaxed = session.solve(time_limit_s=_left(deadline))
@@ -141,7 +147,7 @@ def _solve_block(
     vals = relaxed.x[sub.integer]
     if np.all(np.abs(vals - np.round(vals)) <= 1e-6):
         return _Block(relaxed, relaxed, False, relaxed.objective)
-    dived = dive(sub, relaxed, session, deadline)  # bounded by its rounds (and --time-limit)
+    dived = dive(sub, relaxed, session, deadline, last=last)  # bounded by its rounds
     if dived is not None and _within(
         dived.objective or 0.0, relaxed.objective, options.mip_rel_gap
     ):
@@ -174,7 +180,12 @@ def _solve_block(
 
 
 def _solve(
-    lp: LinearProgram, free: NDArray[np.bool_], options: PlanOptions, t0: float, say: Progress
+    lp: LinearProgram,
+    free: NDArray[np.bool_],
+    options: PlanOptions,
+    t0: float,
+    say: Progress,
+    last: NDArray[np.bool_] | None = None,
 ) -> _Solved:
     deadline = None if options.time_limit_s is None else t0 + options.time_limit_s
     blocks = independent_blocks(lp)
@@ -196,7 +207,8 @@ def _solve(
         if len(big) > 1:
             say(f"solving block {i} of {len(big)}: {block.cols.size:,} variables")
         sub = restrict(lp, block)
-        result = _solve_block(sub, free[block.cols], options, deadline)
+        rounds_last = None if last is None else last[block.cols]
+        result = _solve_block(sub, free[block.cols], options, deadline, rounds_last)
         relaxed, chosen = result.relaxed, result.chosen
         solved.mip_blocks += result.used_mip
         if chosen.x is None:
@@ -231,10 +243,12 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     lp = built.lp
     say(f"solving: {lp.num_cols:,} variables, {lp.num_rows:,} constraints")
     free = np.zeros(lp.num_cols, dtype=bool)
-    for name in ("nodes_training", "gang_choice"):
+    for name in ("nodes_training", "gang_choice", "reservation_buy"):
         if name in lp.var_blocks:
             free[lp.var_blocks[name].cols()] = True
-    solved = _solve(lp, free, options, t0, say)
+    last = np.zeros(lp.num_cols, dtype=bool)  # reservations: rounded after the nodes they hold
+    last[built.purchases.cols.cols()] = True
+    solved = _solve(lp, free, options, t0, say, last)
     t_solve = time.perf_counter() - t0 - t_build
     timings = {"build": t_build, "solve": t_solve}
     stats = {

@@ -22,6 +22,9 @@ Semantics every producer and checker agrees on (see docs/semantics.md):
   max(0, committed + carried in − carried out − spent), billed when take-or-pay; ``useful_usd``
   and ``idle_usd`` split the spent figure by the load the capacity carries; ``unused_usd`` =
   max(0, committed + carried in − carried out − useful): commitment paid for and not used.
+- ``reservations``: what the plan buys (:mod:`archipel.plan.reservation_result`); their
+  in-horizon cost is in ``cost_by_period_usd`` and the totals (purchase option ``reserved``) and
+  in the provider's spend share; it does not count toward contract commitments.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from archipel.plan.reservation_result import ReservationPurchase
 
 
 class Status(StrEnum):
@@ -192,6 +197,7 @@ class Plan(_Data):
     allocations: list[Allocation] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     contracts: list[ContractYear] = Field(default_factory=list)
+    reservations: list[ReservationPurchase] = Field(default_factory=list)  # bought by the plan
     survivability: list[ScenarioResult] = Field(default_factory=list)
     serving_figures: list[ServingFigure] = Field(default_factory=list)
     binding_rules: list[BindingRule] = Field(default_factory=list)  # raw duals, per row

@@ -21,8 +21,8 @@ problem holds; the report says how much more (or less) it really costs.
 Module layout: ``verify_facts`` (what the spec says, as arrays), ``verify_costs`` (costs and
 contract years), ``verify_egress`` (network cost of the flows), ``verify_rules`` (demand,
 capacity, training, cross-workload rules), ``verify_ramps`` (capacity over time, traffic ramps,
-migration limits), ``verify_survive`` (failure scenarios), ``verify_lp`` (the
-max-served-fraction LP).
+migration limits), ``verify_reservations`` (reservations bought: economics, windows, capacity),
+``verify_survive`` (failure scenarios), ``verify_lp`` (the max-served-fraction LP).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from archipel.plan.verify_ramps import (
     check_provider_capacity,
     check_traffic_ramps,
 )
+from archipel.plan.verify_reservations import check_reservations
 from archipel.plan.verify_rules import (
     ABS,
     LP_REL,
@@ -99,6 +100,8 @@ STALE_KINDS = frozenset(
         "flow-egress",
         "contract-rows",
         "cost-totals",
+        "reservation-fields",
+        "reservation-figures",
         "survivability-report",
     }
 )
@@ -118,6 +121,11 @@ SEVERITY = (
     "serving-capacity",
     "survivability",
     "offering-capacity",
+    "reservation-offering",
+    "reservation-window",
+    "reservation-nodes",
+    "reservation-capacity",
+    "reservation-limit",
     "provider-capacity",
     "training-work",
     "gang-min",
@@ -143,8 +151,12 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found: list[Problem] = _check_header(plan, facts) + check_claims(plan)
     cells, alloc_problems = _read_allocations(plan.allocations, facts)
     found += alloc_problems
+    bought_problems, bought = check_reservations(facts, cells, plan.reservations, plan.whole_nodes)
+    found += bought_problems
     network = recompute_egress(facts, plan.flows)
-    costs = with_egress(recompute_costs(facts, cells, plan.allocations, plan.contracts), network)
+    costs = with_egress(
+        recompute_costs(facts, cells, plan.allocations, plan.contracts, bought), network
+    )
     found += list(costs.problems)
     found += _check_allocation_figures(plan.allocations, facts, cells, costs)
     found += check_egress(plan, network)
@@ -156,7 +168,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found += check_offering_capacity(facts, cells)
     found += check_provider_capacity(facts, cells)
     found += check_training(facts, cells)
-    found += check_diversification(facts, costs.cost_by_provider_usd)
+    found += check_diversification(facts, costs.share_spend_by_provider_usd)
     found += check_min_providers(facts, plan.flows)
     found += check_traffic_ramps(facts, plan.flows)
     found += check_migration_limits(facts, plan.flows)

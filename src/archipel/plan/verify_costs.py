@@ -7,6 +7,7 @@ their contract's spend (docs/semantics.md, "Cost" and "Contracts").
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,15 @@ class Costs:
     discount_usd: float = 0.0
     unused_commitment_usd: float = 0.0
     problems: tuple[tuple[str, str], ...] = ()  # contract spend the spec does not allow
+    shortfall_by_provider_usd: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def share_spend_by_provider_usd(self) -> dict[str, float]:
+        """What a diversification cap counts: spend after discounts plus billed shortfall."""
+        out = dict(self.spend_by_provider_usd)
+        for p, v in self.shortfall_by_provider_usd.items():
+            out[p] = out.get(p, 0.0) + v
+        return out
 
 
 def recompute_costs(
@@ -41,9 +51,12 @@ def recompute_costs(
     cells: Cells,
     allocations: Sequence[Allocation] = (),
     reported: Sequence[ContractYear] = (),
+    bought: Float | None = None,
 ) -> Costs:
     """Every cost figure of a plan, from its allocations' nodes, their contract spend and the
-    facts alone (``reported``: only the plan's carry-over decisions are read from it)."""
+    facts alone (``reported``: only the plan's carry-over decisions are read from it), plus
+    ``bought``: [O, T] USD of reservations bought (recomputed by ``verify_reservations``), which
+    count like spend of purchase option ``reserved`` (not toward contracts)."""
     inputs = facts.inputs
     o, t = cells.offering, cells.period
     list_usd = cells.nodes * cells.active_hours(facts) * facts.price[o]
@@ -58,6 +71,12 @@ def recompute_costs(
     for ai, oi in enumerate(o.tolist()):
         spend[facts.provider_of[oi]] += float(cost[ai])
         by_option[opts[oi]] += float(cost[ai])
+    bought = np.zeros(inputs.reserved_fixed_usd.shape) if bought is None else bought
+    bought_o, bought_t = np.nonzero(bought)
+    for bo, bt in zip(bought_o, bought_t, strict=True):  # reservations bought
+        by_period[bt] += bought[bo, bt]
+        spend[facts.provider_of[bo]] += float(bought[bo, bt])
+        by_option["reserved"] += float(bought[bo, bt])
     for fo in np.flatnonzero(fixed.sum(axis=1) > 0):
         spend[facts.provider_of[fo]] += float(fixed[fo].sum())
         by_option["reserved"] += float(fixed[fo].sum())
@@ -78,4 +97,5 @@ def recompute_costs(
         discount_usd=books.discount_usd,
         unused_commitment_usd=books.unused_usd,
         problems=tuple(books.problems),
+        shortfall_by_provider_usd=dict(books.billed),
     )

@@ -44,6 +44,7 @@ from archipel.report.html_parts import (
     swatch,
     table,
 )
+from archipel.report.reservations import html_reservations
 from archipel.report.svg import (
     OTHER_COLOUR,
     TRANSFER_COLOUR,
@@ -102,6 +103,9 @@ def _header(plan: Plan, title: str, notes: Sequence[str]) -> str:
     if plan.contracts:
         cards.append(("unused commitment", format_usd(plan.unused_commitment_usd)))
     cards.append(("reserved blocks (fixed)", format_usd(plan.reserved_fixed_usd)))
+    if plan.reservations:
+        bought = sum(r.in_horizon_usd for r in plan.reservations)
+        cards.append(("reservations bought (in horizon)", format_usd(bought)))
     lines.append(
         '<div class="cards">'
         + "".join(f'<div class="card">{escape(k)}<b>{escape(v)}</b></div>' for k, v in cards)
@@ -363,6 +367,7 @@ def render_html(
         _blockers(plan),
         _spend(plan, colours),
         _commitments(plan, colours),
+        html_reservations(plan),
         _capacity(plan, colours, region_coords, map_note),
         survivability(plan),
         allocations(plan),

@@ -5,9 +5,9 @@ objective and its bound labelled for what it is, whole nodes or the fractional v
 blocks were solved), cost by provider (with the network transfer, shortfall and reserved blocks
 it includes), period and purchase option, where each workload runs
 (instance type, whole nodes, replicas, utilisation, option), the serving figures behind it,
-commitments, survivability and the rules that bind. Every table fits the console's width — at
-60 columns and up — without breaking a word (:mod:`archipel.report.fit`); wider consoles show
-more columns. It reads the plan and writes to the console it is given; nothing else. Every
+commitments, reservations bought, survivability and the rules that bind. Every table fits the
+console's width — at 60 columns and up — without breaking a word (:mod:`archipel.report.fit`);
+wider consoles show more columns. It reads the plan and writes to the console it is given; nothing else. Every
 string taken from the plan is printed as plain text, never as rich markup.
 
 ``make_console`` is the console the CLI prints summaries on: colours on a terminal only, and for
@@ -43,6 +43,7 @@ from archipel.report.fmt import (
     option_label,
     period_year,
 )
+from archipel.report.reservations import print_reservations
 
 MAX_PERIOD_ROWS = 12
 PIPED_WIDTH = 80
@@ -149,6 +150,9 @@ def _costs(plan: Plan, console: Console) -> None:
         notes.append("includes " + " and ".join(included))
     if plan.reserved_fixed_usd:
         notes.append(f"reserved blocks (fixed) {format_usd(plan.reserved_fixed_usd)}")
+    if plan.reservations:
+        bought = sum(r.in_horizon_usd for r in plan.reservations)
+        notes.append(f"reservations bought {format_usd(bought)} in the horizon")
     if notes:
         console.print(Text(" · ".join(notes), style="dim"))
         console.print()
@@ -374,6 +378,7 @@ def render_summary(plan: Plan, console: Console) -> None:
         print_placements,
         print_serving_figures,
         _commitments,
+        print_reservations,
         print_survivability,
         _rule_costs,
         _timings,

@@ -29,6 +29,7 @@ from archipel.errors import CatalogError, Issue, SpecError
 from archipel.perf.accelerators import canonical_name
 from archipel.spec import check_names, check_network, check_ramps
 from archipel.spec.check_names import ISO_COUNTRIES, Ctx, bad_country, clip, unknown
+from archipel.spec.check_reservations import check_reservations
 from archipel.spec.load import (
     Document,
     SourceMap,
@@ -64,7 +65,8 @@ __all__ = [
     "validate_text",
 ]
 
-_ID_LISTS = ("providers", "regions", "geographies", "models", "services", "training", "contracts")
+_ID_LISTS: tuple[str, ...] = ("providers", "regions", "geographies", "models", "services")
+_ID_LISTS += ("training", "contracts", "reservations")
 
 CatalogLoader = Callable[[str], Catalog]
 """Loads the catalog a spec names: 'builtin', or an absolute snapshot directory path."""
@@ -434,6 +436,7 @@ _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     check_names.instance_types,
     check_names.ambiguous_terms,
     check_network.gateways,
+    check_reservations,
     _lengths,
     _windows,
     _countries,

@@ -30,6 +30,7 @@ from archipel.spec.network import (
     default_request_bytes,
     default_response_bytes,
 )
+from archipel.spec.reservations import ReservationOption
 from archipel.spec.rules import (
     CloudActExclusionRule,
     DiversificationRule,
@@ -100,6 +101,7 @@ __all__ = [  # re-exported: the spec language is imported from this module
     "Pos",
     "RampStep",
     "RegionDecl",
+    "ReservationOption",
     "ReservedBlock",
     "ResidencyRule",
     "Rule",
@@ -466,4 +468,8 @@ class Spec(Frozen):
     services: list[InferenceService] = Field(default_factory=list)
     training: list[TrainingJob] = Field(default_factory=list)
     contracts: list[Contract] = Field(default_factory=list)
+    reservations: list[ReservationOption] = Field(
+        default_factory=list,
+        description="Capacity commitments the planner may buy (docs/semantics.md).",
+    )
     rules: list[Rule] = Field(default_factory=list)

@@ -12,6 +12,7 @@ from archipel.plan.lp.egress import FlowEgress, flow_egress
 from archipel.plan.lp.problem import Problem, build_problem
 from archipel.plan.lp.program import IntArray, LinearProgram, LPBuilder, VarBlock
 from archipel.plan.lp.ramps import add_migration_limits, add_traffic_ramps
+from archipel.plan.lp.reservations import Purchases, add_purchases, on_base, with_spend
 from archipel.plan.lp.serving import BoolArray, FloatArray, ServingCells, serving_cells
 from archipel.plan.lp.serving_rows import Carriers, add_serving, add_spot_caps
 from archipel.plan.lp.shared import (
@@ -48,6 +49,7 @@ class Built:
     contracts: ContractColumns
     scenarios: tuple[str, ...]
     egress: FlowEgress  # network cost of every flow cell; the base flows carry it
+    purchases: Purchases  # reservations bought (archipel.plan.lp.reservations)
 
 
 def _scenarios(
@@ -132,10 +134,13 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         nodes=np.concatenate([cells.n_nodes, np.ones(tcells.y_j.size)]),
         cost=np.concatenate([cells.n_cost, tcells.y_cost]),
     )
-    add_offering_capacity(b, prob, view)
+    add_offering_capacity(b, prob, on_base(prob, view))  # reserved nodes share the offering's
     add_provider_limits(b, prob, view)
     contracts = add_contracts(b, prob, view.col, view.o, view.t, view.w, view.cost)
-    add_diversification(b, prob, view, contracts)
+    # reservations bought: their columns, and their spend in the provider share rows (not yet
+    # toward contracts: docs/semantics.md, "Reservations (decisions)")
+    bought = add_purchases(b, prob, view, integer, tie)
+    add_diversification(b, prob, with_spend(view, bought), contracts)
     add_min_providers(b, prob, cells, flow, fi)
     add_traffic_ramps(b, prob, cells, flow, fi)
     add_migration_limits(b, prob, cells, flow, fi)
@@ -157,4 +162,5 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         contracts,
         tuple(names),
         egress,
+        bought,
     )
