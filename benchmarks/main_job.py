@@ -7,7 +7,7 @@ turn in each round (the order flips every round, so that neither always runs fir
   times each step in wall and CPU seconds: Python start and the imports of the command (wall
   from the moment the parent launched the process; CPU since the process began), catalog load,
   spec read and validation (``validate_file_with_catalog``, the catalog load taken out),
-  prepare, build, solve, extract, verify (``make_plan``, split at its progress messages), the
+  prepare, build, solve, extract, rule costs, verify (``make_plan``, split at its progress messages), the
   terminal summary (rendered as when piped) and the HTML report (rendered and written to a
   temporary file). One JSON line per run.
 - **command**: the command itself, ``archipel plan examples/frontier-lab.yaml [--fractional]``
@@ -58,6 +58,7 @@ PHASES = (
     "build",
     "solve",
     "extract",
+    "rule_costs",
     "verify",
     "summary_render",
     "html_render",

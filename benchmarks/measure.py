@@ -147,6 +147,7 @@ _PHASE_OF_MESSAGE = (
     ("building the model", "build"),
     ("solving:", "solve"),
     ("extracting the plan", "extract"),
+    ("pricing rules and contracts", "rule_costs"),
     ("verifying the plan", "verify"),
     ("no plan exists", "diagnose"),
 )

@@ -187,3 +187,19 @@ def test_a_yearly_maximum_caps_the_discounted_spend() -> None:
     plan = run(spec_with(services=[chat()], contracts=[deal]), whole_nodes=False)
     assert plan.objective_usd == pytest.approx(1_476_960)
     assert plan.contracts[0].list_usd == pytest.approx(434_400)
+
+
+def test_a_savings_plan_is_sized_at_the_level_used_all_term() -> None:
+    """A 30 % savings plan on aws, sized by the plan: it pays h USD/hour for all 4344 h and
+    discounts list spend up to h / 0.7 an hour. Demand needs 5 nodes in Q1, 2 in Q2. Covering
+    the first 160 list-USD/h (2 aws nodes) costs 0.7 × 4344 per unit against ovh's 0.9 × 4344
+    (72/80): bought. Beyond it only Q1 could use the cover: 0.7 × 4344 = 3040.8 against
+    0.9 × 2160 = 1944 saved: not bought. So h = 112 USD/h (486,528 over the horizon), 2 aws
+    nodes in both quarters, and 3 ovh nodes in Q1 (3 × 72 × 2160 = 466,560): 953,088."""
+    plan_ = aws(id="sp", sized_by_plan=True, discount_pct=30)
+    plan = run(spec_with(services=[service(demand={"eu": [100.0, 40.0]})], contracts=[plan_]))
+    assert plan.savings_plans_usd_per_hour == {"sp": pytest.approx(112.0)}
+    assert aws_nodes(plan) == [2.0, 2.0]
+    assert plan.objective_usd == pytest.approx(953_088)
+    (row,) = plan.contracts
+    assert row.committed_usd == pytest.approx(486_528) and row.shortfall_usd == pytest.approx(0)

@@ -41,7 +41,10 @@ def contracts(draw: st.DrawFn, name: str) -> Contract:
         "take_or_pay": draw(st.booleans()),
         "carry_over_pct": draw(st.sampled_from([0.0, 50.0])),
     }
-    kind = draw(st.sampled_from(["flat", "total", "none"]))
+    kind = draw(st.sampled_from(["flat", "total", "none", "sized"]))
+    if kind == "sized":  # a savings plan: the planner chooses its USD/hour
+        terms.update(sized_by_plan=True, take_or_pay=True, discount_pct=30.0)
+        return Contract.model_validate(terms)
     if kind == "flat":
         terms["committed_usd_per_year"] = float(draw(st.integers(0, 4_000_000)))
     elif kind == "total":

@@ -108,3 +108,21 @@ def test_contract_terms_that_do_not_add_up_are_rejected(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         _deal(**terms)
+
+
+def test_a_savings_plan_above_its_maximum_is_caught() -> None:
+    plan, spec = _planned(_deal(sized_by_plan=True, discount_pct=30, max_usd_per_hour=500))
+    assert 0 < plan.savings_plans_usd_per_hour["aws-deal"] <= 500
+    tampered = plan.model_copy(update={"savings_plans_usd_per_hour": {"aws-deal": 900.0}})
+    report = verify(tampered, prepare(spec, small_catalog()))
+    assert "contract-max" in report.rules_broken
+
+
+def test_a_savings_plan_covers_spend_hour_by_hour_not_pooled() -> None:
+    """Spend counted toward a savings plan beyond its cover in one period is caught, even when
+    the year as a whole stays under the commitment."""
+    plan, spec = _planned(_deal(sized_by_plan=True, discount_pct=30))
+    h = plan.savings_plans_usd_per_hour["aws-deal"]
+    thin = plan.model_copy(update={"savings_plans_usd_per_hour": {"aws-deal": h / 2}})
+    report = verify(thin, prepare(spec, small_catalog()))
+    assert any("more than its commitment covers" in p for p in report.problems)

@@ -8,6 +8,7 @@ Both settle with ``settle``; the verifier recomputes everything with its own cod
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,13 @@ def tier_savings(spend: float, tiers: tuple[tuple[float, float], ...]) -> float:
     return saved
 
 
-def assign_best(inputs: PlanInputs, allocs: list[Allocation]) -> list[Allocation]:
+def assign_best(
+    inputs: PlanInputs, allocs: list[Allocation], hourly: Mapping[str, float] | None = None
+) -> list[Allocation]:
     """Each allocation's spend counted toward the running contract in scope with the largest
     base discount (the first on ties), stretch by stretch of its period, while the contract
-    year's maximum allows."""
-    terms = year_terms(inputs)
+    year's maximum allows (a savings plan: its ``hourly`` commitment; none when not given)."""
+    terms = year_terms(inputs, hourly or {})
     if not terms:
         return allocs
     spec = inputs.spec
@@ -90,11 +93,13 @@ def settle(
     inputs: PlanInputs,
     allocs: list[Allocation],
     carried_out: dict[int, float] | None = None,
+    hourly: Mapping[str, float] | None = None,
 ) -> Books:
     """Discounts, counted spend and shortfall per contract year. ``carried_out``: shortfall moved
-    to the next year, per index of ``year_terms`` (the LP's choice; none for greedy)."""
+    to the next year, per index of ``year_terms`` (the LP's choice; none for greedy);
+    ``hourly``: each savings plan's USD/hour (the LP's choice; none bought when absent)."""
     spec = inputs.spec
-    terms = year_terms(inputs)
+    terms = year_terms(inputs, hourly or {})
     key = {(spec.contracts[x.contract].id, x.year): i for i, x in enumerate(terms)}
     n = len(terms)
     listed = np.zeros(n)

@@ -17,6 +17,7 @@ Shared by the LP (``plan.lp.contracts``), the greedy baseline and the plan's acc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -71,8 +72,12 @@ def _full_commitment(c: Contract, k: int, start: dt.datetime, end: dt.datetime) 
     return c.committed_usd_per_year * _hours(start, end) / full
 
 
-def year_terms(inputs: PlanInputs) -> list[YearTerm]:
-    """Every contract year that overlaps the horizon, contract by contract, year by year."""
+def year_terms(inputs: PlanInputs, hourly: Mapping[str, float] | None = None) -> list[YearTerm]:
+    """Every contract year that overlaps the horizon, contract by contract, year by year.
+
+    A savings plan (``sized_by_plan``) commits ``hourly[id]`` USD an hour (0 when not given: the
+    LP sizes it with a column) and takes at most that, grossed up by its discount, of list
+    spend."""
     pers = inputs.periods
     if not pers:
         return []
@@ -99,6 +104,9 @@ def year_terms(inputs: PlanInputs) -> list[YearTerm]:
                 if c.max_usd_per_year is not None
                 else np.inf
             )
+            if c.sized_by_plan:
+                committed = (hourly or {}).get(c.id, 0.0) * inside
+                cap = committed / (1.0 - c.tiers()[0][1]) if hourly is not None else np.inf
             tiers = c.tiers()
             widths = [
                 (tiers[i + 1][0] - tiers[i][0]) * share if i + 1 < len(tiers) else np.inf

@@ -258,8 +258,15 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
     x = np.where(near, np.round(x), x)
     k = built.contracts
     carry = x[k.carry.start : k.carry.stop]
+    hourly = {
+        spec.contracts[int(c)].id: float(v)
+        for c, v in zip(k.hourly_contract, x[k.hourly.start : k.hourly.stop], strict=True)
+    }
     books = settle(
-        inputs, allocations(built, x), {i: float(c) for i, c in enumerate(carry) if c > TOL}
+        inputs,
+        allocations(built, x),
+        {i: float(c) for i, c in enumerate(carry) if c > TOL},
+        hourly,
     )
     allocs = books.allocations
     T = prob.num_periods
@@ -305,6 +312,7 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         contracts=books.contracts,
         discount_usd=books.discount_usd,
         unused_commitment_usd=books.unused_usd,
+        savings_plans_usd_per_hour=hourly,
         reservations=reservations_bought(built, x, allocs),
         serving_figures=serving_figures(built, allocs),
         stats={

@@ -289,8 +289,10 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     t1 = time.perf_counter()
     plan = to_plan(built, solved.x, status, "; ".join(solved.messages))
     rules = binding_rules(built, solved.duals)
+    timings["extract"] = time.perf_counter() - t1
     if options.rule_costs:
         say("pricing rules and contracts")
+    t1 = time.perf_counter()
     costs = rule_costs(
         built,
         solved.duals,
@@ -300,7 +302,7 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
     objective = plan.objective_usd or 0.0
     bound = solved.lp_bound / (1.0 + SPEND_TIE_BREAK)  # a bound on the true cost (build.py)
     gap = max(0.0, (objective - bound) / max(abs(objective), 1e-9))
-    timings["extract"] = time.perf_counter() - t1
+    timings["rule_costs"] = time.perf_counter() - t1
     return plan.model_copy(
         update={
             "binding_rules": rules,

@@ -191,6 +191,8 @@ class Plan(_Data):
     reserved_fixed_usd: float = 0.0
     discount_usd: float = 0.0  # contract discounts, all contracts
     unused_commitment_usd: float = 0.0  # Σ contract years' unused_usd
+    # the hourly commitment the plan buys for each savings plan (contract with sized_by_plan)
+    savings_plans_usd_per_hour: dict[str, float] = Field(default_factory=dict)
     # network cost of the flows, billed by the providers that send the bytes: included in
     # cost_by_provider_usd, cost_by_period_usd and objective_usd
     egress_usd: float = 0.0

@@ -155,7 +155,15 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found += bought_problems
     network = recompute_egress(facts, plan.flows)
     costs = with_egress(
-        recompute_costs(facts, cells, plan.allocations, plan.contracts, bought), network
+        recompute_costs(
+            facts,
+            cells,
+            plan.allocations,
+            plan.contracts,
+            bought,
+            plan.savings_plans_usd_per_hour,
+        ),
+        network,
     )
     found += list(costs.problems)
     found += _check_allocation_figures(plan.allocations, facts, cells, costs)

@@ -12,7 +12,7 @@ shortfall after the plan's carry-over, and the useful, idle and unused figures
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +61,7 @@ def _h(a: dt.datetime, b: dt.datetime) -> float:
     return max(0.0, (b - a).total_seconds() / _SEC_PER_H)
 
 
-def _years_of(ci: int, c: Contract, h0: dt.datetime, h1: dt.datetime) -> list[Year]:
+def _years_of(ci: int, c: Contract, h0: dt.datetime, h1: dt.datetime, hourly: float) -> list[Year]:
     bounds = []
     k = 0
     end = dt.datetime.combine(c.end, dt.time())
@@ -92,6 +92,9 @@ def _years_of(ci: int, c: Contract, h0: dt.datetime, h1: dt.datetime) -> list[Ye
         max_list = np.inf
         if c.max_usd_per_year is not None:
             max_list = c.max_usd_per_year * _h(a, b) / _h(a, _anniversary(c.start, i + 1)) * frac
+        if c.sized_by_plan:  # a savings plan: the plan's USD/hour, for the hours in the horizon
+            committed = hourly * inside
+            max_list = committed / (1.0 - c.discount_pct / 100.0)
         tiers = [(0.0, c.discount_pct)] + [(t.above_usd, t.discount_pct) for t in c.discount_tiers]
         if len(tiers) > 1 and tiers[1][0] <= 0:
             tiers = tiers[1:]
@@ -152,17 +155,33 @@ def settle_contracts(
     allocations: Sequence[Allocation],
     list_usd: Float,
     reported: Sequence[ContractYear],
+    hourly: Mapping[str, float] | None = None,
 ) -> Settled:
-    """Check each allocation's contract spend and recompute the contract books."""
+    """Check each allocation's contract spend and recompute the contract books (``hourly``:
+    the savings plans the plan buys, USD/hour)."""
     inputs = facts.inputs
     spec = inputs.spec
     pers = inputs.periods
     problems: list[Problem] = []
     years: list[Year] = []
+    bought = dict(hourly or {})
+    for cid, h in bought.items():
+        c_of = next((c for c in spec.contracts if c.id == cid), None)
+        if c_of is None or not c_of.sized_by_plan:
+            problems.append(("contract-max", f"savings plan {cid}: no contract sized by the plan"))
+        elif h < -_TOL or h > (c_of.max_usd_per_hour or np.inf) * (1 + _TOL) + _TOL:
+            problems.append(
+                (
+                    "contract-max",
+                    f"savings plan {cid}: {h:.6g} USD/hour is outside 0 to "
+                    f"{c_of.max_usd_per_hour} (max_usd_per_hour)",
+                )
+            )
     if pers:
         for ci, c in enumerate(spec.contracts):
-            years += _years_of(ci, c, pers[0].start, pers[-1].end)
+            years += _years_of(ci, c, pers[0].start, pers[-1].end, max(bought.get(c.id, 0.0), 0.0))
     per_cell, counted_list = _read_shares(facts, cells, allocations, list_usd, years, problems)
+    problems += _savings_cover(facts, cells, per_cell, years, bought)
     saved = np.array([_saved(counted_list[i], y) for i, y in enumerate(years)])
     rate = np.divide(saved, counted_list, out=np.zeros(len(years)), where=counted_list > 0)
     net_cost = list_usd.copy()
@@ -238,6 +257,42 @@ def settle_contracts(
             )
         )
     return Settled(net_cost, tuple(rows), billed, float(saved.sum()), unused_total, problems)
+
+
+def _savings_cover(
+    facts: Facts,
+    cells: Cells,
+    per_cell: list[list[tuple[int, float]]],
+    years: list[Year],
+    hourly: Mapping[str, float],
+) -> list[Problem]:
+    """A savings plan discounts, in each period, at most its USD/hour / (1 − d) times the hours
+    it runs there."""
+    spec = facts.inputs.spec
+    pers = facts.inputs.periods
+    h0, h1 = (pers[0].start, pers[-1].end) if pers else (None, None)
+    used: dict[tuple[int, int], float] = {}  # per (year index, period)
+    for a, mine in enumerate(per_cell):
+        for i, v in mine:
+            if spec.contracts[years[i].contract].sized_by_plan:
+                key = (i, int(cells.period[a]))
+                used[key] = used.get(key, 0.0) + v
+    out: list[Problem] = []
+    for (i, t), v in sorted(used.items()):
+        y, p = years[i], pers[t]
+        c = spec.contracts[y.contract]
+        assert h0 is not None and h1 is not None
+        runs = _h(max(p.start, h0, y.start), min(p.end, h1, y.end))
+        cover = max(hourly.get(c.id, 0.0), 0.0) * runs / (1.0 - c.discount_pct / 100.0)
+        if v > cover * (1 + _TOL) + _TOL:
+            out.append(
+                (
+                    "contract-max",
+                    f"savings plan {c.id}, year {y.k}, period {p.label}: {v:.6g} of list spend "
+                    f"discounted, more than its commitment covers ({cover:.6g})",
+                )
+            )
+    return out
 
 
 def _read_shares(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +52,7 @@ def recompute_costs(
     allocations: Sequence[Allocation] = (),
     reported: Sequence[ContractYear] = (),
     bought: Float | None = None,
+    hourly: Mapping[str, float] | None = None,
 ) -> Costs:
     """Every cost figure of a plan, from its allocations' nodes, their contract spend and the
     facts alone (``reported``: only the plan's carry-over decisions are read from it), plus
@@ -60,7 +61,7 @@ def recompute_costs(
     inputs = facts.inputs
     o, t = cells.offering, cells.period
     list_usd = cells.nodes * cells.active_hours(facts) * facts.price[o]
-    books = settle_contracts(facts, cells, allocations, list_usd, reported)
+    books = settle_contracts(facts, cells, allocations, list_usd, reported, hourly)
     cost = books.allocation_usd
     fixed = inputs.reserved_fixed_usd
     opts = [str(x.purchase_option) for x in inputs.offerings]

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from archipel.catalog.model import Catalog, suggest
 from archipel.errors import CatalogError, Issue, SpecError
 from archipel.perf.accelerators import canonical_name
-from archipel.spec import check_names, check_network, check_ramps
+from archipel.spec import check_contracts, check_names, check_network, check_ramps
 from archipel.spec.check_names import ISO_COUNTRIES, Ctx, bad_country, clip, unknown
 from archipel.spec.check_reservations import check_reservations
 from archipel.spec.load import (
@@ -158,23 +158,6 @@ def _references(ctx: Ctx) -> Iterator[Issue]:
                         services,
                         "name a service declared under 'services:'",
                     )
-
-
-def _contract_references(ctx: Ctx) -> Iterator[Issue]:
-    """A contract's scope names workloads the spec declares."""
-    spec = ctx.spec
-    workloads = ctx.ids("services") | {j.id for j in spec.training}
-    for i, c in enumerate(spec.contracts):
-        for k, w in enumerate(c.scope.workloads or []):
-            if w not in workloads:
-                yield unknown(
-                    ctx,
-                    ("contracts", i, "scope", "workloads", k),
-                    "workload",
-                    w,
-                    workloads,
-                    "name a service or training job declared in the spec",
-                )
 
 
 def _name_lists(value: object, path: YamlPath) -> Iterator[tuple[YamlPath, list[str]]]:
@@ -372,27 +355,6 @@ def _windows(ctx: Ctx) -> Iterator[Issue]:
                 f"the window {start} to {job.deadline} lies outside {span}",
                 "move start/deadline into the horizon or extend the horizon",
             )
-    for i, c in enumerate(ctx.spec.contracts):
-        if outside(c.start, c.end):
-            yield ctx.src.issue(
-                ("contracts", i, "start"),
-                f"the contract ({c.start} to {c.end}) lies outside {span}",
-                "fix its dates, extend the horizon, or remove the contract",
-            )
-        if c.spent_to_date_usd is not None and c.start >= h0.date():
-            yield ctx.src.issue(
-                ("contracts", i, "spent_to_date_usd"),
-                f"the contract starts on {c.start}, not before the horizon ({h0.date()}): it "
-                "has no spend to date",
-                "leave spent_to_date_usd out, or give the date the contract really started",
-            )
-        for k, b in enumerate(c.reserved_blocks):
-            if b.start >= b.end:
-                yield ctx.src.issue(
-                    ("contracts", i, "reserved_blocks", k, "end"),
-                    f"end {b.end} is not after start {b.start}",
-                    "a block's end must come after its start",
-                )
 
 
 def _countries(ctx: Ctx) -> Iterator[Issue]:
@@ -425,7 +387,7 @@ _CHECKS: tuple[Callable[[Ctx], Iterator[Issue]], ...] = (
     _repeated_names,
     _empty_selections,
     _references,
-    _contract_references,
+    check_contracts.contracts,
     _data_classes,
     _request_sizes,
     check_names.providers,

@@ -106,6 +106,15 @@ class Contract(Frozen):
         0.0, description="Share of a year's commitment whose shortfall may move to the next year."
     )
     take_or_pay: bool = True
+    sized_by_plan: bool = Field(
+        False,
+        description="A savings plan: the planner chooses the commitment, one USD/hour for the "
+        "whole term, paid whether used or not; spend up to it (net of discount_pct) is "
+        "discounted, spend beyond it pays list price.",
+    )
+    max_usd_per_hour: UsdPerHour | None = Field(
+        None, description="With sized_by_plan: the largest hourly commitment to consider."
+    )
     reserved_blocks: list[ReservedBlock] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -144,6 +153,18 @@ class Contract(Frozen):
         above = [t.above_usd for t in self.discount_tiers]
         if above != sorted(set(above)):
             raise ValueError("discount_tiers must have strictly increasing above_usd")
+        if self.sized_by_plan:
+            fixed = [*given, *(["discount_tiers"] if self.discount_tiers else [])]
+            fixed += ["max_usd_per_year"] if self.max_usd_per_year is not None else []
+            fixed += ["reserved_blocks"] if self.reserved_blocks else []
+            if fixed:
+                raise ValueError(
+                    f"sized_by_plan: the planner chooses the commitment; leave out {', '.join(fixed)}"
+                )
+            if not self.take_or_pay:
+                raise ValueError("sized_by_plan: a savings plan is paid whether used or not")
+        elif self.max_usd_per_hour is not None:
+            raise ValueError("max_usd_per_hour is for a contract with sized_by_plan: true")
         if self.regions is not None and self.scope.regions is not None:
             raise ValueError("give regions or scope.regions, not both")
         return self

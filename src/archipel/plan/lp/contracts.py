@@ -44,6 +44,8 @@ class ContractColumns:
     tier_counted: FloatArray  # what one USD of the tier counts toward the commitment
     shortfall: VarBlock  # one per term; billed when take-or-pay
     carry: VarBlock  # one per term: shortfall moved to the next year
+    hourly: VarBlock  # USD/hour committed by each savings plan (sized_by_plan contracts)
+    hourly_contract: IntArray  # the contract index of each hourly column
 
 
 def _groups(
@@ -86,26 +88,27 @@ def add_contracts(
     terms = year_terms(inputs)
     segs = segments(inputs, terms)
     group, info = _groups(prob, o, t, w)
-    by_pt: dict[tuple[str, int], list[Segment]] = {}
-    for sg in segs:
-        by_pt.setdefault((sg.provider, sg.period), []).append(sg)
+    by_pt: dict[tuple[str, int], list[tuple[int, Segment]]] = {}
+    for si, sg in enumerate(segs):
+        by_pt.setdefault((sg.provider, sg.period), []).append((si, sg))
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(len(info) + 1))
 
     # z columns and the scope rows, one row per (group, segment)
-    z_group, z_term, row_of_z = [], [], []
+    z_group, z_term, z_seg, row_of_z = [], [], [], []
     rows_e, cols_e, coef_e = [], [], []
     n_rows = 0
     labels = []
     for g, (period, contracts) in enumerate(info):
         provider = spec.contracts[contracts[0]].provider
         members = order[bounds[g] : bounds[g + 1]]
-        for sg in by_pt.get((provider, period), []):
+        for si, sg in by_pt.get((provider, period), []):
             running = [i for i in sg.terms if terms[i].contract in contracts]
             if not running:
                 continue
             z_group += [g] * len(running)
             z_term += running
+            z_seg += [si] * len(running)
             row_of_z += [n_rows] * len(running)
             rows_e.append(np.full(members.size, n_rows))
             cols_e.append(col[members])
@@ -166,7 +169,18 @@ def add_contracts(
     cap = np.array([x.carry_cap_usd for x in terms], dtype=float)
     carry = b.add_vars("carry_over", n_terms, upper=np.where(take, cap, 0.0))
     need = np.array([x.committed_usd - x.reserved_fixed_usd for x in terms], dtype=float)
-    bind = np.flatnonzero(take & ((need > 0) | (cap > 0)))
+    sized = np.array([spec.contracts[x.contract].sized_by_plan for x in terms], dtype=bool)
+    plans = sorted({x.contract for x in terms if spec.contracts[x.contract].sized_by_plan})
+    ub = [spec.contracts[c].max_usd_per_hour for c in plans]
+    hourly = b.add_vars(
+        "savings_plan_usd_per_hour", len(plans), upper=[np.inf if u is None else u for u in ub]
+    )
+    plan_of = np.full(len(spec.contracts), -1, dtype=np.int64)
+    plan_of[plans] = np.arange(len(plans))
+    hours_in = np.array([x.horizon_hours for x in terms], dtype=float)
+    s_terms = np.flatnonzero(sized)
+    s_cols = hourly.cols(plan_of[[terms[i].contract for i in s_terms]]) if s_terms.size else s_terms
+    bind = np.flatnonzero(take & ((need > 0) | (cap > 0) | sized))
     if bind.size:
         pos = np.full(n_terms, -1, dtype=np.int64)
         pos[bind] = np.arange(bind.size)
@@ -176,12 +190,24 @@ def add_contracts(
         b.add_rows(
             "contract-spend-lower",
             bind.size,
-            np.concatenate([pos[tt[ti]], pos[bind], pos[bind], pos[carried_in]]),
+            np.concatenate([pos[tt[ti]], pos[bind], pos[bind], pos[carried_in], pos[s_terms]]),
             np.concatenate(
-                [tier.cols(ti), u.cols(bind), carry.cols(bind), carry.cols(prev[carried_in])]
+                [
+                    tier.cols(ti),
+                    u.cols(bind),
+                    carry.cols(bind),
+                    carry.cols(prev[carried_in]),
+                    s_cols,
+                ]
             ),
             np.concatenate(
-                [tk[ti], np.ones(bind.size), np.ones(bind.size), -np.ones(carried_in.size)]
+                [
+                    tk[ti],
+                    np.ones(bind.size),
+                    np.ones(bind.size),
+                    -np.ones(carried_in.size),
+                    -hours_in[s_terms],
+                ]
             ),
             need[bind],
             np.inf,
@@ -206,7 +232,11 @@ def add_contracts(
             lambda r: [names[i] for i in capped[r]],
             "list-price spend counted in a contract year, at most its maximum",
         )
-    return ContractColumns(terms, group, z, zg, zt, tier, tt, td, tk, u, carry)
+    if plans:
+        _savings_cover(b, prob, terms, segs, z, z_term, z_seg, plans, plan_of, hourly)
+    return ContractColumns(
+        terms, group, z, zg, zt, tier, tt, td, tk, u, carry, hourly, np.array(plans, np.int64)
+    )
 
 
 def _previous(terms: list[YearTerm], i: int) -> int:
@@ -261,4 +291,47 @@ def _tier_order(
         hi,
         lambda r: [labels[i] for i in r],
         "a volume tier is reached only once the tier below is full",
+    )
+
+
+def _savings_cover(
+    b: LPBuilder,
+    prob: Problem,
+    terms: list[YearTerm],
+    segs: list[Segment],
+    z: VarBlock,
+    z_term: list[int],
+    z_seg: list[int],
+    plans: list[int],
+    plan_of: IntArray,
+    hourly: VarBlock,
+) -> None:
+    """savings-plan-cover-upper: per savings plan and stretch of a period (a segment: one year
+    of the plan), the list spend it discounts is at most its hourly commitment / (1 − d) times
+    the stretch's hours — hour by hour, as the plan is billed, not pooled over a year."""
+    inputs = prob.inputs
+    spec = inputs.spec
+    zt = np.array(z_term, dtype=np.int64)
+    zs = np.array(z_seg, dtype=np.int64)
+    zc = plan_of[np.array([terms[i].contract for i in z_term], dtype=np.int64)] if zt.size else zt
+    mine = np.flatnonzero(zc >= 0)
+    S = len(segs)
+    keys, inv = np.unique(zc[mine] * S + zs[mine], return_inverse=True)
+    kp, ks = np.divmod(keys, S)
+    hours = np.array([segs[k].fraction * prob.hours[segs[k].period] for k in ks.tolist()])
+    gross_up = np.array([1.0 - spec.contracts[c].tiers()[0][1] for c in plans])
+    b.add_rows(
+        "savings-plan-cover-upper",
+        keys.size,
+        np.concatenate([inv.reshape(-1), np.arange(keys.size)]),
+        np.concatenate([z.cols(mine), hourly.cols(kp)]),
+        np.concatenate([np.ones(mine.size), -hours / gross_up[kp]]),
+        -np.inf,
+        0.0,
+        lambda r: [
+            f"{spec.contracts[plans[kp[i]]].id}/{inputs.periods[segs[ks[i]].period].label}"
+            for i in r
+        ],
+        "list spend a savings plan discounts in a stretch of a period, at most its hourly "
+        "commitment before discount times the hours",
     )
