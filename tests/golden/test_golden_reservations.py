@@ -178,13 +178,11 @@ def test_whole_nodes_are_bought() -> None:
     assert plan.reservations[0].utilisation == pytest.approx(1.0)  # nodes held all used
 
 
-def test_reservation_spend_does_not_count_toward_a_contract_yet() -> None:
-    """A take-or-pay contract with ovh commits 400,000 USD in 2027. Reservations bought by the
-    plan count in the provider's spend but not toward contracts (docs/semantics.md,
-    "Reservations (decisions)"): the reservation (378,432) would leave the whole 400,000 as
-    shortfall (778,432), so the plan serves on demand, which counts: 630,720, no shortfall (the
-    plan counts 400,000 of it toward the contract: with no discount, counting more changes
-    nothing)."""
+def test_reservation_spend_counts_toward_a_contract() -> None:
+    """A take-or-pay contract with ovh commits 400,000 USD in 2027. The reservation's 378,432
+    counts as spend in its scope (at its own price, no contract discount on top): shortfall
+    21,568, objective 400,000 (all on demand would be 630,720; the reservation plus a shortfall
+    of 400,000 — were its spend not counted — 778,432)."""
     contract = Contract(
         id="ovh-commit",
         provider="ovh",
@@ -193,11 +191,34 @@ def test_reservation_spend_does_not_count_toward_a_contract_yet() -> None:
         committed_usd_per_year=400_000,
     )
     plan = run(fleet([20, 20, 20, 20], ri(), contracts=[contract]))
-    assert plan.reservations == []
+    assert len(plan.reservations) == 1
+    (bought,) = plan.reservations
+    assert [(s.contract, s.year) for s in bought.contract_spend] == [("ovh-commit", 1)]
+    assert bought.contract_spend[0].list_usd == pytest.approx(378_432.0)
     (row,) = plan.contracts
-    assert row.spent_usd == pytest.approx(400_000.0)
-    assert row.shortfall_usd == pytest.approx(0.0, abs=1e-6)
-    assert plan.objective_usd == pytest.approx(630_720.0)
+    assert row.spent_usd == pytest.approx(378_432.0)
+    assert row.useful_usd == pytest.approx(378_432.0)  # the reserved node carries load all year
+    assert row.shortfall_usd == pytest.approx(21_568.0)
+    assert plan.objective_usd == pytest.approx(400_000.0)
+
+
+def test_reservation_spend_counted_beyond_its_cost_is_caught() -> None:
+    contract = Contract(
+        id="ovh-commit",
+        provider="ovh",
+        start=dt.date(2027, 1, 1),
+        end=dt.date(2028, 1, 1),
+        committed_usd_per_year=400_000,
+    )
+    spec = fleet([20, 20, 20, 20], ri(), contracts=[contract])
+    plan = run(spec)
+    (bought,) = plan.reservations
+    more = [s.model_copy(update={"list_usd": 2 * s.list_usd}) for s in bought.contract_spend]
+    tampered = plan.model_copy(
+        update={"reservations": [bought.model_copy(update={"contract_spend": more})]}
+    )
+    report = verify(tampered, prepare(spec, small_catalog()))
+    assert "contract-scope" in report.rules_broken
 
 
 @pytest.mark.parametrize(("hours", "bought"), [(16, False), (17, True)])

@@ -8,13 +8,14 @@ Both settle with ``settle``; the verifier recomputes everything with its own cod
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from archipel.plan.contract_terms import YearTerm, scope_masks, segments, year_terms
 from archipel.plan.inputs import PlanInputs
+from archipel.plan.reservation_result import ReservationPurchase
 from archipel.plan.result import Allocation, ContractShare, ContractYear
 
 _ROUND_OFF = 1e-9  # relative: solver round-off is no shortfall
@@ -94,10 +95,12 @@ def settle(
     allocs: list[Allocation],
     carried_out: dict[int, float] | None = None,
     hourly: Mapping[str, float] | None = None,
+    bought: Sequence[ReservationPurchase] = (),
 ) -> Books:
     """Discounts, counted spend and shortfall per contract year. ``carried_out``: shortfall moved
     to the next year, per index of ``year_terms`` (the LP's choice; none for greedy);
-    ``hourly``: each savings plan's USD/hour (the LP's choice; none bought when absent)."""
+    ``hourly``: each savings plan's USD/hour (the LP's choice; none bought when absent);
+    ``bought``: reservations, whose spend counts at its own price (no discount on top)."""
     spec = inputs.spec
     terms = year_terms(inputs, hourly or {})
     key = {(spec.contracts[x.contract].id, x.year): i for i, x in enumerate(terms)}
@@ -109,7 +112,7 @@ def settle(
     saved = np.array([tier_savings(listed[i], x.tiers) for i, x in enumerate(terms)])
     rate = np.divide(saved, listed, out=np.zeros(n), where=listed > 0)
     net = np.array([spec.contracts[x.contract].counts == "net" for x in terms], dtype=bool)
-    counted, useful = np.zeros(n), np.zeros(n)
+    counted, useful, listed_bought = np.zeros(n), np.zeros(n), np.zeros(n)
     out_allocs = []
     for a in allocs:
         gross = a.list_cost_usd if a.list_cost_usd is not None else a.cost_usd
@@ -122,6 +125,12 @@ def settle(
             counted[i] += c
             useful[i] += c * util
         out_allocs.append(a.model_copy(update={"list_cost_usd": gross, "cost_usd": gross - off}))
+    for r in bought:
+        for sh in r.contract_spend:
+            i = key[sh.contract, sh.year]
+            listed_bought[i] += sh.list_usd
+            counted[i] += sh.list_usd
+            useful[i] += sh.list_usd * min(1.0, r.utilisation)
     fixed_useful = _reserved_useful(inputs, terms, allocs)
     carry = (
         np.zeros(n)
@@ -149,7 +158,7 @@ def settle(
                 start=_date(x.start),
                 end=_date(x.end),
                 committed_usd=x.committed_usd,
-                list_usd=float(listed[i]),
+                list_usd=float(listed[i] + listed_bought[i]),
                 discount_usd=float(saved[i]),
                 spent_usd=float(spent),
                 useful_usd=float(use),

@@ -119,11 +119,32 @@ def contract_shares(built: Built, x: NDArray[np.float64]) -> dict[int, list[Cont
     return out
 
 
-def allocations(built: Built, x: NDArray[np.float64]) -> list[Allocation]:
+def purchase_shares(
+    built: Built, shares: dict[int, list[ContractShare]], n_node: int
+) -> dict[int, list[ContractShare]]:
+    """Per purchase column: its list spend counted toward each contract year (summed over the
+    periods it covers)."""
+    per: dict[int, dict[tuple[str, int], float]] = {}
+    cover_b = built.purchases.cover_b
+    for e, items in shares.items():
+        if e < n_node:
+            continue
+        d = per.setdefault(int(cover_b[e - n_node]), {})
+        for sh in items:
+            d[sh.contract, sh.year] = d.get((sh.contract, sh.year), 0.0) + sh.list_usd
+    return {
+        c: [ContractShare(contract=k[0], year=k[1], list_usd=v) for k, v in sorted(d.items())]
+        for c, d in per.items()
+    }
+
+
+def allocations(
+    built: Built, x: NDArray[np.float64], shares: dict[int, list[ContractShare]] | None = None
+) -> list[Allocation]:
     """The plan's allocations at list price, each with the contract years its spend counts
     toward (``settle`` then applies the discounts)."""
     prob, inputs = built.problem, built.problem.inputs
-    shares = contract_shares(built, x)
+    shares = contract_shares(built, x) if shares is None else shares
     spec = inputs.spec
     out: list[Allocation] = []
     sc, tc = built.serving, built.training
@@ -262,11 +283,16 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         spec.contracts[int(c)].id: float(v)
         for c, v in zip(k.hourly_contract, x[k.hourly.start : k.hourly.stop], strict=True)
     }
+    shares = contract_shares(built, x)
+    plain = allocations(built, x, shares)
+    n_node = built.n.size + built.y.size  # the view's node entries; purchases' spend after
+    bought = reservations_bought(built, x, plain, purchase_shares(built, shares, n_node))
     books = settle(
         inputs,
-        allocations(built, x),
+        plain,
         {i: float(c) for i, c in enumerate(carry) if c > TOL},
         hourly,
+        bought,
     )
     allocs = books.allocations
     T = prob.num_periods
@@ -313,7 +339,7 @@ def to_plan(built: Built, x: NDArray[np.float64], status: Status, message: str =
         discount_usd=books.discount_usd,
         unused_commitment_usd=books.unused_usd,
         savings_plans_usd_per_hour=hourly,
-        reservations=reservations_bought(built, x, allocs),
+        reservations=bought,
         serving_figures=serving_figures(built, allocs),
         stats={
             "variables": built.lp.num_cols,

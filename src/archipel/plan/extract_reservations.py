@@ -7,7 +7,7 @@ the plan's totals by period, provider, purchase option and contract year.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,15 +15,19 @@ from numpy.typing import NDArray
 from archipel.plan.lp.build import Built
 from archipel.plan.lp.reservations import purchase_spend
 from archipel.plan.reservation_result import ReservationPurchase
-from archipel.plan.result import Allocation
+from archipel.plan.result import Allocation, ContractShare
 
 TOL = 1e-9
 
 
 def reservations_bought(
-    built: Built, x: NDArray[np.float64], allocs: Sequence[Allocation]
+    built: Built,
+    x: NDArray[np.float64],
+    allocs: Sequence[Allocation],
+    shares: Mapping[int, list[ContractShare]] | None = None,
 ) -> list[ReservationPurchase]:
-    """The purchases of the solution ``x``, with cost, cash and utilisation figures."""
+    """The purchases of the solution ``x``, with cost, cash and utilisation figures, and the
+    spend of each counted toward contract years (``shares`` per purchase column)."""
     prob, bought = built.problem, built.purchases
     inputs = prob.inputs
     res, spec = inputs.reservable, inputs.spec
@@ -82,6 +86,7 @@ def reservations_bought(
                 bought_node_hours=float(held_b[c]),
                 used_node_hours=float(used_b[c]),
                 utilisation=float(used_b[c] / held_b[c]) if held_b[c] > 0 else 0.0,
+                contract_spend=list((shares or {}).get(int(c), [])),
             )
         )
     return out
@@ -95,7 +100,7 @@ def add_purchase_spend(
     by_option: dict[str, float],
 ) -> None:
     """Add the purchases' in-horizon cost to the totals (in place): per period, per provider,
-    under purchase option ``reserved`` (not toward contracts: docs/semantics.md)."""
+    under purchase option ``reserved`` (their contract spend is settled with the books)."""
     prob = built.problem
     usd = purchase_spend(prob, built.purchases, x)
     if not usd.any():

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from archipel.plan.result_parts import ContractShare
 
 
 class ReservationPurchase(BaseModel):
@@ -50,3 +52,5 @@ class ReservationPurchase(BaseModel):
     bought_node_hours: float  # inside the horizon
     used_node_hours: float
     utilisation: float
+    # in-horizon cost counted toward contract years (no contract discount on top)
+    contract_spend: list[ContractShare] = Field(default_factory=list)

@@ -24,7 +24,8 @@ Semantics every producer and checker agrees on (see docs/semantics.md):
   max(0, committed + carried in − carried out − useful): commitment paid for and not used.
 - ``reservations``: what the plan buys (:mod:`archipel.plan.reservation_result`); their
   in-horizon cost is in ``cost_by_period_usd`` and the totals (purchase option ``reserved``) and
-  in the provider's spend share; it does not count toward contract commitments.
+  in the provider's spend share; ``contract_spend`` of each says what counted toward contract
+  commitments (at its own price, no contract discount on top).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from archipel.plan.reservation_result import ReservationPurchase
+from archipel.plan.result_parts import ContractShare as ContractShare
 
 
 class Status(StrEnum):
@@ -47,14 +49,6 @@ class Status(StrEnum):
 
 class _Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ContractShare(_Data):
-    """List-price spend of an allocation counted toward one contract year."""
-
-    contract: str
-    year: int  # contract year, 1-based from the contract's start
-    list_usd: float
 
 
 class Allocation(_Data):

@@ -162,6 +162,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
             plan.contracts,
             bought,
             plan.savings_plans_usd_per_hour,
+            plan.reservations,
         ),
         network,
     )

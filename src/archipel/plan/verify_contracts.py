@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archipel.plan.reservation_result import ReservationPurchase
 from archipel.plan.result import Allocation, ContractYear
 from archipel.plan.verify_facts import Cells, Facts, Float
 from archipel.spec.contracts import Contract
@@ -156,9 +157,11 @@ def settle_contracts(
     list_usd: Float,
     reported: Sequence[ContractYear],
     hourly: Mapping[str, float] | None = None,
+    reservations: Sequence[ReservationPurchase] = (),
 ) -> Settled:
     """Check each allocation's contract spend and recompute the contract books (``hourly``:
-    the savings plans the plan buys, USD/hour)."""
+    the savings plans the plan buys, USD/hour; ``bought``: reservations, whose spend counts at
+    its own price, with no discount on top: ``reservations``)."""
     inputs = facts.inputs
     spec = inputs.spec
     pers = inputs.periods
@@ -196,6 +199,10 @@ def settle_contracts(
             share = v if gross else v * (1.0 - rate[i])
             counted[i] += share
             useful[i] += share * util
+    for r, i, v in _purchase_shares(facts, reservations, years, problems):
+        counted_list[i] += v
+        counted[i] += v
+        useful[i] += v * min(max(r.utilisation, 0.0), 1.0)
     fixed_useful = _fixed_useful(facts, cells, allocations, years)
     stated = {(r.contract, r.year): r for r in reported}
     carry_out = np.zeros(len(years))
@@ -257,6 +264,53 @@ def settle_contracts(
             )
         )
     return Settled(net_cost, tuple(rows), billed, float(saved.sum()), unused_total, problems)
+
+
+def _purchase_shares(
+    facts: Facts,
+    bought: Sequence[ReservationPurchase],
+    years: list[Year],
+    problems: list[Problem],
+) -> list[tuple[ReservationPurchase, int, float]]:
+    """(purchase, year index, USD) for each reservation's spend counted toward a contract year:
+    in the contract's scope (no workload named, not a savings plan), at most what the purchase
+    costs while that year runs inside the horizon."""
+    inputs = facts.inputs
+    spec = inputs.spec
+    pers = inputs.periods
+    index = inputs.offering_index()
+    at = {(spec.contracts[y.contract].id, y.k): i for i, y in enumerate(years)}
+    out = []
+    for r in bought:
+        for sh in r.contract_spend:
+            where = f"reservation {r.option} on {r.offering_id} from {r.start_period_label}"
+            i = at.get((sh.contract, sh.year))
+            o = index.get(r.offering_id)
+            if i is None or o is None or not pers:
+                problems.append(("contract-scope", f"{where}: no year {sh.year} of {sh.contract}"))
+                continue
+            y = years[i]
+            c = spec.contracts[y.contract]
+            if c.sized_by_plan or c.scope.workloads is not None or not _covers(facts, c, o, ""):
+                problems.append(
+                    (
+                        "contract-scope",
+                        f"{where}: counted toward {c.id}, whose scope does not cover it",
+                    )
+                )
+                continue
+            held = _h(max(r.start, y.start, pers[0].start), min(r.end, y.end, pers[-1].end))
+            most = r.nodes * r.usd_per_node_hour * held
+            if sh.list_usd > most * (1 + _TOL) + _TOL or sh.list_usd < -_TOL:
+                problems.append(
+                    (
+                        "contract-scope",
+                        f"{where}: {sh.list_usd:.6g} counted toward {c.id} year "
+                        f"{y.k}, but it costs {most:.6g} while that year runs",
+                    )
+                )
+            out.append((r, i, sh.list_usd))
+    return out
 
 
 def _savings_cover(

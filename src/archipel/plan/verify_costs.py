@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archipel.plan.reservation_result import ReservationPurchase
 from archipel.plan.result import Allocation, ContractYear
 from archipel.plan.verify_contracts import settle_contracts
 from archipel.plan.verify_facts import Cells, Facts, Float
@@ -53,15 +54,16 @@ def recompute_costs(
     reported: Sequence[ContractYear] = (),
     bought: Float | None = None,
     hourly: Mapping[str, float] | None = None,
+    reservations: Sequence[ReservationPurchase] = (),
 ) -> Costs:
     """Every cost figure of a plan, from its allocations' nodes, their contract spend and the
     facts alone (``reported``: only the plan's carry-over decisions are read from it), plus
     ``bought``: [O, T] USD of reservations bought (recomputed by ``verify_reservations``), which
-    count like spend of purchase option ``reserved`` (not toward contracts)."""
+    count like spend of purchase option ``reserved`` (their contract spend is read by ``verify_contracts``)."""
     inputs = facts.inputs
     o, t = cells.offering, cells.period
     list_usd = cells.nodes * cells.active_hours(facts) * facts.price[o]
-    books = settle_contracts(facts, cells, allocations, list_usd, reported, hourly)
+    books = settle_contracts(facts, cells, allocations, list_usd, reported, hourly, reservations)
     cost = books.allocation_usd
     fixed = inputs.reserved_fixed_usd
     opts = [str(x.purchase_option) for x in inputs.offerings]

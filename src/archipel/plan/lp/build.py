@@ -45,7 +45,7 @@ class Built:
     flow: VarBlock  # base flows, over the flow cells ``flow_cells``
     flow_cells: IntArray
     carriers: Carriers  # base carriers: what each capacity group carries
-    view: NodeView  # every node column: contracts count their spend
+    view: NodeView  # node columns, then purchases' spend entries: what contracts count
     contracts: ContractColumns
     scenarios: tuple[str, ...]
     egress: FlowEgress  # network cost of every flow cell; the base flows carry it
@@ -136,11 +136,12 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
     )
     add_offering_capacity(b, prob, on_base(prob, view))  # reserved nodes share the offering's
     add_provider_limits(b, prob, view)
-    contracts = add_contracts(b, prob, view.col, view.o, view.t, view.w, view.cost)
-    # reservations bought: their columns, and their spend in the provider share rows (not yet
-    # toward contracts: docs/semantics.md, "Reservations (decisions)")
+    # reservations bought: their columns; their spend counts in contracts (at their own price,
+    # no discount on top) and in the provider share rows like the nodes' spend
     bought = add_purchases(b, prob, view, integer, tie)
-    add_diversification(b, prob, with_spend(view, bought), contracts)
+    spend = with_spend(view, bought)
+    contracts = add_contracts(b, prob, spend.col, spend.o, spend.t, spend.w, spend.cost)
+    add_diversification(b, prob, spend, contracts)
     add_min_providers(b, prob, cells, flow, fi)
     add_traffic_ramps(b, prob, cells, flow, fi)
     add_migration_limits(b, prob, cells, flow, fi)
@@ -158,7 +159,7 @@ def build_lp(inputs: PlanInputs, integer: bool = True) -> Built:
         flow,
         fi,
         carriers,
-        view,
+        spend,
         contracts,
         tuple(names),
         egress,

@@ -50,25 +50,34 @@ class ContractColumns:
 
 def _groups(
     prob: Problem, o: IntArray, t: IntArray, w: IntArray
-) -> tuple[IntArray, list[tuple[int, tuple[int, ...]]]]:
-    """Group index per entry (-1: no contract covers it) and (period, contracts) per group."""
+) -> tuple[IntArray, list[tuple[int, tuple[int, ...], bool]]]:
+    """Group index per entry (-1: no contract covers it) and (period, contracts, of purchases)
+    per group."""
     off_ok, wl_ok = scope_masks(prob.inputs)
     E = o.size
     if off_ok.shape[0] == 0 or E == 0:
         return np.full(E, -1, dtype=np.int64), []
-    cover = off_ok[:, o] & wl_ok[:, w]  # [C, E]
+    spec = prob.inputs.spec
+    # a purchase (w = -1) has no workload: it is in a scope that names none; never in a
+    # savings plan's (a reservation is not billed at on-demand rates)
+    no_wl = np.array(
+        [c.scope.workloads is None and not c.sized_by_plan for c in spec.contracts], dtype=bool
+    )
+    purchase = w < 0
+    cover = off_ok[:, o] & np.where(purchase[None, :], no_wl[:, None], wl_ok[:, np.maximum(w, 0)])
     some = cover.any(axis=0)
     group = np.full(E, -1, dtype=np.int64)
     if not some.any():
         return group, []
-    sigs, sig_of = np.unique(cover[:, some].T, axis=0, return_inverse=True)
+    keyed = np.vstack([cover, purchase[None, :]])[:, some]  # purchases in groups of their own
+    sigs, sig_of = np.unique(keyed.T, axis=0, return_inverse=True)
     T = prob.num_periods
     keys, inv = np.unique(sig_of.reshape(-1) * T + t[some], return_inverse=True)
     group[some] = inv
     info = []
     for k in keys.tolist():
         s, period = divmod(k, T)
-        info.append((period, tuple(np.flatnonzero(sigs[s]).tolist())))
+        info.append((period, tuple(np.flatnonzero(sigs[s][:-1]).tolist()), bool(sigs[s][-1])))
     return group, info
 
 
@@ -99,7 +108,7 @@ def add_contracts(
     rows_e, cols_e, coef_e = [], [], []
     n_rows = 0
     labels = []
-    for g, (period, contracts) in enumerate(info):
+    for g, (period, contracts, _) in enumerate(info):
         provider = spec.contracts[contracts[0]].provider
         members = order[bounds[g] : bounds[g + 1]]
         for si, sg in by_pt.get((provider, period), []):
@@ -118,6 +127,11 @@ def add_contracts(
     zg = np.array(z_group, dtype=np.int64)
     zt = np.array(z_term, dtype=np.int64)
     z = b.add_vars("contract_spend", zg.size)
+    # a reservation bought counts toward a commitment at its own (already discounted) price:
+    # it bypasses the discount tiers
+    zp = np.array([info[g][2] for g in z_group], dtype=bool)
+    zd = np.flatnonzero(~zp)
+    zb = np.flatnonzero(zp)
     if n_rows:
         b.add_rows(
             "contract-scope-spend-upper",
@@ -155,9 +169,9 @@ def add_contracts(
         b.add_rows(
             "contract-year-spend-equal",
             n_terms,
-            np.concatenate([tt, zt]),
-            np.concatenate([tier.cols(), z.cols()]),
-            np.concatenate([np.ones(tt.size), -np.ones(zt.size)]),
+            np.concatenate([tt, zt[zd]]),
+            np.concatenate([tier.cols(), z.cols(zd)]),
+            np.concatenate([np.ones(tt.size), -np.ones(zd.size)]),
             0.0,
             0.0,
             name,
@@ -186,14 +200,18 @@ def add_contracts(
         pos[bind] = np.arange(bind.size)
         prev = np.array([_previous(terms, i) for i in range(n_terms)], dtype=np.int64)
         ti = np.flatnonzero(pos[tt] >= 0)
+        bi = zb[pos[zt[zb]] >= 0]
         carried_in = np.flatnonzero((prev >= 0) & (pos >= 0))
         b.add_rows(
             "contract-spend-lower",
             bind.size,
-            np.concatenate([pos[tt[ti]], pos[bind], pos[bind], pos[carried_in], pos[s_terms]]),
+            np.concatenate(
+                [pos[tt[ti]], pos[zt[bi]], pos[bind], pos[bind], pos[carried_in], pos[s_terms]]
+            ),
             np.concatenate(
                 [
                     tier.cols(ti),
+                    z.cols(bi),
                     u.cols(bind),
                     carry.cols(bind),
                     carry.cols(prev[carried_in]),
@@ -203,6 +221,7 @@ def add_contracts(
             np.concatenate(
                 [
                     tk[ti],
+                    np.ones(bi.size),
                     np.ones(bind.size),
                     np.ones(bind.size),
                     -np.ones(carried_in.size),
@@ -221,11 +240,12 @@ def add_contracts(
         pos = np.full(n_terms, -1, dtype=np.int64)
         pos[capped] = np.arange(capped.size)
         ti = np.flatnonzero(pos[tt] >= 0)
+        bi = zb[pos[zt[zb]] >= 0]
         b.add_rows(
             "contract-spend-upper",
             capped.size,
-            pos[tt[ti]],
-            tier.cols(ti),
+            np.concatenate([pos[tt[ti]], pos[zt[bi]]]),
+            np.concatenate([tier.cols(ti), z.cols(bi)]),
             1.0,
             -np.inf,
             mx[capped],
