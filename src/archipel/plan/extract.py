@@ -24,14 +24,18 @@ from archipel.plan.result import (
 TOL = 1e-9
 # Families whose duals are mechanics of the model rather than rules a person chose.
 # Scenario demand rows are kept: their duals price survivability.
-_MECHANICS = ("service-demand-equal", "job-work-lower")
-_INTERNAL = (
+MECHANICS = ("service-demand-equal", "job-work-lower")
+# Families that only link the model's own columns (no rule or limit a person could relax).
+INTERNAL = (
     "region-class-balance",
     "group-load-upper",
     "job-gang-link-upper",
     "job-gang-choice-equal",
     "job-choice-work-lower",
     "job-choice-gang-lower",
+    "contract-scope-spend-upper",
+    "contract-year-spend-equal",
+    "tier-order",
 )
 
 
@@ -250,7 +254,7 @@ def binding_rules(built: Built, duals: NDArray[np.float64], limit: int = 40) -> 
     out: list[BindingRule] = []
     for block in built.lp.row_blocks:
         base = block.family.split("@", 1)[0]
-        if base in _INTERNAL or (base in _MECHANICS and "@" not in block.family):
+        if base in INTERNAL or (base in MECHANICS and "@" not in block.family):
             continue
         d = duals[block.start : block.start + block.size]
         hit = np.nonzero(np.abs(d) > 1e-7)[0]

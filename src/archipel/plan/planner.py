@@ -271,6 +271,18 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
                 if solved.relaxation_feasible
                 else "its LP relaxation is infeasible)"
             )
+        elif status == Status.TIME_LIMIT:
+            budget = (
+                f"--time-limit {options.time_limit_s:g} s"
+                if options.time_limit_s is not None
+                else f"its {options.block_mip_time_s:g} s per block"
+            )
+            msg = (
+                f"no whole-node plan found within {budget} ({msg}); a fractional plan exists: "
+                "try a longer --time-limit, or --fractional for the LP view"
+                if solved.relaxation_feasible
+                else f"no plan found within {budget} ({msg})"
+            )
         return Plan(
             spec_name=inputs.spec.name,
             planner="lp",

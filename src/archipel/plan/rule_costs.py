@@ -23,6 +23,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
+from archipel.plan.extract import INTERNAL, MECHANICS
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.lp.build import Built, build_lp
 from archipel.plan.result import RuleCost
@@ -56,21 +57,10 @@ UNITS: dict[str, str] = {
     "job-accelerators-upper": "USD per accelerator",
     "job-accelerators-lower": "USD per accelerator",
     "job-single-node-upper": "USD per node",
+    "savings-plan-cover-upper": "USD per USD of list spend a savings plan covers",
+    "reservation-nodes-upper": "USD per node held",
+    "reservation-option-nodes-upper": "USD per node of the option's max_nodes",
 }
-# families that are the model's mechanics, not a rule a person chose
-_MECHANICS = (
-    "service-demand-equal",
-    "job-work-lower",
-    "region-class-balance",
-    "group-load-upper",
-    "job-gang-link-upper",
-    "job-gang-choice-equal",
-    "job-choice-work-lower",
-    "job-choice-gang-lower",
-    "contract-scope-spend-upper",
-    "contract-year-spend-equal",
-    "tier-order",
-)
 
 
 def _rule_families(rule: Rule) -> tuple[str, ...]:
@@ -203,7 +193,12 @@ def _binding_rows(built: Built, duals: Float, limit: int) -> list[RuleCost]:
     found: list[tuple[float, RuleCost]] = []
     for block in built.lp.row_blocks:
         base = block.family.split("@", 1)[0]
-        if base in _MECHANICS or "@" in block.family or base.startswith("contract-spend-lower"):
+        if (
+            base in INTERNAL
+            or base in MECHANICS
+            or "@" in block.family
+            or base.startswith("contract-spend-lower")
+        ):
             continue
         if base in (
             "provider-spend-share-upper",
