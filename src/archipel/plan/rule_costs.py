@@ -63,6 +63,17 @@ UNITS: dict[str, str] = {
 }
 
 
+_RULE_FAMILIES = (
+    "provider-spend-share-upper",
+    "service-provider-share-lower",
+    "service-providers-lower",
+    "provider-ramp-share-lower",
+    "provider-ramp-share-upper",
+    "provider-share-gain-upper",
+    "provider-share-loss-upper",
+)
+
+
 def _rule_families(rule: Rule) -> tuple[str, ...]:
     """Row families a rule adds (scenario rows carry an "@" tag)."""
     if isinstance(rule, SurvivabilityRule):
@@ -200,11 +211,7 @@ def _binding_rows(built: Built, duals: Float, limit: int) -> list[RuleCost]:
             or base.startswith("contract-spend-lower")
         ):
             continue
-        if base in (
-            "provider-spend-share-upper",
-            "service-provider-share-lower",
-            "service-providers-lower",
-        ):
+        if base in _RULE_FAMILIES:
             continue  # priced with their rule
         d = duals[block.start : block.start + block.size]
         hit = np.flatnonzero(np.abs(d) > 1e-7)
