@@ -36,6 +36,7 @@ import numpy as np
 from archipel.plan.inputs import PlanInputs, spec_sha256
 from archipel.plan.result import Allocation, ContractYear, Plan, ScenarioResult, Status
 from archipel.plan.verify_claims import check_claims, check_units, group_stale
+from archipel.plan.verify_contracts import check_contract_rows
 from archipel.plan.verify_costs import Costs, recompute_costs
 from archipel.plan.verify_egress import check_egress, recompute_egress, with_egress
 from archipel.plan.verify_facts import Cells, Facts, derive_facts
@@ -169,7 +170,7 @@ def verify(plan: Plan, inputs: PlanInputs) -> VerificationReport:
     found += list(costs.problems)
     found += _check_allocation_figures(plan.allocations, facts, cells, costs)
     found += check_egress(plan, network)
-    found += _check_contract_rows(plan.contracts, costs.contracts)
+    found += check_contract_rows(plan.contracts, costs.contracts)
     found += _check_totals(plan, costs)
     flow_problems, loads = check_flows(facts, plan.flows)
     found += flow_problems
@@ -380,49 +381,6 @@ def _check_allocation_figures(
                     (
                         "allocation-" + name.split("_")[0],
                         f"{where}: {name} is {got:.6g}, expected {float(want):.6g}",
-                    )
-                )
-    return out
-
-
-def _row_values(r: ContractYear) -> dict[str, float]:
-    return {
-        "committed_usd": r.committed_usd,
-        "list_usd": r.list_usd,
-        "discount_usd": r.discount_usd,
-        "spent_usd": r.spent_usd,
-        "useful_usd": r.useful_usd,
-        "idle_usd": r.idle_usd,
-        "shortfall_usd": r.shortfall_usd,
-        "carried_in_usd": r.carried_in_usd,
-        "reserved_fixed_usd": r.reserved_fixed_usd,
-        "unused_usd": r.unused_usd,
-    }
-
-
-def _check_contract_rows(
-    reported: Sequence[ContractYear], expected: Sequence[ContractYear]
-) -> list[Problem]:
-    """Every (contract, year) with a non-zero figure is reported with the recomputed figures."""
-    out: list[Problem] = []
-    seen: dict[tuple[str, int], ContractYear] = {}
-    for r in reported:
-        if (r.contract, r.year) in seen:
-            out.append(("contract-rows", f"contract {r.contract}, year {r.year}: reported twice"))
-        seen[r.contract, r.year] = r
-    want = {(r.contract, r.year): r for r in expected}
-    for key in list(want) + [k for k in seen if k not in want]:
-        exp, got = want.get(key), seen.get(key)
-        ev = _row_values(exp) if exp else dict.fromkeys(_row_values(got) if got else {}, 0.0)
-        gv = _row_values(got) if got else dict.fromkeys(ev, 0.0)
-        for name, v in ev.items():
-            if not close(gv[name], v):
-                state = "" if got else " (row missing)"
-                out.append(
-                    (
-                        "contract-rows",
-                        f"contract {key[0]}, year {key[1]}: {name} reported {gv[name]:.6g}, "
-                        f"expected {v:.6g}{state}",
                     )
                 )
     return out

@@ -20,6 +20,7 @@ import numpy as np
 from archipel.plan.reservation_result import ReservationPurchase
 from archipel.plan.result import Allocation, ContractYear
 from archipel.plan.verify_facts import Cells, Facts, Float
+from archipel.plan.verify_rules import close
 from archipel.spec.contracts import Contract
 
 _SEC_PER_H = 3600.0
@@ -440,4 +441,47 @@ def _fixed_useful(
             for t, p in enumerate(inputs.periods):
                 frac = _h(max(p.start, y.start), min(p.end, y.end)) / p.hours
                 out[i] += float(fixed[o, t] * share[o, t]) * frac
+    return out
+
+
+def _row_values(r: ContractYear) -> dict[str, float]:
+    return {
+        "committed_usd": r.committed_usd,
+        "list_usd": r.list_usd,
+        "discount_usd": r.discount_usd,
+        "spent_usd": r.spent_usd,
+        "useful_usd": r.useful_usd,
+        "idle_usd": r.idle_usd,
+        "shortfall_usd": r.shortfall_usd,
+        "carried_in_usd": r.carried_in_usd,
+        "reserved_fixed_usd": r.reserved_fixed_usd,
+        "unused_usd": r.unused_usd,
+    }
+
+
+def check_contract_rows(
+    reported: Sequence[ContractYear], expected: Sequence[ContractYear]
+) -> list[Problem]:
+    """Every (contract, year) with a non-zero figure is reported with the recomputed figures."""
+    out: list[Problem] = []
+    seen: dict[tuple[str, int], ContractYear] = {}
+    for r in reported:
+        if (r.contract, r.year) in seen:
+            out.append(("contract-rows", f"contract {r.contract}, year {r.year}: reported twice"))
+        seen[r.contract, r.year] = r
+    want = {(r.contract, r.year): r for r in expected}
+    for key in list(want) + [k for k in seen if k not in want]:
+        exp, got = want.get(key), seen.get(key)
+        ev = _row_values(exp) if exp else dict.fromkeys(_row_values(got) if got else {}, 0.0)
+        gv = _row_values(got) if got else dict.fromkeys(ev, 0.0)
+        for name, v in ev.items():
+            if not close(gv[name], v):
+                state = "" if got else " (row missing)"
+                out.append(
+                    (
+                        "contract-rows",
+                        f"contract {key[0]}, year {key[1]}: {name} reported {gv[name]:.6g}, "
+                        f"expected {v:.6g}{state}",
+                    )
+                )
     return out
