@@ -177,6 +177,15 @@ def test_network_transfer_is_shown_when_either_plan_has_it() -> None:
     assert not diff_plans(new, base_plan(egress_usd=9_000.0)).placements_and_costs_unchanged
 
 
+def test_unused_commitment_is_shown_when_either_plan_has_it() -> None:
+    old = base_plan(unused_commitment_usd=250_000.0)
+    new = base_plan(unused_commitment_usd=100_000.0)
+    d = diff_plans(old, new)
+    assert "unused commitment $250K → $100K (-$150K)" in render(d, 100)
+    assert not d.placements_and_costs_unchanged
+    assert "unused commitment" not in render(diff_plans(base_plan(), base_plan()), 100)
+
+
 def test_diff_is_frozen() -> None:
     d = diff_plans(base_plan(), moved_plan())
     assert isinstance(d, PlanDiff)

@@ -143,6 +143,8 @@ class PlanDiff:
     survivability: tuple[SurvivabilityChange, ...]
     old_egress_usd: float = 0.0  # network transfer, included in the objectives
     new_egress_usd: float = 0.0
+    old_unused_usd: float = 0.0  # unused commitment (shortfall + commitment filled idle)
+    new_unused_usd: float = 0.0
 
     @property
     def objective_delta_usd(self) -> float | None:
@@ -165,6 +167,7 @@ class PlanDiff:
         return (
             not differs(self.old_objective_usd, self.new_objective_usd)
             and not differs(self.old_egress_usd, self.new_egress_usd)
+            and not differs(self.old_unused_usd, self.new_unused_usd)
             and not any(differs(c.old, c.new) for c in self.providers)
             and not any(differs(c.old, c.new) for c in self.periods)
             and not any(differs(c.old, c.new) for c in self.purchase_options)
@@ -277,6 +280,8 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         survivability=tuple(_survivability(old, new)),
         old_egress_usd=old.egress_usd,
         new_egress_usd=new.egress_usd,
+        old_unused_usd=old.unused_commitment_usd,
+        new_unused_usd=new.unused_commitment_usd,
     )
 
 
@@ -323,6 +328,12 @@ def _render_header(d: PlanDiff, console: Console) -> None:
         )
         moved.append_text(_money_delta(d.new_egress_usd - d.old_egress_usd))
         console.print(moved.append(")"))
+    if d.old_unused_usd or d.new_unused_usd:
+        unused = Text(
+            f"unused commitment {format_usd(d.old_unused_usd)} → {format_usd(d.new_unused_usd)} ("
+        )
+        unused.append_text(_money_delta(d.new_unused_usd - d.old_unused_usd))
+        console.print(unused.append(")"))
     console.print()
 
 
