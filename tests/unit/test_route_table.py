@@ -22,7 +22,9 @@ from archipel.geo import haversine_km, rtt_ms
 from archipel.plan.inputs import PlanInputs, prepare
 from archipel.plan.planner import PlanOptions, make_plan
 from archipel.plan.result import Plan, Status
+from archipel.route.policy import decide
 from archipel.route.table import deployment_table
+from archipel.route.types import Action, Health, Request
 from archipel.spec.models import CatalogSelection, Spec
 from archipel.spec.rules import (
     CloudActExclusionRule,
@@ -123,3 +125,23 @@ def test_precise_errors(planned: tuple[Plan, PlanInputs]) -> None:
         deployment_table(empty, inputs, 0)
     with pytest.raises(ValueError, match="outside the horizon"):
         deployment_table(plan, inputs, 2)
+
+
+def test_policy_on_the_planned_table(planned: tuple[Plan, PlanInputs]) -> None:
+    """eu's personal requests split 2:1 between ovh and gcp; with both down, the aws capacity
+    held without flow is no way out (not in the EU): retry, never aws."""
+    plan, inputs = planned
+    extra = allocation(inputs, "chat", AWS_US, 0, 2.0, hours=2160.0, cost_usd=0.0)
+    t = deployment_table(
+        plan.model_copy(update={"allocations": [*plan.allocations, extra]}), inputs, 0
+    )
+    o, g, a = (t.offering_id.index(x) for x in (OVH, GCP, AWS_US))
+    r = Request("chat", "eu", "default", 0.0, 5.0, data_class="personal")
+    up = Health(np.ones(t.size, dtype=bool), np.zeros(t.size))
+    picks = [decide(r, t, up, 0.0, u).deployment for u in np.arange(300) / 300]
+    assert (picks.count(o), picks.count(g)) == (200, 100)
+    down = Health(np.arange(t.size) == a, np.zeros(t.size))
+    assert decide(r, t, down, 0.0, 0.5).action == Action.RETRY
+    anyone = Request("chat", "eu", "default", 0.0, 5.0)
+    d = decide(anyone, t, down, 0.0, 0.5)
+    assert (d.action, d.deployment) == (Action.FAILOVER, a)
