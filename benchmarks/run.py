@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -11,6 +11,7 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``scale`` (scale.py): generated fleets of 10^4 to 10^6 variables, whole nodes and fractional.
 - ``quality`` (quality.py): the planner against the greedy baseline.
 - ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
+- ``route`` (route_policy.py): routing-policy decisions per CPU-second on a 50-deployment table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers")
+NAMES = ("main", "build", "scale", "quality", "solvers", "route")
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -46,6 +47,7 @@ def main(argv: list[str]) -> None:
     import build_ratio
     import main_job
     import quality
+    import route_policy
     import scale
     import solvers
 
@@ -55,6 +57,7 @@ def main(argv: list[str]) -> None:
         "scale": scale.main,
         "quality": quality.main,
         "solvers": solvers.main,
+        "route": route_policy.main,
     }
     for name, args in split(argv):
         runners[name](args)

@@ -1,0 +1,157 @@
+"""The routing policy: one request, the deployment table, the health view and the time in; one
+:class:`~archipel.route.types.Decision` out (docs/semantics.md, "Routing policy").
+
+Pure and deterministic: no clock, socket or random source; ``now_s`` and ``draw`` (uniform in
+[0, 1)) are passed in, and the same inputs give the same decision. Vectorised over deployments.
+
+Rules, in order (``cand``: deployments of the request's service that its data class may use):
+
+1. Hard filter first. ``cand`` comes from ``table.allowed`` (residency and CLOUD Act); nothing
+   below ever looks outside it, including failover, spill and retry. REJECT when the deadline has
+   passed (``now_s >= deadline_s``), the service, geography or data class is unknown to the table,
+   or no deployment is allowed.
+2. Usable: up (``health.up``), not in ``req.tried``, not saturated (``health.load < 1``) and
+   under its ramp cap (``health.provider_share < table.ramp``; no share given: under it).
+3. ROUTE: among usable tier-0 deployments with planned weight for the request's geography,
+   sample one by ``weight[g]`` with ``draw``.
+4. Otherwise the planned placement is down, tried, saturated or at its ramp cap:
+   SPILL when some planned deployment is up, untried and saturated: the usable tier-1
+   deployment with the lowest RTT; failing that, or when the planned one is down: FAILOVER to
+   the usable deployment with the lowest (tier, RTT), tier 0 first. (A geography the plan sends
+   nothing has no planned placement: its requests fail over to the nearest.)
+5. Ramp caps give way last: when no deployment passes 2 but some would without the ramp cap,
+   steps 3–4 run again ignoring it (better over the ramp than refused); ``reason`` says so.
+6. Nothing usable. Some allowed deployment is up and untried but saturated: QUEUE until
+   ``now_s + QUEUE_S · (1 + draw)``. None up and untried (all down, or all tried after a failed
+   attempt): RETRY at ``now_s + backoff(attempt, draw)``, a new round: the driver calls again
+   at ``at_s`` with ``attempt + 1`` and ``tried=()``. Either time must fall strictly before the
+   deadline, else REJECT.
+
+A deployment known down is never targeted (whether or not another is up). After a failed attempt
+(``attempt > 0``) the tried deployments are skipped, so the retry goes to a different deployment
+right away when one is usable, else waits out the backoff.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archipel.route.types import Action, Decision, DeploymentTable, Health, Request
+
+QUEUE_S = 0.025  # base hold when every allowed deployment is busy (s), jittered up to 2x
+BACKOFF_BASE_S = 0.05  # first retry backoff (s); doubles per attempt, jittered in [1/2, 1]
+BACKOFF_CAP_S = 2.0
+
+
+def backoff_s(attempt: int, draw: float) -> float:
+    """Exponential backoff with jitter: base · 2^attempt capped, times (1 + draw) / 2."""
+    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** max(0, min(attempt, 30))) * (1 + draw) / 2
+
+
+def _reject(reason: str) -> Decision:
+    return Decision(Action.REJECT, reason=reason)
+
+
+def _index(names: tuple[str, ...], name: str) -> int:
+    try:
+        return names.index(name)
+    except ValueError:
+        return -1
+
+
+def _pick(
+    table: DeploymentTable,
+    g: int,
+    w: np.ndarray,
+    planned: np.ndarray,
+    usable: np.ndarray,
+    saturated_plan: bool,
+    draw: float,
+) -> Decision | None:
+    """Steps 3–4 over ``usable``; None when nothing is usable."""
+    pool = usable & planned
+    if pool.any():
+        pw = np.where(pool, w, 0.0)
+        cum = np.cumsum(pw)
+        d = int(np.searchsorted(cum, draw * cum[-1], side="right"))
+        d = min(d, pw.size - 1)
+        while not pool[d]:  # draw at the very top: the last pooled deployment
+            d -= 1
+        return Decision(Action.ROUTE, deployment=d, reason="planned")
+    if not usable.any():
+        return None
+    rtt = table.rtt_ms[g]
+    if saturated_plan:
+        spill = usable & (table.tier == 1)
+        if spill.any():
+            d = int(np.argmin(np.where(spill, rtt, np.inf)))
+            return Decision(Action.SPILL, deployment=d, reason="planned capacity saturated")
+    # lowest (tier, rtt): tier dominates (RTTs are finite and non-negative)
+    key = np.where(usable, table.tier * 1e9 + rtt, np.inf)
+    d = int(np.argmin(key))
+    why = "planned capacity saturated" if saturated_plan else "planned placement unavailable"
+    if not planned.any():
+        why = "no planned flow from this geography"
+    return Decision(Action.FAILOVER, deployment=d, reason=why)
+
+
+def decide(
+    req: Request, table: DeploymentTable, health: Health, now_s: float, draw: float
+) -> Decision:
+    """The decision for ``req`` at ``now_s`` (module docstring); ``draw`` uniform in [0, 1)."""
+    if now_s >= req.deadline_s:
+        return _reject("deadline passed")
+    s = _index(table.services, req.service)
+    if s < 0:
+        return _reject(f"unknown service {req.service!r}")
+    g = _index(table.geographies, req.geography)
+    if g < 0:
+        return _reject(f"unknown geography {req.geography!r}")
+    if req.data_class is None:
+        k = len(table.data_classes)
+    else:
+        k = _index(table.data_classes, req.data_class)
+        if k < 0:
+            return _reject(f"unknown data class {req.data_class!r}: no deployment known allowed")
+    cand = (table.service == s) & table.allowed[k]
+    if not cand.any():
+        return _reject("no deployment allowed for the data class")
+
+    n = cand.size
+    up = cand & health.up
+    if req.tried:
+        tried = np.zeros(n, dtype=bool)
+        idx = np.fromiter((i for i in req.tried if 0 <= i < n), dtype=np.int64)
+        tried[idx] = True
+        fresh = up & ~tried
+    else:
+        fresh = up
+    free = fresh & (health.load < 1.0)
+    share = health.provider_share
+    under_ramp = share < table.ramp if share.size == n else np.ones(n, dtype=bool)
+    w = table.weight[g]
+    planned = cand & (w > 0) & (table.tier == 0)
+    saturated_plan = bool((planned & fresh & ~(health.load < 1.0)).any())
+
+    decision = _pick(table, g, w, planned, free & under_ramp, saturated_plan, draw)
+    if decision is None:
+        decision = _pick(table, g, w, planned, free, saturated_plan, draw)
+        if decision is not None:
+            return Decision(
+                decision.action,
+                deployment=decision.deployment,
+                reason=decision.reason + "; over the ramp cap: nothing else usable",
+            )
+    else:
+        return decision
+
+    if fresh.any():  # up and untried, but all saturated
+        at = now_s + QUEUE_S * (1.0 + draw)
+        if at < req.deadline_s:
+            return Decision(Action.QUEUE, at_s=at, reason="every allowed deployment busy")
+        return _reject("every allowed deployment busy and the deadline too close to queue")
+    at = now_s + backoff_s(req.attempt, draw)
+    why = "every allowed deployment tried" if up.any() else "every allowed deployment down"
+    if at < req.deadline_s:
+        return Decision(Action.RETRY, at_s=at, reason=why)
+    return _reject(why + " and the deadline too close to retry")
