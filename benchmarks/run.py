@@ -11,6 +11,7 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``scale`` (scale.py): generated fleets of 10^4 to 10^6 variables, whole nodes and fractional.
 - ``quality`` (quality.py): the planner against the greedy baseline.
 - ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
+- ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers")
+NAMES = ("main", "build", "scale", "quality", "solvers", "sim")
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -47,6 +48,7 @@ def main(argv: list[str]) -> None:
     import main_job
     import quality
     import scale
+    import sim
     import solvers
 
     runners = {
@@ -55,6 +57,7 @@ def main(argv: list[str]) -> None:
         "scale": scale.main,
         "quality": quality.main,
         "solvers": solvers.main,
+        "sim": sim.main,
     }
     for name, args in split(argv):
         runners[name](args)

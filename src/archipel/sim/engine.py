@@ -166,17 +166,20 @@ class _Sim:
             int, tuple[int, int, int, float, float]
         ] = {}  # id -> (i, d, slot, ttft, e2e)
         self.next_att = 0
-        self.o = Outcomes(
-            np.zeros(N, np.int8),
-            np.zeros(N, np.int64),
-            np.zeros(N, np.int64),
-            np.zeros(N, np.int64),
-            np.zeros(N, np.int64),
-            np.full(N, np.nan),
-            np.full(N, np.nan),
-            np.full(N, -1, np.int64),
-            np.zeros(N, bool),
-        )
+        nan = float("nan")
+        self.st, self.n_att, self.n_fo, self.n_sp, self.n_rt = ([0] * N for _ in range(5))
+        self.ttft, self.e2e = [nan] * N, [nan] * N
+        self.dep, self.outside = [-1] * N, [False] * N
+        # plain lists: indexing numpy arrays one element at a time is slow on the hot path
+        self.w_s = w.service.tolist()
+        self.w_g = w.geography.tolist()
+        self.w_c = w.request_class.tolist()
+        self.w_k = w.data_class.tolist()
+        self.w_in = w.input_tokens.astype(np.float64).tolist()
+        self.w_out = w.output_tokens.astype(np.float64).tolist()
+        self.w_t = w.arrival_s.tolist()
+        self.e2e_slo = w.e2e_slo_s.tolist()
+        self.ttft_slo = w.ttft_slo_s.tolist()
         self.typical = [
             [self.sm.cost(i, o) for i, o in per_service] for per_service in w.class_tokens
         ]
@@ -229,19 +232,30 @@ class _Sim:
                     self.log.append((now, "B", a, int(self.up[a])))
         for d in range(self.table.size):
             self._account(d, now)
-        return SimResult(self.o, self.log, np.array(self.rep_s), now)
+        o = Outcomes(
+            np.array(self.st, np.int8),
+            np.array(self.n_att, np.int64),
+            np.array(self.n_fo, np.int64),
+            np.array(self.n_sp, np.int64),
+            np.array(self.n_rt, np.int64),
+            np.array(self.ttft, np.float64),
+            np.array(self.e2e, np.float64),
+            np.array(self.dep, np.int64),
+            np.array(self.outside, bool),
+        )
+        return SimResult(o, self.log, np.array(self.rep_s), now)
 
     def _arrive(self, i: int, t: float) -> None:
-        w, tb = self.w, self.table
-        s = int(w.service[i])
-        k = int(w.data_class[i])
-        ttft = float(w.ttft_slo_s[s])
+        tb = self.table
+        s = self.w_s[i]
+        k = self.w_k[i]
+        ttft = self.ttft_slo[s]
         self.reqs[i] = Request(
             tb.services[s],
-            tb.geographies[int(w.geography[i])],
-            tb.request_classes[s][int(w.request_class[i])],
+            tb.geographies[self.w_g[i]],
+            tb.request_classes[s][self.w_c[i]],
             t,
-            t + float(w.e2e_slo_s[s]),
+            t + self.e2e_slo[s],
             None if ttft != ttft else t + ttft,
             None if k < 0 else tb.data_classes[k],
         )
@@ -260,14 +274,14 @@ class _Sim:
         act = dec.action
         if act in _SEND:
             if act is Action.FAILOVER:
-                self.o.failovers[i] += 1
+                self.n_fo[i] += 1
             elif act is Action.SPILL:
-                self.o.spills[i] += 1
+                self.n_sp[i] += 1
             self._send(i, dec.deployment, t)
         elif act is Action.RETRY or act is Action.QUEUE:
             if dec.at_s is None:
                 raise ValueError(f"policy returned {act} without at_s")
-            self.o.retries[i] += act is Action.RETRY
+            self.n_rt[i] += act is Action.RETRY
             if self.rec:
                 self.log.append((t, "Q" if act is Action.QUEUE else "R", i, 0))
             self._push(max(dec.at_s, t), _ATTEMPT, i)
@@ -275,33 +289,32 @@ class _Sim:
             self._end(i, t, FAILED if self.had_failure[i] else REJECTED, "reject")
 
     def _end(self, i: int, t: float, status: int, why: str) -> None:
-        self.o.status[i] = status
+        self.st[i] = status
         if self.rec:
             self.log.append((t, "F" if status == FAILED else "J", i, 0))
 
     def _send(self, i: int, d: int, t: float) -> None:
         if not 0 <= d < self.table.size:
             raise ValueError(f"policy chose deployment {d}, not in the table")
-        w, o = self.w, self.o
-        o.attempts[i] += 1
+        self.n_att[i] += 1
         if self.rec:
             self.log.append((t, "S", i, d))
-        k = int(w.data_class[i])
+        k = self.w_k[i]
         if not self.allowed[self.no_class if k < 0 else k][d]:
-            o.outside_allowed[i] = True
-        rtt = self.rtt[int(w.geography[i])][d]
+            self.outside[i] = True
+        rtt = self.rtt[self.w_g[i]][d]
         if self.down[d] or self.lost[d] >= self.replicas[d]:
             self._fail(i, d, t + rtt, "X")
             return
         if self.err[d] > 0.0 and self._draw() < self.err[d]:
             self._fail(i, d, t + rtt, "E")
             return
-        s, c = int(w.service[i]), int(w.request_class[i])
+        s, c = self.w_s[i], self.w_c[i]
         prefill, decode = self.sm.times(
             self.slot_s[d][c],
             self.typical[s][c],
-            float(w.input_tokens[i]),
-            float(w.output_tokens[i]),
+            self.w_in[i],
+            self.w_out[i],
         )
         heap, ver = self.slots[d], self.version[d]
         active = (self.replicas[d] - self.lost[d]) * self.batch
@@ -312,7 +325,7 @@ class _Sim:
         start = free if free > t else t
         heapq.heappush(heap, (start + prefill + decode, slot, v))
         spike = self.spike[d] / 1000.0
-        arrival = w.arrival_s[i]
+        arrival = self.w_t[i]
         ttft = start + prefill + rtt + spike - arrival
         e2e = ttft + decode
         a = self.next_att
@@ -357,11 +370,10 @@ class _Sim:
         self.fails_in_row[d] = 0
         active = (self.replicas[d] - self.lost[d]) * self.batch
         self.load[d] = len(self.inflight[d]) / active if active > 0 else 1.0
-        o = self.o
-        o.status[i] = SERVED
-        o.ttft_s[i] = ttft
-        o.e2e_s[i] = e2e
-        o.deployment[i] = d
+        self.st[i] = SERVED
+        self.ttft[i] = ttft
+        self.e2e[i] = e2e
+        self.dep[i] = d
         if self.rec:
             self.log.append((t, "C", i, d))
 
