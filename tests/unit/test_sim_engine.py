@@ -127,3 +127,16 @@ def test_prefill_decode_split_and_batch() -> None:
         config=SimConfig(service=ServiceModel(batch=4, prefill_weight=0.0)),
     )
     np.testing.assert_allclose(res.outcomes.e2e_s, [2.0, 2.0, 2.0, 2.0, 4.0])
+
+
+def test_breaker_opens_after_consecutive_failures() -> None:
+    tb = table(weight=(0.7, 0.3))
+    fs = schedule([Fault(FaultKind.CAPACITY_ERROR, 0.0, 100.0, "deployment:chat/r0/o0", 1.0)])
+    cfg = SimConfig(service=ServiceModel(prefill_weight=0.0), breaker_failures=5)
+    res = simulate(tb, workload(np.arange(10.0)), router, fs, cfg)
+    o = res.outcomes
+    # requests 0-4 hit the 429s on r0 and fail over to r1; the fifth failure (t=4) opens r0's
+    # circuit for 30 s, so requests 5-9 go straight to r1
+    assert o.attempts.tolist() == [2] * 5 + [1] * 5
+    assert o.deployment.tolist() == [1] * 10 and (o.status == SERVED).all()
+    assert (4.0, "B", 0, 0) in res.log and (34.0, "B", 0, 1) in res.log
