@@ -50,18 +50,27 @@ _REJECT = Decision(Action.REJECT, reason="no capacity")
 _ROUTE0 = Decision(Action.ROUTE, 0)
 
 
+_PLAN: dict[tuple[int, int, int], tuple[list[int], list[float], list[bool], list[int]]] = {}
+
+
 def simple_router(
     req: Request, tb: DeploymentTable, h: Health, now: float, draw: float
 ) -> Decision:
     """Highest-weight deployment for the geography that is allowed, up, below full load and not
-    tried (else tried ones); FAILOVER off the planned best, SPILL for tier 1; else reject."""
+    tried (else tried ones); FAILOVER off the planned best, SPILL for tier 1; else reject. The
+    table's facts per (table, geography, data class) are cached as plain lists."""
     g = tb.geographies.index(req.geography)
     k = tb.data_classes.index(req.data_class) if req.data_class else len(tb.data_classes)
-    w, up, load, allowed = tb.weight[g], h.up, h.load, tb.allowed[k]
-    order = np.argsort(-w - tb.tier * 10.0, kind="stable").tolist()
+    plan = _PLAN.get((id(tb), g, k))
+    if plan is None:
+        order = np.argsort(-tb.weight[g] - tb.tier * 10.0, kind="stable").tolist()
+        plan = (order, tb.weight[g].tolist(), tb.allowed[k].tolist(), tb.tier.tolist())
+        _PLAN[(id(tb), g, k)] = plan
+    order, w, allowed, tier = plan
+    up, load = h.up, h.load
     best = -1
     for d in order:
-        if allowed[d] and up[d] and load[d] < 1.0 and (w[d] > 0 or tb.tier[d] == 1):
+        if allowed[d] and (w[d] > 0 or tier[d] == 1) and up[d] and load[d] < 1.0:
             if d not in req.tried:
                 best = d
                 break
@@ -69,7 +78,7 @@ def simple_router(
                 best = d
     if best < 0:
         return _REJECT
-    if tb.tier[best] == 1:
+    if tier[best] == 1:
         return Decision(Action.SPILL, best)
     return Decision(Action.ROUTE if best == order[0] else Action.FAILOVER, best)
 

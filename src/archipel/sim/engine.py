@@ -130,6 +130,7 @@ class _Sim:
         D, N = table.size, w.size
         self.sm = cfg.service
         self.batch = cfg.service.batch
+        self.pw = cfg.service.prefill_weight
         self.slot_s = cfg.service.slot_seconds(table).tolist()
         self.rtt = (table.rtt_ms / 1000.0).tolist()
         self.allowed = table.allowed.tolist()
@@ -212,7 +213,8 @@ class _Sim:
         arr = self.w.arrival_s.tolist()
         n, i, heap, now = len(arr), 0, self.heap, 0.0
         while i < n or heap:
-            if i < n and (not heap or (arr[i], _ARRIVAL) < heap[0][:2]):
+            # arrivals have the last priority: one goes first only when strictly earlier
+            if i < n and (not heap or arr[i] < heap[0][0]):
                 now = arr[i]
                 self._arrive(i, now)
                 i += 1
@@ -310,12 +312,13 @@ class _Sim:
             self._fail(i, d, t + rtt, "E")
             return
         s, c = self.w_s[i], self.w_c[i]
-        prefill, decode = self.sm.times(
-            self.slot_s[d][c],
-            self.typical[s][c],
-            self.w_in[i],
-            self.w_out[i],
-        )
+        # ServiceModel.times, inlined: slot time scaled by cost, split by the prefill share
+        x_in, x_out, pw = self.w_in[i], self.w_out[i], self.pw
+        cost = pw * x_in + x_out
+        typical = self.typical[s][c]
+        busy = self.slot_s[d][c] * (cost / typical if typical > 0 else 1.0)
+        prefill = busy * pw * x_in / cost if cost > 0 else 0.0
+        decode = busy - prefill
         heap, ver = self.slots[d], self.version[d]
         active = (self.replicas[d] - self.lost[d]) * self.batch
         while True:
