@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from archipel.sim.traces import (
+    RateWindows,
     RequestClass,
     Trace,
     assign_classes,
@@ -18,6 +19,7 @@ from archipel.sim.traces import (
     mean_rate,
     scale_to_rate,
     split_geographies,
+    synthesize,
 )
 
 CLASSES = (RequestClass("short", 300, 50), RequestClass("long", 4000, 300))
@@ -72,3 +74,20 @@ def test_scale_split_and_classes_on_synthetic() -> None:
     assert a.index.tolist() == [0, 0, 0, 0]
     with pytest.raises(ValueError):
         split_geographies(tr, {"eu": -1.0}, seed=1)
+
+
+def test_synthesize_from_rate_windows() -> None:
+    win = RateWindows("w", np.array([0.0, 600.0, 1200.0]), np.array([2.0, 0.0, 5.0]), 600.0)
+    tr = synthesize(win, synthetic(), seed=4)
+    assert np.all(np.diff(tr.arrival_s) >= 0) and tr.arrival_s[-1] < 1800.0
+    per_window = np.bincount((tr.arrival_s // 600).astype(int), minlength=3)
+    assert per_window[1] == 0
+    # Poisson counts: 1200 and 3000 expected, within 5 standard deviations
+    assert abs(per_window[0] - 1200) < 5 * 1200**0.5 and abs(per_window[2] - 3000) < 5 * 3000**0.5
+    assert set(zip(tr.input_tokens.tolist(), tr.output_tokens.tolist(), strict=True)) <= {
+        (250, 40), (5000, 200), (1000, 60), (3000, 1000)
+    }  # fmt: skip
+    assert np.array_equal(tr.arrival_s, synthesize(win, synthetic(), seed=4).arrival_s)
+    part = synthesize(win, synthetic(), seed=4, start_s=300.0, end_s=900.0, rate_scale=0.5)
+    assert part.arrival_s.max() < 600.0 and abs(part.size - 300) < 5 * 300**0.5
+    assert "synthesized" in part.transforms[-1]

@@ -202,3 +202,36 @@ def assign_classes(trace: Trace, classes: Sequence[RequestClass]) -> Split:
     )
     log.info("trace %s: %s", trace.name, note)
     return Split(index, names, note)
+
+
+def synthesize(
+    windows: RateWindows,
+    donor: Trace,
+    seed: int,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    rate_scale: float = 1.0,
+) -> Trace:
+    """Requests from aggregate rate windows (ServeGen has rates, no requests and no tokens): in
+    each window of ``[start_s, end_s)`` a Poisson number of arrivals at ``rate_scale`` × its rate,
+    uniform in the window; token counts resampled with replacement from ``donor``'s requests. The
+    per-client inter-arrival distributions are not used (their parameters do not reproduce the
+    window rates). One ``Generator(PCG64(seed))`` draws everything, window by window."""
+    lo = windows.start_s[0] if start_s is None else start_s
+    hi = windows.start_s[-1] + windows.window_s if end_s is None else end_s
+    rng = np.random.Generator(np.random.PCG64(seed))
+    w0 = np.maximum(windows.start_s, lo)
+    w1 = np.minimum(windows.start_s + windows.window_s, hi)
+    keep = w1 > w0
+    w0, w1 = w0[keep], w1[keep]
+    counts = rng.poisson(windows.rate_rps[keep] * rate_scale * (w1 - w0))
+    t = np.sort(np.repeat(w0, counts) + rng.random(int(counts.sum())) * np.repeat(w1 - w0, counts))
+    pick = rng.integers(donor.size, size=t.size)
+    trace = Trace(
+        f"{windows.name}-synth", t - lo, donor.input_tokens[pick], donor.output_tokens[pick]
+    )
+    return trace.noted(
+        f"synthesized {t.size} Poisson arrivals from {windows.name} windows over [{lo:g}, {hi:g}) s "
+        f"at {rate_scale:g} x the rates, tokens resampled from {donor.name}, seed {seed}; "
+        "times shifted to start at the range start"
+    )
