@@ -140,3 +140,21 @@ def test_breaker_opens_after_consecutive_failures() -> None:
     assert o.attempts.tolist() == [2] * 5 + [1] * 5
     assert o.deployment.tolist() == [1] * 10 and (o.status == SERVED).all()
     assert (4.0, "B", 0, 0) in res.log and (34.0, "B", 0, 1) in res.log
+
+
+def test_provider_share_over_the_previous_window() -> None:
+    tb = table(replicas=(5, 5), rate=(10.0, 10.0), weight=(0.75, 0.25))
+    seen: list[tuple[float, list[float]]] = []
+
+    def three_to_one(
+        req: Request, t: DeploymentTable, h: Health, now: float, draw: float
+    ) -> Decision:
+        seen.append((now, h.provider_share.tolist()))
+        return Decision(Action.ROUTE, 0 if int(now * 4) % 4 else 1)
+
+    # 4 requests per second for 2 windows of 10 s: 3 of every 4 to r0 (provider p0)
+    simulate(
+        tb, workload(np.arange(80) * 0.25), three_to_one, config=SimConfig(share_window_s=10.0)
+    )
+    assert all(share == [0.0, 0.0] for now, share in seen if now < 10.0)
+    assert all(share == [0.75, 0.25] for now, share in seen if now >= 10.0)

@@ -79,6 +79,7 @@ class SimConfig:
     breaker_open_s: float = 30.0
     max_decisions: int = 32
     record_log: bool = True
+    share_window_s: float = 60.0  # provider_share: sends over the previous window of this length
 
 
 @dataclass
@@ -147,6 +148,14 @@ class _Sim:
         self.up = np.ones(D, dtype=bool)
         self.load = np.zeros(D)
         self.health = Health(self.up, self.load, np.zeros(D))
+        # provider_share[d]: share of the service's sends that went to d's provider during the
+        # previous window (same service and provider over same service), for ramp caps
+        same_svc = table.service[:, None] == table.service[None, :]
+        prov = np.array(table.provider, dtype=object)
+        self.same_prov = (same_svc & (prov[:, None] == prov[None, :])).astype(np.float64)
+        self.same_svc = same_svc.astype(np.float64)
+        self.sent = [0] * D
+        self.win_end = cfg.share_window_s
         # slots: a heap of (free_at, slot, version) per deployment; stale versions are skipped
         self.version = [[0] * (r * self.batch) for r in self.replicas]
         self.slots = [[(0.0, s, 0) for s in range(r * self.batch)] for r in self.replicas]
@@ -265,7 +274,20 @@ class _Sim:
             self.log.append((t, "A", i, s))
         self._decide(i, t)
 
+    def _roll(self, t: float) -> None:
+        sent = np.array(self.sent, dtype=np.float64)
+        total = self.same_svc @ sent
+        ws = self.cfg.share_window_s
+        if t >= self.win_end + ws:  # a whole window passed with no decision: no recent sends
+            sent[:] = 0.0
+        np.divide(self.same_prov @ sent, total, out=self.health.provider_share, where=total > 0)
+        self.health.provider_share[total <= 0] = 0.0
+        self.sent = [0] * len(self.sent)
+        self.win_end += ws * (1 + (t - self.win_end) // ws)
+
     def _decide(self, i: int, t: float) -> None:
+        if t >= self.win_end:
+            self._roll(t)
         req = self.reqs[i]
         assert req is not None
         self.decisions[i] += 1
@@ -299,6 +321,7 @@ class _Sim:
         if not 0 <= d < self.table.size:
             raise ValueError(f"policy chose deployment {d}, not in the table")
         self.n_att[i] += 1
+        self.sent[d] += 1
         if self.rec:
             self.log.append((t, "S", i, d))
         k = self.w_k[i]
