@@ -158,3 +158,18 @@ def test_provider_share_over_the_previous_window() -> None:
     )
     assert all(share == [0.0, 0.0] for now, share in seen if now < 10.0)
     assert all(share == [0.75, 0.25] for now, share in seen if now >= 10.0)
+
+
+def test_hung_replica_fails_its_request_at_the_client_timeout() -> None:
+    tb = table(replicas=(2, 1), rate=(0.1, 1.0), weight=(0.7, 0.3))
+    fs = schedule([Fault(FaultKind.HUNG, 1.0, 50.0, "deployment:chat/r0/o0", 1.0)])
+    cfg = SimConfig(service=ServiceModel(prefill_weight=0.0), hung_timeout_s=5.0)
+    res = simulate(tb, workload([0.0, 0.5]), router, fs, cfg)
+    o = res.outcomes
+    # r0 (10 s per request) takes both; the request on its second replica hangs at 1.0, times
+    # out at 6.0 and is failed over to r1, done at 7.0; the first is served by r0 at 10.0
+    assert o.deployment.tolist() == [0, 1] and (o.status == SERVED).all()
+    np.testing.assert_allclose(o.e2e_s, [10.0, 6.5])
+    assert (6.0, "H", 1, 0) in res.log
+    # still billed while hung: 2 replicas of r0 until the last event (the hang's end at 50 s)
+    np.testing.assert_allclose(res.replica_seconds[0], 100.0)

@@ -354,13 +354,15 @@ class _Sim:
         if self.rec:
             self.log.append((t, "C", i, d))
 
-    def _kill(self, d: int, t: float, slots_from: int) -> None:
-        """In-flight attempts on slots >= ``slots_from`` of ``d`` fail now."""
+    def _kill(self, d: int, t: float, slots_from: int, code: str = "K") -> None:
+        """In-flight attempts on slots >= ``slots_from`` of ``d`` fail: now, or for a hang
+        (``code`` "H") when the client's timeout ``hung_timeout_s`` expires."""
+        late = self.cfg.hung_timeout_s if code == "H" else 0.0
         for a, slot in sorted(self.inflight[d].items()):
             if slot >= slots_from:
                 i = self.att.pop(a)[0]
                 del self.inflight[d][a]
-                self._fail(i, d, t, "K")
+                self._fail(i, d, t + late, code)
 
     def _reset_slots(self, d: int, t: float, lo: int, hi: int) -> None:
         ver = self.version[d]
@@ -394,7 +396,7 @@ class _Sim:
                 if after < before:
                     for s in range(after, before):
                         self.version[d][s] += 1
-                    self._kill(d, t, after)
+                    self._kill(d, t, after, "H" if kind is FaultKind.HUNG else "K")
                 elif after > before and not self.down[d]:
                     self._reset_slots(d, t, before, after)
             self._refresh(d, t)

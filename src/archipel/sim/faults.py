@@ -4,11 +4,13 @@ A :class:`Fault` has a kind, a window ``[start_s, end_s)``, a target and a value
 
 - ``OUTAGE``: every deployment of the target is down (in-flight requests fail at the start);
 - ``LATENCY``: ``value`` extra milliseconds on responses from the target's deployments;
-- ``HUNG``: ``value`` replicas of each targeted deployment stop answering (their in-flight
-  requests fail at the start; capacity is reduced until the end);
+- ``HUNG``: ``value`` replicas of each targeted deployment stop answering: their in-flight
+  requests fail when the client times out (``SimConfig.hung_timeout_s`` after the start), and
+  capacity is reduced until the end (still billed);
 - ``CAPACITY_ERROR``: each attempt on the target fails with a 429 with probability ``value``;
-- ``PREEMPTION``: ``value`` spot replicas of the targeted deployment are preempted (as ``HUNG``
-  for capacity; drawn from the spot traces, :func:`spot_preemptions`).
+- ``PREEMPTION``: ``value`` spot replicas of the targeted deployment are preempted: their
+  in-flight requests fail at once and they are not billed while out (drawn from the spot
+  traces, :func:`spot_preemptions`).
 
 Targets are ``"provider:<name>"``, ``"region:<name>"`` or ``"deployment:<key>"`` (table ``key``).
 

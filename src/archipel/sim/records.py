@@ -45,6 +45,7 @@ class SimConfig:
     breaker_open_s: float = 30.0
     max_decisions: int = 32
     record_log: bool = True
+    hung_timeout_s: float = 10.0  # a request on a replica that hangs fails this much later
     share_window_s: float = 60.0  # provider_share: sends over the previous window of this length
 
 
