@@ -156,7 +156,7 @@ def per_request(root: Path, runs: int) -> None:
         o = res.outcomes
         emit(
             {
-                "bench": "sim-requests",
+                "benchmark": "sim-requests",
                 "trace": "azure-2023-conv",
                 "requests": w.size,
                 "event_log": record,
@@ -192,7 +192,7 @@ def fluid_mode(root: Path, runs: int) -> None:
     total = float(res.demand.sum())
     emit(
         {
-            "bench": "sim-fluid",
+            "benchmark": "sim-fluid",
             "trace": "servegen language_m-large (14 days)",
             "steps": steps,
             "step_s": 60.0,
