@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -12,6 +12,7 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``quality`` (quality.py): the planner against the greedy baseline.
 - ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
 - ``route`` (route_policy.py): routing-policy decisions per CPU-second on a 50-deployment table.
+- ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers", "route")
+NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim")
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -49,6 +50,7 @@ def main(argv: list[str]) -> None:
     import quality
     import route_policy
     import scale
+    import sim
     import solvers
 
     runners = {
@@ -58,6 +60,7 @@ def main(argv: list[str]) -> None:
         "quality": quality.main,
         "solvers": solvers.main,
         "route": route_policy.main,
+        "sim": sim.main,
     }
     for name, args in split(argv):
         runners[name](args)
