@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -257,6 +258,8 @@ class _Sim:
             if dec.at_s is None:
                 raise ValueError(f"policy returned {act} without at_s")
             self.n_rt[i] += act is Action.RETRY
+            if act is Action.RETRY:  # a new round (archipel.route.policy): every deployment again
+                self.reqs[i] = replace(req, attempt=req.attempt + 1, tried=())
             if self.rec:
                 self.log.append((t, "Q" if act is Action.QUEUE else "R", i, 0))
             self._push(max(dec.at_s, t), _ATTEMPT, i)
