@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from archipel.cli import catalog_cmd, plan_cmd, show_cmd, spec_cmd
+from archipel.cli import catalog_cmd, plan_cmd, show_cmd, simulate_cmd, spec_cmd
 from archipel.errors import RuntimeFailure, UserError
 
 EXIT_CODES = (
@@ -76,6 +76,7 @@ spec_cmd.register(app)
 catalog_cmd.register(app)
 plan_cmd.register(app)
 show_cmd.register(app)
+simulate_cmd.register(app)
 
 INTERRUPTED = 130
 

@@ -1,0 +1,202 @@
+"""``archipel simulate``: replay a real traffic trace through one or more plans' deployments,
+with outages injected, the routing policy in the loop, and compare what users would have seen."""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from archipel.cli.plan_cmd import CatalogOpt, SpecArg, _load
+
+OUTAGE = re.compile(r"^(provider|region):([^@]+)@([0-9.]+)-([0-9.]+)$")
+
+
+class TraceChoice(StrEnum):
+    azure_conv = "azure-conv"
+    azure_code = "azure-code"
+    mooncake = "mooncake"
+
+
+def _faults(outages: list[str]) -> Any:
+    from archipel.sim.faults import Fault, FaultKind, schedule
+
+    faults = []
+    for text in outages:
+        m = OUTAGE.match(text)
+        if m is None:
+            raise typer.BadParameter(
+                f"{text!r}: write TARGET@START-END in seconds from the trace's start, e.g. "
+                "provider:oci@600-1800 or region:aws:us-east-1@0-300",
+                param_hint="--outage",
+            )
+        scope, name, a, b = m.groups()
+        if float(b) <= float(a):
+            raise typer.BadParameter(f"{text!r}: the end must come after the start")
+        faults.append(Fault(FaultKind.OUTAGE, float(a), float(b), f"{scope}:{name}"))
+    return schedule(faults, "; ".join(outages))
+
+
+MIN_SAMPLED_REPLICAS = 200  # the default sample keeps at least this many replicas (exact)
+
+
+def _default_sample(source: Any, peak: float, table: Any) -> float:
+    """The share of the fleet at which the trace keeps its own rate, raised where needed so that
+    the sampled fleet still holds MIN_SAMPLED_REPLICAS replicas (rounding a few replicas distorts
+    capacity; the replay is then shorter than the trace's hour)."""
+    from archipel.sim.traces import mean_rate
+
+    floor = MIN_SAMPLED_REPLICAS / max(float(table.replicas.sum()), 1.0)
+    return min(1.0, max(mean_rate(source.arrival_s) / peak, floor))
+
+
+def simulate(
+    spec_path: SpecArg,
+    plans: Annotated[
+        list[Path],
+        typer.Option("--plan", help="A plan JSON (`archipel plan --out`); repeat to compare."),
+    ],
+    trace: Annotated[
+        TraceChoice, typer.Option(help="The public trace to replay (from ../shared/data).")
+    ] = TraceChoice.azure_conv,
+    period: Annotated[
+        int, typer.Option(min=0, help="The plan period whose deployments serve.")
+    ] = 0,
+    outage: Annotated[
+        list[str] | None,
+        typer.Option(help="TARGET@START-END seconds, e.g. provider:oci@600-1800; repeatable."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every draw: same seed, same run.")] = 0,
+    sample: Annotated[
+        float | None,
+        typer.Option(
+            min=1e-9,
+            max=1.0,
+            help="Share of the fleet and its traffic to replay (default: the share at which "
+            "the trace keeps its own rate, e.g. its hour for a fleet of 10^5 replicas).",
+        ),
+    ] = None,
+    e2e_slo: Annotated[float, typer.Option(min=0.001, help="End-to-end SLO, seconds.")] = 60.0,
+    ttft_slo: Annotated[float, typer.Option(min=0.001, help="Time-to-first-token SLO, s.")] = 5.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    catalog_path: CatalogOpt = None,
+) -> None:
+    """Replay a trace through the plans' deployments with outages, and compare the outcomes.
+
+    The trace is scaled to the plan's peak requests/s in the period (times --sample: a sample of
+    the fleet, its replicas shrunk alike, so that a large fleet replays request by request over
+    the trace's own hour) and split over its services and geographies by their share of the
+    planned flows (every transform is listed); each
+    request goes through the routing policy (residency and CLOUD Act are hard filters, planned
+    placement first, failover, spill, retries within the deadline). One row per plan: requests,
+    served, SLO attainment, lost, retried, failed over, spilled, residency violations (always 0
+    with this policy) and replica-hours.
+
+    Examples:
+
+      archipel plan fleet.yaml --out plan.json
+
+      archipel simulate fleet.yaml --plan plan.json --outage provider:oci@600-1800
+
+      archipel simulate fleet.yaml --plan cheap.json --plan safe.json --outage provider:aws@0-3600 --json
+    """
+    from rich.table import Table
+
+    from archipel.plan.inputs import prepare
+    from archipel.report.planfile import load_plan
+    from archipel.report.terminal import make_console
+    from archipel.route.policy import decide
+    from archipel.route.table import deployment_table
+    from archipel.sim.engine import SimConfig
+    from archipel.sim.engine import simulate as run
+    from archipel.sim.metrics import window_metrics
+    from archipel.sim.scenario import plan_workload
+    from archipel.sim.traces import load_azure, load_mooncake, shared_data_dir
+
+    faults = _faults(outage or [])
+    spec, catalog = _load(spec_path, catalog_path)
+    inputs = prepare(spec, catalog)  # type: ignore[arg-type]
+    try:
+        source = (
+            load_mooncake()
+            if trace == TraceChoice.mooncake
+            else load_azure("conv" if trace == TraceChoice.azure_conv else "code")
+        )
+    except FileNotFoundError as e:
+        raise typer.BadParameter(
+            f"trace data not found under {shared_data_dir()} ({e.filename}); set "
+            "ARCHIPEL_SHARED_DATA to the folder holding traces/",
+            param_hint="--trace",
+        ) from e
+    rows: list[dict[str, Any]] = []
+    for path in plans:
+        plan = load_plan(path)
+        try:
+            table = deployment_table(plan, inputs, period)
+            peak = sum(f.requests_per_s for f in plan.flows if f.period == table.period)
+            share = sample if sample is not None else _default_sample(source, peak, table)
+            scenario = plan_workload(plan, inputs, table, source, seed, e2e_slo, ttft_slo, share)
+            table = scenario.table
+        except ValueError as e:
+            raise typer.BadParameter(f"{path}: {e}", param_hint="--plan") from e
+        result = run(
+            table, scenario.workload, decide, faults, SimConfig(seed=seed, record_log=False)
+        )
+        total = window_metrics(table, scenario.workload, result, window_s=1e12)
+        n = sum(m.requests for m in total)
+        served = sum(m.served for m in total)
+        rows.append(
+            {
+                "plan": str(path),
+                "period": table.period_label,
+                "peak_rps": scenario.peak_rps,
+                "requests": n,
+                "served": served,
+                "served_share": served / n if n else 0.0,
+                "e2e_slo_share": sum(m.e2e_attained * m.requests for m in total) / max(n, 1),
+                "ttft_slo_share": sum(m.ttft_attained * m.requests for m in total) / max(n, 1),
+                "lost": sum(m.lost for m in total),
+                "retried": sum(m.retried for m in total),
+                "failed_over": sum(m.failed_over for m in total),
+                "spilled": sum(m.spilled for m in total),
+                "residency_violations": sum(m.residency_violations for m in total),
+                "replica_hours": float(result.replica_seconds.sum() / 3600.0),
+                "per_service": {
+                    s: {
+                        "requests": sum(m.requests for m in total if m.service == s),
+                        "lost": sum(m.lost for m in total if m.service == s),
+                    }
+                    for s in sorted({m.service for m in total})
+                },
+                "transforms": list(scenario.notes),
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps({"trace": trace.value, "faults": faults.note, "runs": rows}))
+        return
+    console = make_console()
+    table_out = Table(title=f"Replay of {trace.value} with {faults.note or 'no faults'}")
+    for head in ("plan", "served", "e2e SLO", "TTFT SLO", "lost", "failover", "spill", "resid."):
+        table_out.add_column(head, justify="left" if head == "plan" else "right")
+    for r in rows:
+        table_out.add_row(
+            Path(r["plan"]).name,
+            f"{r['served_share']:.2%}",
+            f"{r['e2e_slo_share']:.2%}",
+            f"{r['ttft_slo_share']:.2%}",
+            f"{r['lost']:,}",
+            f"{r['failed_over']:,}",
+            f"{r['spilled']:,}",
+            f"{r['residency_violations']:,}",
+        )
+    console.print(table_out)
+    for r in rows:
+        console.print(f"{Path(r['plan']).name}: " + "; ".join(r["transforms"]), style="dim")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)

@@ -1,0 +1,64 @@
+"""``archipel simulate`` end to end on the small example: a real trace through the plan's
+deployments with an outage, pure JSON on stdout, the same run for the same seed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archipel.cli import app
+from archipel.sim.traces import shared_data_dir
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+TRACE = shared_data_dir() / "traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"
+
+pytestmark = pytest.mark.skipif(
+    not TRACE.exists(),
+    reason=f"public traces not found at {TRACE.parent} (a user's clone has none; CI has them); "
+    "set ARCHIPEL_SHARED_DATA",
+)
+
+
+def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plan = tmp_path / "plan.json"
+    made = runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)])
+    assert made.exit_code == 0, made.output
+    argv = [
+        "simulate",
+        str(EXAMPLES / "small.yaml"),
+        "--plan",
+        str(plan),
+        "--outage",
+        "provider:aws@10-40",
+        "--json",
+    ]
+    first = runner.invoke(app, argv)
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.stdout)
+    (run,) = data["runs"]
+    assert run["requests"] == 19_366  # the whole Azure 2023 conversation trace
+    assert run["served"] + run["lost"] == run["requests"]
+    assert run["residency_violations"] == 0
+    assert any("time scaled by" in t for t in run["transforms"])
+    again = runner.invoke(app, argv)
+    assert again.stdout == first.stdout  # same seed, same run
+
+
+def test_a_malformed_outage_is_refused_with_the_form_to_use(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            str(EXAMPLES / "small.yaml"),
+            "--plan",
+            str(tmp_path / "x.json"),
+            "--outage",
+            "aws 10 to 40",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "TARGET@START-END" in result.output
