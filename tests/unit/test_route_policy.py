@@ -76,7 +76,12 @@ def test_spill_when_planned_saturated() -> None:
 
 def test_queue_when_everything_allowed_is_busy() -> None:
     d = decide(req(), T, health([True] * 4, load=[1.0, 1.0, 1.5, 0.0]), 1.0, 0.5)
-    assert d.action == Action.QUEUE and d.at_s == pytest.approx(1.0 + QUEUE_S * 1.5)
+    assert d.action == Action.QUEUE
+    assert d.at_s == pytest.approx(1.0 + min(QUEUE_S * 1.5, (10.0 - 1.0) / 2))
+    # close to the deadline the hold is half the time left: the request never waits past it
+    d = decide(req(deadline_s=1.2), T, health([True] * 4, [1, 1, 1, 0]), 1.0, 0.5)
+    assert d.action == Action.QUEUE and d.at_s == pytest.approx(1.1)
+    # and a hold too short to matter is a rejection
     d = decide(req(deadline_s=1.01), T, health([True] * 4, [1, 1, 1, 0]), 1.0, 0.5)
     assert d.action == Action.REJECT and "busy" in d.reason
 

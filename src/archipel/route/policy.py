@@ -22,7 +22,10 @@ Rules, in order (``cand``: deployments of the request's service that its data cl
 5. Ramp caps give way last: when no deployment passes 2 but some would without the ramp cap,
    steps 3–4 run again ignoring it (better over the ramp than refused); ``reason`` says so.
 6. Nothing usable. Some allowed deployment is up and untried but saturated: QUEUE until
-   ``now_s + QUEUE_S · (1 + draw)``. None up and untried (all down, or all tried after a failed
+   ``now_s + min(QUEUE_S · (1 + draw), (deadline − now_s) / 2)`` — the driver wakes a queued
+   request earlier when a deployment of its service frees capacity (a completion), so the
+   hold is a fallback, and never reaches the deadline; a hold under ``QUEUE_MIN_S`` is a
+   REJECT (no endless halving toward the deadline). None up and untried (all down, or all tried after a failed
    attempt): RETRY at ``now_s + backoff(attempt, draw)``, a new round: the driver calls again
    at ``at_s`` with ``attempt + 1`` and ``tried=()``. Either time must fall strictly before the
    deadline, else REJECT.
@@ -38,7 +41,9 @@ import numpy as np
 
 from archipel.route.types import Action, Decision, DeploymentTable, Health, Request
 
-QUEUE_S = 0.025  # base hold when every allowed deployment is busy (s), jittered up to 2x
+QUEUE_S = 5.0  # longest hold when every allowed deployment is busy (s), jittered up to 2x;
+# the driver wakes the request sooner when capacity frees
+QUEUE_MIN_S = 0.025  # a hold shorter than this (the deadline too close) is a rejection
 BACKOFF_BASE_S = 0.05  # first retry backoff (s); doubles per attempt, jittered in [1/2, 1]
 BACKOFF_CAP_S = 2.0
 
@@ -146,8 +151,8 @@ def decide(
         return decision
 
     if fresh.any():  # up and untried, but all saturated
-        at = now_s + QUEUE_S * (1.0 + draw)
-        if at < req.deadline_s:
+        at = now_s + min(QUEUE_S * (1.0 + draw), (req.deadline_s - now_s) / 2.0)
+        if at - now_s >= QUEUE_MIN_S:
             return Decision(Action.QUEUE, at_s=at, reason="every allowed deployment busy")
         return _reject("every allowed deployment busy and the deadline too close to queue")
     at = now_s + backoff_s(req.attempt, draw)

@@ -11,7 +11,9 @@ Every attempt calls the injected ``policy(request, table, health, now_s, draw)``
 "not in an outage, some replica left (not preempted or hung), circuit not open"; ``health.load``
 is in-flight over slots (see :mod:`archipel.sim.service`). ``draw`` is the next value of a
 ``Generator(PCG64(seed))`` stream. Actions: ROUTE, FAILOVER and SPILL send the request to the
-deployment; RETRY and QUEUE hold it until ``at_s``; REJECT ends it (``rejected`` when no attempt
+deployment; RETRY holds it until ``at_s``; QUEUE until ``at_s`` or, sooner, until a
+deployment of its service completes a request (the longest-queued request of the service is
+woken: the policy's QUEUE contract, :mod:`archipel.route.policy`); REJECT ends it (``rejected`` when no attempt
 failed before, else ``failed``). A sent attempt fails when the deployment is down (after one RTT),
 on a 429 (drawn from the same stream, after one RTT), or when an outage, preemption or hang takes
 its replica while in flight; the request then comes back to the policy with ``attempt + 1`` and the
@@ -22,6 +24,7 @@ circuit for ``breaker_open_s``. A request that needs more than ``max_decisions``
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -122,6 +125,15 @@ class _Sim:
         self.log: list[tuple[float, str, int, int]] = []
         self.rec = cfg.record_log
         self.reqs: list[Request | None] = [None] * N
+        # queued requests per service, woken when a deployment of the service frees a slot;
+        # ``timer[i]`` is the sequence number of i's live attempt event (older ones are stale)
+        K = len(table.data_classes) + 1  # the last: requests with no data class
+        self.queued: dict[tuple[int, int], deque[tuple[int, int]]] = {}  # (service, class)
+        # the data classes each deployment may serve (a woken request must be able to use it)
+        self.classes_at = [np.flatnonzero(table.allowed[:, d]).tolist() for d in range(D)]
+        self.n_classes = K
+        self.timer = [0] * N
+        self.is_queued = [False] * N
         self.decisions = [0] * N
         self.had_failure = [False] * N
         self.att: dict[
@@ -155,6 +167,11 @@ class _Sim:
         self.seq += 1
         heapq.heappush(self.heap, (t, prio, self.seq, a))
 
+    def _schedule(self, t: float, i: int) -> None:
+        """Request ``i`` decides again at ``t``; any attempt event scheduled before is stale."""
+        self._push(t, _ATTEMPT, i)
+        self.timer[i] = self.seq
+
     def _draw(self) -> float:
         if not self.draws:
             self.draws = self.rng.random(4096).tolist()[::-1]
@@ -180,11 +197,13 @@ class _Sim:
                 self._arrive(i, now)
                 i += 1
                 continue
-            now, prio, _, a = heapq.heappop(heap)
+            now, prio, seq, a = heapq.heappop(heap)
             if prio == _COMPLETE:
                 self._complete(a, now)
             elif prio == _ATTEMPT:
-                self._decide(a, now)
+                if seq == self.timer[a]:  # not replaced by an earlier wake-up
+                    self.is_queued[a] = False
+                    self._decide(a, now)
             elif prio == _FAULT_START:
                 self._fault(a, now, +1)
             elif prio == _FAULT_END:
@@ -262,7 +281,11 @@ class _Sim:
                 self.reqs[i] = replace(req, attempt=req.attempt + 1, tried=())
             if self.rec:
                 self.log.append((t, "Q" if act is Action.QUEUE else "R", i, 0))
-            self._push(max(dec.at_s, t), _ATTEMPT, i)
+            self._schedule(max(dec.at_s, t), i)
+            if act is Action.QUEUE:
+                self.is_queued[i] = True
+                k = self.w_k[i] if self.w_k[i] >= 0 else self.n_classes - 1
+                self.queued.setdefault((self.w_s[i], k), deque()).append((self.seq, i))
         else:
             self._end(i, t, FAILED if self.had_failure[i] else REJECTED, "reject")
 
@@ -339,7 +362,7 @@ class _Sim:
         )
         if self.rec:
             self.log.append((t, code, i, d))
-        self._push(t, _ATTEMPT, i)
+        self._schedule(t, i)
 
     def _complete(self, a: int, t: float) -> None:
         rec = self.att.pop(a, None)
@@ -356,6 +379,23 @@ class _Sim:
         self.dep[i] = d
         if self.rec:
             self.log.append((t, "C", i, d))
+        if self.load[d] < 1.0 and self.up[d]:  # a slot to take: wake one queued request
+            self._wake(d, t)
+
+    def _wake(self, d: int, t: float) -> None:
+        """A slot of ``d`` freed: the longest-queued request of its service that ``d`` may serve
+        (its data class) decides again now (its later timer becomes stale)."""
+        s = int(self.table.service[d])
+        best: deque[tuple[int, int]] | None = None
+        for k in self.classes_at[d]:
+            q = self.queued.get((s, k))
+            while q and not self.is_queued[q[0][1]]:
+                q.popleft()  # woken or decided since
+            if q and (best is None or q[0][0] < best[0][0]):
+                best = q
+        if best is not None:
+            _, j = best.popleft()
+            self._schedule(t, j)
 
     def _kill(self, d: int, t: float, slots_from: int, code: str = "K") -> None:
         """In-flight attempts on slots >= ``slots_from`` of ``d`` fail: now, or for a hang
