@@ -46,6 +46,11 @@ def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
     assert any("time scaled by" in t for t in run["transforms"])
     again = runner.invoke(app, argv)
     assert again.stdout == first.stdout  # same seed, same run
+    page = tmp_path / "sim.html"
+    drawn = runner.invoke(app, [*argv[:-1], "--report", str(page)])
+    assert drawn.exit_code == 0, drawn.output
+    html = page.read_text()
+    assert "Plans compared" in html and "<svg" in html and "window by window" in html
 
 
 def test_a_malformed_outage_is_refused_with_the_form_to_use(tmp_path: Path) -> None:

@@ -82,6 +82,14 @@ def simulate(
     ] = None,
     e2e_slo: Annotated[float, typer.Option(min=0.001, help="End-to-end SLO, seconds.")] = 60.0,
     ttft_slo: Annotated[float, typer.Option(min=0.001, help="Time-to-first-token SLO, s.")] = 5.0,
+    window: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Window of the per-window figures, s (default: 20 windows)."),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write the comparison and per-window charts as one HTML file."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     catalog_path: CatalogOpt = None,
 ) -> None:
@@ -147,6 +155,16 @@ def simulate(
             table, scenario.workload, decide, faults, SimConfig(seed=seed, record_log=False)
         )
         total = window_metrics(table, scenario.workload, result, window_s=1e12)
+        arrivals = scenario.workload.arrival_s
+        width = window or max(float(arrivals[-1] - arrivals[0]) / 20.0, 1e-3)
+        per = window_metrics(table, scenario.workload, result, window_s=width)
+        starts = sorted({m.window_start_s for m in per})
+        windows = {
+            "start_s": starts,
+            "served": [sum(m.served for m in per if m.window_start_s == s) for s in starts],
+            "lost": [sum(m.lost for m in per if m.window_start_s == s) for s in starts],
+            "window_s": width,
+        }
         n = sum(m.requests for m in total)
         served = sum(m.served for m in total)
         rows.append(
@@ -173,8 +191,17 @@ def simulate(
                     for s in sorted({m.service for m in total})
                 },
                 "transforms": list(scenario.notes),
+                "windows": windows,
             }
         )
+    if report is not None:
+        from archipel.cli.paths import check_output_file, write_text
+        from archipel.report.sim_html import render_simulation
+
+        check_output_file(report, "report", inputs=[spec_path, *plans])
+        title = f"Archipel simulation — {spec_path.name}, {trace.value}"
+        page = render_simulation(title, faults.note, rows, rows[0]["windows"]["window_s"])
+        write_text(report, page, "report")
     if as_json:
         typer.echo(json.dumps({"trace": trace.value, "faults": faults.note, "runs": rows}))
         return

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from archipel.report.fmt import format_fraction, format_usd
+from archipel.report.fmt import format_fraction, format_number, format_usd
 
 # Brand-like colours for the providers people know; others get the palette in name order.
 KNOWN_COLOURS: Mapping[str, str] = {
@@ -113,7 +113,13 @@ def _y_axis(
         out.append(
             f'<line class="grid" x1="{_f(left)}" x2="{_f(right)}" y1="{_f(y)}" y2="{_f(y)}"/>'
         )
-        label = format_usd(t) if fmt == "usd" else format_fraction(t)
+        label = (
+            format_usd(t)
+            if fmt == "usd"
+            else format_number(t)
+            if fmt == "count"
+            else format_fraction(t)
+        )
         out.append(_text(left - 6, y + 4, label, "end"))
     return out
 
@@ -125,8 +131,11 @@ class Series:
     colour: str
 
 
-def stacked_bars(categories: Sequence[str], series: Sequence[Series], label: str) -> str:
-    """Vertical bars per category, one stacked segment per series (money on the y axis)."""
+def stacked_bars(
+    categories: Sequence[str], series: Sequence[Series], label: str, unit: str = "usd"
+) -> str:
+    """Vertical bars per category, one stacked segment per series (``unit``: "usd" for money on
+    the y axis, "count" for numbers)."""
     left, top, bottom, height = 70.0, 30.0, 60.0, 320.0
     plot_w, plot_h = WIDTH - left - 10, height - top - bottom
     totals = [sum(s.values[i] for s in series if s.values[i] > 0) for i in range(len(categories))]
@@ -135,8 +144,9 @@ def stacked_bars(categories: Sequence[str], series: Sequence[Series], label: str
     def y_of(v: float) -> float:
         return top + plot_h * (1 - v / ticks[-1])
 
-    body = _y_axis(ticks, left, WIDTH - 10, y_of, "usd")
+    body = _y_axis(ticks, left, WIDTH - 10, y_of, unit)
     body += _legend([(s.name, s.colour) for s in series], left, 16)
+    show = format_usd if unit == "usd" else format_number
     slot = plot_w / max(len(categories), 1)
     bar_w = max(slot * 0.75, 1.0)
     every = max(1, math.ceil(len(categories) / 24))
@@ -147,7 +157,7 @@ def stacked_bars(categories: Sequence[str], series: Sequence[Series], label: str
             v = s.values[i]
             if v <= 0:
                 continue
-            tip = f"{s.name} · {cat}: {format_usd(v)}"
+            tip = f"{s.name} · {cat}: {show(v)}"
             body.append(_rect(x, y_of(base + v), bar_w, y_of(base) - y_of(base + v), s.colour, tip))
             base += v
         if i % every == 0:
