@@ -67,3 +67,32 @@ def test_a_malformed_outage_is_refused_with_the_form_to_use(tmp_path: Path) -> N
     )
     assert result.exit_code == 2
     assert "TARGET@START-END" in result.output
+
+
+def test_429_windows_latency_spikes_and_spot_preemptions_are_injected(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plan = tmp_path / "plan.json"
+    assert (
+        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
+        == 0
+    )
+    base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan), "--json"]
+    calm = json.loads(runner.invoke(app, base).stdout)["runs"][0]
+    stormy = runner.invoke(
+        app,
+        [
+            *base,
+            "--errors",
+            "provider:nebius@0-100=0.5",
+            "--latency",
+            "provider:nebius@0-100=300",
+            "--preempt-spot",
+        ],
+    )
+    assert stormy.exit_code == 0, stormy.output
+    hit = json.loads(stormy.stdout)["runs"][0]
+    assert hit["retried"] > calm["retried"]  # half the attempts on nebius get a 429 for 100 s
+    assert hit["ttft_slo_share"] <= calm["ttft_slo_share"]
+    assert hit["residency_violations"] == 0
+    bad = runner.invoke(app, [*base, "--errors", "provider:nebius@0-100=1.5"])
+    assert bad.exit_code == 2 and "429 rate" in bad.output

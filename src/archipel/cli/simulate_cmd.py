@@ -13,7 +13,8 @@ import typer
 
 from archipel.cli.plan_cmd import CatalogOpt, SpecArg, _load
 
-OUTAGE = re.compile(r"^(provider|region):([^@]+)@([0-9.]+)-([0-9.]+)$")
+OUTAGE = re.compile(r"^(provider|region|deployment):([^@]+)@([0-9.]+)-([0-9.]+)$")
+VALUED = re.compile(r"^(provider|region|deployment):([^@]+)@([0-9.]+)-([0-9.]+)=([0-9.]+)$")
 
 
 class TraceChoice(StrEnum):
@@ -22,23 +23,36 @@ class TraceChoice(StrEnum):
     mooncake = "mooncake"
 
 
-def _faults(outages: list[str]) -> Any:
+def _window(text: str, flag: str, valued: bool) -> tuple[str, float, float, float]:
+    m = (VALUED if valued else OUTAGE).match(text)
+    form = "TARGET@START-END" + ("=VALUE" if valued else "")
+    if m is None:
+        raise typer.BadParameter(
+            f"{text!r}: write {form} in seconds from the trace's start, e.g. "
+            + ("deployment:KEY@0-60=0.2" if valued else "provider:oci@600-1800"),
+            param_hint=flag,
+        )
+    scope, name, a, b = m.group(1), m.group(2), float(m.group(3)), float(m.group(4))
+    if b <= a:
+        raise typer.BadParameter(f"{text!r}: the end must come after the start", param_hint=flag)
+    return f"{scope}:{name}", a, b, float(m.group(5)) if valued else 0.0
+
+
+def _faults(outages: list[str], errors: list[str], spikes: list[str]) -> Any:
     from archipel.sim.faults import Fault, FaultKind, schedule
 
     faults = []
-    for text in outages:
-        m = OUTAGE.match(text)
-        if m is None:
-            raise typer.BadParameter(
-                f"{text!r}: write TARGET@START-END in seconds from the trace's start, e.g. "
-                "provider:oci@600-1800 or region:aws:us-east-1@0-300",
-                param_hint="--outage",
-            )
-        scope, name, a, b = m.groups()
-        if float(b) <= float(a):
-            raise typer.BadParameter(f"{text!r}: the end must come after the start")
-        faults.append(Fault(FaultKind.OUTAGE, float(a), float(b), f"{scope}:{name}"))
-    return schedule(faults, "; ".join(outages))
+    for kind, texts, flag, valued in (
+        (FaultKind.OUTAGE, outages, "--outage", False),
+        (FaultKind.CAPACITY_ERROR, errors, "--errors", True),
+        (FaultKind.LATENCY, spikes, "--latency", True),
+    ):
+        for text in texts:
+            target, a, b, value = _window(text, flag, valued)
+            if kind == FaultKind.CAPACITY_ERROR and not 0.0 < value <= 1.0:
+                raise typer.BadParameter(f"{text!r}: a 429 rate is in (0, 1]", param_hint=flag)
+            faults.append(Fault(kind, a, b, target, value))
+    return schedule(faults, "; ".join([*outages, *errors, *(f"{x} ms" for x in spikes)]))
 
 
 MIN_SAMPLED_REPLICAS = 200  # the default sample keeps at least this many replicas (exact)
@@ -70,6 +84,22 @@ def simulate(
         list[str] | None,
         typer.Option(help="TARGET@START-END seconds, e.g. provider:oci@600-1800; repeatable."),
     ] = None,
+    errors: Annotated[
+        list[str] | None,
+        typer.Option(help="429 windows: TARGET@START-END=RATE, e.g. provider:aws@0-60=0.3."),
+    ] = None,
+    latency: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Latency spikes: TARGET@START-END=MS, e.g. region:oci:us-ashburn-1@0-60=250."
+        ),
+    ] = None,
+    preempt_spot: Annotated[
+        bool,
+        typer.Option(
+            help="Preempt spot replicas as a public spot trace (../shared/data/spot) does."
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of every draw: same seed, same run.")] = 0,
     sample: Annotated[
         float | None,
@@ -125,7 +155,7 @@ def simulate(
     from archipel.sim.scenario import plan_workload
     from archipel.sim.traces import load_azure, load_mooncake, shared_data_dir
 
-    faults = _faults(outage or [])
+    faults = _faults(outage or [], errors or [], latency or [])
     spec, catalog = _load(spec_path, catalog_path)
     inputs = prepare(spec, catalog)  # type: ignore[arg-type]
     try:
@@ -151,8 +181,14 @@ def simulate(
             table = scenario.table
         except ValueError as e:
             raise typer.BadParameter(f"{path}: {e}", param_hint="--plan") from e
+        these = faults
+        if preempt_spot:
+            from archipel.sim.faults import spot_preemptions
+
+            span = float(scenario.workload.arrival_s[-1]) + e2e_slo
+            these = faults + spot_preemptions(table, shared_data_dir() / "spot", span, seed)
         result = run(
-            table, scenario.workload, decide, faults, SimConfig(seed=seed, record_log=False)
+            table, scenario.workload, decide, these, SimConfig(seed=seed, record_log=False)
         )
         total = window_metrics(table, scenario.workload, result, window_s=1e12)
         arrivals = scenario.workload.arrival_s
