@@ -96,3 +96,20 @@ def test_429_windows_latency_spikes_and_spot_preemptions_are_injected(tmp_path: 
     assert hit["residency_violations"] == 0
     bad = runner.invoke(app, [*base, "--errors", "provider:nebius@0-100=1.5"])
     assert bad.exit_code == 2 and "429 rate" in bad.output
+
+
+def test_fluid_mode_replays_two_weeks_and_an_outage_costs_capacity(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plan = tmp_path / "plan.json"
+    assert (
+        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
+        == 0
+    )
+    base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan), "--fluid", "--json"]
+    calm = json.loads(runner.invoke(app, base).stdout)
+    (run,) = calm["runs"]
+    assert calm["mode"] == "fluid" and run["steps"] == 2016  # 14 days of 10-minute windows
+    assert run["served_share"] == pytest.approx(1.0)  # the plan is sized for the busiest window
+    out = json.loads(runner.invoke(app, [*base, "--outage", "provider:nebius@0-86400"]).stdout)
+    hit = out["runs"][0]
+    assert hit["served_share"] < run["served_share"] and hit["worst_step_served_share"] == 0.0

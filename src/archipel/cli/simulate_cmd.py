@@ -100,6 +100,14 @@ def simulate(
             help="Preempt spot replicas as a public spot trace (../shared/data/spot) does."
         ),
     ] = False,
+    fluid: Annotated[
+        bool,
+        typer.Option(
+            "--fluid",
+            help="Fluid mode: the 14-day ServeGen rate windows shaped to the plan's demand, "
+            "aggregate per window (no queueing or retries; fault times in seconds of the 14 days).",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of every draw: same seed, same run.")] = 0,
     sample: Annotated[
         float | None,
@@ -158,6 +166,9 @@ def simulate(
     faults = _faults(outage or [], errors or [], latency or [])
     spec, catalog = _load(spec_path, catalog_path)
     inputs = prepare(spec, catalog)  # type: ignore[arg-type]
+    if fluid:
+        _fluid(plans, inputs, period, faults, as_json)
+        return
     try:
         source = (
             load_mooncake()
@@ -259,6 +270,54 @@ def simulate(
     console.print(table_out)
     for r in rows:
         console.print(f"{Path(r['plan']).name}: " + "; ".join(r["transforms"]), style="dim")
+
+
+def _fluid(plans: list[Path], inputs: Any, period: int, faults: Any, as_json: bool) -> None:
+    from archipel.report.planfile import load_plan
+    from archipel.report.terminal import make_console
+    from archipel.route.table import deployment_table
+    from archipel.sim.fluid_plan import fluid_replay
+    from archipel.sim.traces import load_servegen, shared_data_dir
+
+    try:
+        windows = load_servegen("language_m-large")
+    except FileNotFoundError as e:
+        raise typer.BadParameter(
+            f"ServeGen windows not found under {shared_data_dir()} ({e.filename}); set "
+            "ARCHIPEL_SHARED_DATA",
+            param_hint="--fluid",
+        ) from e
+    rows: list[dict[str, Any]] = []
+    for path in plans:
+        plan = load_plan(path)
+        try:
+            table = deployment_table(plan, inputs, period)
+        except ValueError as e:
+            raise typer.BadParameter(f"{path}: {e}", param_hint="--plan") from e
+        fr = fluid_replay(plan, inputs, table, windows, faults)
+        rows.append(
+            {
+                "plan": str(path),
+                "period": table.period_label,
+                "steps": fr.steps,
+                "step_s": fr.step_s,
+                "requests": fr.demand,
+                "served_share": fr.served / fr.demand if fr.demand else 1.0,
+                "lost_by_service": fr.lost_by_service,
+                "worst_step_served_share": fr.worst_step_served_share,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps({"mode": "fluid", "faults": faults.note, "runs": rows}))
+        return
+    console = make_console()
+    for r in rows:
+        console.print(
+            f"{Path(r['plan']).name}: {r['served_share']:.4%} of {r['requests']:,.0f} requests "
+            f"served over {r['steps']} windows of {r['step_s']:g} s; worst window "
+            f"{r['worst_step_served_share']:.2%} (faults: {faults.note or 'none'})",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

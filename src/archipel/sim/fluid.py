@@ -37,7 +37,7 @@ class FluidResult:
 def mixed_capacity(table: DeploymentTable, mix: FloatArray) -> FloatArray:
     """[D] requests/s of all replicas for a class mix (shares over classes, summing to 1):
     replicas / Σ_c mix_c / rate_c (time per request averaged over the mix)."""
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         per_request = np.where(mix[None, :] > 0, mix[None, :] / table.rate, 0.0).sum(axis=1)
         return np.where(per_request > 0, table.replicas / per_request, 0.0)
 
