@@ -44,6 +44,7 @@ def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
     assert run["served"] + run["lost"] == run["requests"]
     assert run["residency_violations"] == 0
     assert any("time scaled by" in t for t in run["transforms"])
+    assert run["replica_hours"] > 0 and run["capacity_cost_usd"] > 0  # at the plan's prices
     again = runner.invoke(app, argv)
     assert again.stdout == first.stdout  # same seed, same run
     page = tmp_path / "sim.html"

@@ -55,6 +55,21 @@ def _faults(outages: list[str], errors: list[str], spikes: list[str]) -> Any:
     return schedule(faults, "; ".join([*outages, *errors, *(f"{x} ms" for x in spikes)]))
 
 
+def _price_per_replica_hour(plan: Any, table: Any) -> Any:
+    """[D] USD per replica-hour of each deployment: its allocation's cost over its replica-hours
+    in the period (after contract discounts, as the plan pays it)."""
+    import numpy as np
+
+    price = np.zeros(table.size)
+    for a in plan.allocations:
+        if a.period != table.period or a.workload_kind != "service" or a.replicas <= 0:
+            continue
+        key = f"{a.workload}/{a.region}/{a.offering_id}"
+        if key in table.key:
+            price[table.key.index(key)] = a.cost_usd / (a.replicas * a.hours)
+    return price
+
+
 MIN_SAMPLED_REPLICAS = 200  # the default sample keeps at least this many replicas (exact)
 
 
@@ -140,7 +155,8 @@ def simulate(
     request goes through the routing policy (residency and CLOUD Act are hard filters, planned
     placement first, failover, spill, retries within the deadline). One row per plan: requests,
     served, SLO attainment, lost, retried, failed over, spilled, residency violations (always 0
-    with this policy) and replica-hours.
+    with this policy), and the replica-hours used with their cost at the plan's prices (of the
+    sampled fleet, over the replay).
 
     Examples:
 
@@ -159,7 +175,7 @@ def simulate(
     from archipel.route.table import deployment_table
     from archipel.sim.engine import SimConfig
     from archipel.sim.engine import simulate as run
-    from archipel.sim.metrics import window_metrics
+    from archipel.sim.metrics import capacity_use, window_metrics
     from archipel.sim.scenario import plan_workload
     from archipel.sim.traces import load_azure, load_mooncake, shared_data_dir
 
@@ -214,6 +230,7 @@ def simulate(
         }
         n = sum(m.requests for m in total)
         served = sum(m.served for m in total)
+        used = capacity_use(result, _price_per_replica_hour(plan, table))
         rows.append(
             {
                 "plan": str(path),
@@ -229,7 +246,8 @@ def simulate(
                 "failed_over": sum(m.failed_over for m in total),
                 "spilled": sum(m.spilled for m in total),
                 "residency_violations": sum(m.residency_violations for m in total),
-                "replica_hours": float(result.replica_seconds.sum() / 3600.0),
+                "replica_hours": float(used.replica_hours.sum()),
+                "capacity_cost_usd": used.cost,
                 "per_service": {
                     s: {
                         "requests": sum(m.requests for m in total if m.service == s),
