@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -143,9 +144,11 @@ def per_request(root: Path, runs: int) -> None:
     if (root / "spot").is_dir():
         faults = faults + spot_preemptions(tb, root / "spot", 4000.0, seed=0)
     constant: Policy = lambda req, tb, h, now, draw: _ROUTE0  # noqa: E731
-    cases = [(policy, router, True), (policy, router, False)]
-    cases.append((constant, "constant (route everything to deployment 0: engine cost)", False))
-    for policy, router, record in cases:
+    roomy = replace(tb, replicas=tb.replicas * 4)  # the same fleet sized for the load
+    cases = [(policy, router, True, tb), (policy, router, False, tb)]
+    cases.append((policy, router + ", table sized for the load (replicas x4)", False, roomy))
+    cases.append((constant, "constant (route everything to deployment 0: engine cost)", False, tb))
+    for policy, router, record, tb in cases:
         cpu, wall = [], []
         for _ in range(runs):
             clock = Clock()

@@ -37,6 +37,8 @@ right away when one is usable, else waits out the backoff.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from archipel.route.types import Action, Decision, DeploymentTable, Health, Request
@@ -57,55 +59,36 @@ def _reject(reason: str) -> Decision:
     return Decision(Action.REJECT, reason=reason)
 
 
-def _index(names: tuple[str, ...], name: str) -> int:
-    try:
-        return names.index(name)
-    except ValueError:
-        return -1
+@dataclass(frozen=True, slots=True)
+class _Cands:
+    """A request kind's allowed deployments of its service (indices in table order), with the
+    facts the policy reads, as plain lists: the per-call work is over a handful of them."""
+
+    index: tuple[int, ...]
+    weight: tuple[float, ...]  # planned weight from the request's geography
+    planned: tuple[bool, ...]  # weight > 0 and tier 0
+    tier: tuple[int, ...]
+    rtt: tuple[float, ...]
+    ramp: tuple[float, ...]
 
 
-def _pick(
-    table: DeploymentTable,
-    g: int,
-    w: np.ndarray,
-    planned: np.ndarray,
-    usable: np.ndarray,
-    saturated_plan: bool,
-    draw: float,
-) -> Decision | None:
-    """Steps 3–4 over ``usable``; None when nothing is usable."""
-    pool = usable & planned
-    if pool.any():
-        pw = np.where(pool, w, 0.0)
-        cum = np.cumsum(pw)
-        d = int(np.searchsorted(cum, draw * cum[-1], side="right"))
-        d = min(d, pw.size - 1)
-        while not pool[d]:  # draw at the very top: the last pooled deployment
-            d -= 1
-        return Decision(Action.ROUTE, deployment=d, reason="planned")
-    if not usable.any():
-        return None
-    rtt = table.rtt_ms[g]
-    if saturated_plan:
-        spill = usable & (table.tier == 1)
-        if spill.any():
-            d = int(np.argmin(np.where(spill, rtt, np.inf)))
-            return Decision(Action.SPILL, deployment=d, reason="planned capacity saturated")
-    # lowest (tier, rtt): tier dominates (RTTs are finite and non-negative)
-    key = np.where(usable, table.tier * 1e9 + rtt, np.inf)
-    d = int(np.argmin(key))
-    why = "planned capacity saturated" if saturated_plan else "planned placement unavailable"
-    if not planned.any():
-        why = "no planned flow from this geography"
-    return Decision(Action.FAILOVER, deployment=d, reason=why)
+_cache: list[object] = [None, {}]  # the last table seen and its candidate sets
 
 
-def decide(
-    req: Request, table: DeploymentTable, health: Health, now_s: float, draw: float
-) -> Decision:
-    """The decision for ``req`` at ``now_s`` (module docstring); ``draw`` uniform in [0, 1)."""
-    if now_s >= req.deadline_s:
-        return _reject("deadline passed")
+def _cands(table: DeploymentTable, req: Request) -> _Cands | Decision:
+    if _cache[0] is not table:
+        _cache[0], _cache[1] = table, {}
+    memo = _cache[1]
+    assert isinstance(memo, dict)
+    key = (req.service, req.geography, req.data_class)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _build(table, req)
+    assert isinstance(found, _Cands | Decision)
+    return found
+
+
+def _build(table: DeploymentTable, req: Request) -> _Cands | Decision:
     s = _index(table.services, req.service)
     if s < 0:
         return _reject(f"unknown service {req.service!r}")
@@ -118,45 +101,93 @@ def decide(
         k = _index(table.data_classes, req.data_class)
         if k < 0:
             return _reject(f"unknown data class {req.data_class!r}: no deployment known allowed")
-    cand = (table.service == s) & table.allowed[k]
-    if not cand.any():
+    idx = np.flatnonzero((table.service == s) & table.allowed[k])
+    if idx.size == 0:
         return _reject("no deployment allowed for the data class")
+    w = table.weight[g, idx]
+    tier = table.tier[idx]
+    return _Cands(
+        tuple(int(d) for d in idx),
+        tuple(float(x) for x in w),
+        tuple(bool(x) for x in (w > 0) & (tier == 0)),
+        tuple(int(x) for x in tier),
+        tuple(float(x) for x in table.rtt_ms[g, idx]),
+        tuple(float(x) for x in table.ramp[idx]),
+    )
 
-    n = cand.size
-    up = cand & health.up
-    if req.tried:
-        tried = np.zeros(n, dtype=bool)
-        idx = np.fromiter((i for i in req.tried if 0 <= i < n), dtype=np.int64)
-        tried[idx] = True
-        fresh = up & ~tried
-    else:
-        fresh = up
-    free = fresh & (health.load < 1.0)
-    share = health.provider_share
-    under_ramp = share < table.ramp if share.size == n else np.ones(n, dtype=bool)
-    w = table.weight[g]
-    planned = cand & (w > 0) & (table.tier == 0)
-    saturated_plan = bool((planned & fresh & ~(health.load < 1.0)).any())
 
-    decision = _pick(table, g, w, planned, free & under_ramp, saturated_plan, draw)
-    if decision is None:
-        decision = _pick(table, g, w, planned, free, saturated_plan, draw)
-        if decision is not None:
+def _index(names: tuple[str, ...], name: str) -> int:
+    try:
+        return names.index(name)
+    except ValueError:
+        return -1
+
+
+def _pick(c: _Cands, usable: list[bool], saturated_plan: bool, draw: float) -> Decision | None:
+    """Steps 3–4 over the usable candidates; None when nothing is usable."""
+    pool = [i for i, ok in enumerate(usable) if ok and c.planned[i]]
+    if pool:
+        total = sum(c.weight[i] for i in pool)
+        target, cum = draw * total, 0.0
+        for i in pool:
+            cum += c.weight[i]
+            if cum > target:
+                return Decision(Action.ROUTE, deployment=c.index[i], reason="planned")
+        return Decision(Action.ROUTE, deployment=c.index[pool[-1]], reason="planned")
+    ok = [i for i, u in enumerate(usable) if u]
+    if not ok:
+        return None
+    if saturated_plan:
+        spill = [i for i in ok if c.tier[i] == 1]
+        if spill:
+            i = min(spill, key=lambda j: (c.rtt[j], j))
             return Decision(
-                decision.action,
-                deployment=decision.deployment,
-                reason=decision.reason + "; over the ramp cap: nothing else usable",
+                Action.SPILL, deployment=c.index[i], reason="planned capacity saturated"
             )
-    else:
-        return decision
+    i = min(ok, key=lambda j: (c.tier[j], c.rtt[j], j))
+    why = "planned capacity saturated" if saturated_plan else "planned placement unavailable"
+    if not any(c.planned):
+        why = "no planned flow from this geography"
+    return Decision(Action.FAILOVER, deployment=c.index[i], reason=why)
 
-    if fresh.any():  # up and untried, but all saturated
+
+def decide(
+    req: Request, table: DeploymentTable, health: Health, now_s: float, draw: float
+) -> Decision:
+    """The decision for ``req`` at ``now_s`` (module docstring); ``draw`` uniform in [0, 1)."""
+    if now_s >= req.deadline_s:
+        return _reject("deadline passed")
+    c = _cands(table, req)
+    if isinstance(c, Decision):
+        return c
+    up_arr, load_arr, share = health.up, health.load, health.provider_share
+    ramps = share.size == table.size
+    tried = set(req.tried)
+    up = [bool(up_arr[d]) for d in c.index]
+    fresh = [u and d not in tried for u, d in zip(up, c.index, strict=True)]
+    below = [bool(load_arr[d] < 1.0) for d in c.index]
+    free = [f and b for f, b in zip(fresh, below, strict=True)]
+    under = (
+        [bool(share[d] < c.ramp[i]) for i, d in enumerate(c.index)] if ramps else [True] * len(free)
+    )
+    saturated_plan = any(p and f and not b for p, f, b in zip(c.planned, fresh, below, strict=True))
+    decision = _pick(c, [f and u for f, u in zip(free, under, strict=True)], saturated_plan, draw)
+    if decision is not None:
+        return decision
+    decision = _pick(c, free, saturated_plan, draw)
+    if decision is not None:
+        return Decision(
+            decision.action,
+            deployment=decision.deployment,
+            reason=decision.reason + "; over the ramp cap: nothing else usable",
+        )
+    if any(fresh):  # up and untried, but all saturated
         at = now_s + min(QUEUE_S * (1.0 + draw), (req.deadline_s - now_s) / 2.0)
         if at - now_s >= QUEUE_MIN_S:
             return Decision(Action.QUEUE, at_s=at, reason="every allowed deployment busy")
         return _reject("every allowed deployment busy and the deadline too close to queue")
     at = now_s + backoff_s(req.attempt, draw)
-    why = "every allowed deployment tried" if up.any() else "every allowed deployment down"
+    why = "every allowed deployment tried" if any(up) else "every allowed deployment down"
     if at < req.deadline_s:
         return Decision(Action.RETRY, at_s=at, reason=why)
     return _reject(why + " and the deadline too close to retry")
