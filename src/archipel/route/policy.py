@@ -2,7 +2,8 @@
 :class:`~archipel.route.types.Decision` out (docs/semantics.md, "Routing policy").
 
 Pure and deterministic: no clock, socket or random source; ``now_s`` and ``draw`` (uniform in
-[0, 1)) are passed in, and the same inputs give the same decision. Vectorised over deployments.
+[0, 1)) are passed in, and the same inputs give the same decision. The candidates of each request kind
+(service, geography, data class) are computed once per table and kept.
 
 Rules, in order (``cand``: deployments of the request's service that its data class may use):
 
