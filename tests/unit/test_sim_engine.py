@@ -117,7 +117,9 @@ def test_preemption_takes_a_replica_and_its_request() -> None:
 def test_prefill_decode_split_and_batch() -> None:
     sm = ServiceModel(batch=4, prefill_weight=0.1)
     prefill, decode = sm.times(4.0, sm.cost(100, 100), 100.0, 100.0)
-    assert prefill == pytest.approx(4.0 * 10 / 110) and prefill + decode == pytest.approx(4.0)
+    # the prompt's share (10 of 110) of one request's work (4 s over a batch of 4), not of the
+    # slot's stretched time: a server runs the prefill in one iteration
+    assert prefill == pytest.approx(1.0 * 10 / 110) and prefill + decode == pytest.approx(4.0)
     tb = table(replicas=(1,), rate=(2.0,), weight=(1.0,))
     # 4 slots of 2 s each (rate 2/s kept): 4 requests at once all end at 2 s, the fifth at 4 s
     res = simulate(

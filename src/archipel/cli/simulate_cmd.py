@@ -123,6 +123,21 @@ def simulate(
             "aggregate per window (no queueing or retries; fault times in seconds of the 14 days).",
         ),
     ] = False,
+    load: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=10.0,
+            help="The trace's mean rate as a share of the plan's peak (1: the replay runs at the "
+            "peak the plan was sized for, with the trace's own bursts on top).",
+        ),
+    ] = 1.0,
+    batch: Annotated[
+        int,
+        typer.Option(
+            min=1, max=4096, help="Requests a replica serves at once (continuous batching)."
+        ),
+    ] = 16,
     seed: Annotated[int, typer.Option(help="Seed of every draw: same seed, same run.")] = 0,
     sample: Annotated[
         float | None,
@@ -177,6 +192,7 @@ def simulate(
     from archipel.sim.engine import simulate as run
     from archipel.sim.metrics import capacity_use, window_metrics
     from archipel.sim.scenario import plan_workload
+    from archipel.sim.service import ServiceModel
     from archipel.sim.traces import load_azure, load_mooncake, shared_data_dir
 
     faults = _faults(outage or [], errors or [], latency or [])
@@ -204,7 +220,9 @@ def simulate(
             table = deployment_table(plan, inputs, period)
             peak = sum(f.requests_per_s for f in plan.flows if f.period == table.period)
             share = sample if sample is not None else _default_sample(source, peak, table)
-            scenario = plan_workload(plan, inputs, table, source, seed, e2e_slo, ttft_slo, share)
+            scenario = plan_workload(
+                plan, inputs, table, source, seed, e2e_slo, ttft_slo, share, load
+            )
             table = scenario.table
         except ValueError as e:
             raise typer.BadParameter(f"{path}: {e}", param_hint="--plan") from e
@@ -214,9 +232,8 @@ def simulate(
 
             span = float(scenario.workload.arrival_s[-1]) + e2e_slo
             these = faults + spot_preemptions(table, shared_data_dir() / "spot", span, seed)
-        result = run(
-            table, scenario.workload, decide, these, SimConfig(seed=seed, record_log=False)
-        )
+        config = SimConfig(seed=seed, record_log=False, service=ServiceModel(batch=batch))
+        result = run(table, scenario.workload, decide, these, config)
         total = window_metrics(table, scenario.workload, result, window_s=1e12)
         arrivals = scenario.workload.arrival_s
         width = window or max(float(arrivals[-1] - arrivals[0]) / 20.0, 1e-3)

@@ -3,7 +3,8 @@ plan's own traffic, every transform logged (``notes``).
 
 - **Rate**: the trace's time is scaled so that its mean rate is the plan's peak requests/s of
   the period (the sum of its flows) times ``sample``: the replay is the period's peak, the load
-  the plan was sized for. With ``sample`` < 1 the table is shrunk with it (``shrink``): each
+  the plan was sized for (times ``load``: 0.8 replays at 80 % of it), the trace's own bursts on
+  top. With ``sample`` < 1 the table is shrunk with it (``shrink``): each
   deployment keeps round(replicas × sample) replicas, at least 1 — a sample of the fleet, so
   that a fleet of 10^5 replicas can be replayed request by request over the trace's own hour
   (the rounding's effect on capacity is reported).
@@ -66,6 +67,7 @@ def plan_workload(
     e2e_slo_s: float,
     ttft_slo_s: float,
     sample: float = 1.0,
+    load: float = 1.0,
 ) -> Scenario:
     """The trace as the traffic of ``table``'s period of ``plan`` (see the module docstring)."""
     spec = inputs.spec
@@ -78,7 +80,7 @@ def plan_workload(
         raise ValueError(f"the plan routes no demand in period {table.period_label}")
     peak = sum(pairs.values())
     table, fleet_note = shrink(table, sample)
-    scaled = scale_to_rate(trace, peak * min(sample, 1.0))
+    scaled = scale_to_rate(trace, peak * min(sample, 1.0) * load)
     who = split_geographies(scaled, pairs, seed)
     pair_names = [who.names[i].split("|", 1) for i in range(len(who.names))]
     s_of_pair = np.array([table.services.index(s) for s, _ in pair_names], dtype=np.int64)

@@ -12,9 +12,12 @@ Model (continuous batching approximated by slots):
   cost(in_c, out_c)`` with ``cost(i, o) = prefill_weight * i + o``: a request of the class's
   typical size takes ``1 / rate`` of replica time; larger ones proportionally more. Decode is one
   memory-bound step per output token; prefill processes the prompt in parallel, so a prompt token
-  costs ``prefill_weight`` (default 0.1, an assumption, not a measurement) of a decode token;
+  costs ``prefill_weight`` (default 0.1, see below) of a decode token;
 - in a slot the request takes ``s = batch * w`` seconds (it shares the replica with ``batch - 1``
-  others), split into prefill ``s * prefill_weight * in / cost`` and decode (the rest);
+  others), split into prefill ``w * prefill_weight * in / cost`` — not stretched by the batch:
+  a server runs a request's prefill in one iteration (Splitwise's llama2-70b measurements on
+  H100 give a prompt token 0.09 of a decode iteration at batch 32, 0.11 at batch 64, the
+  ``prefill_weight`` default) — and decode (the rest of ``s``);
 - slots are FIFO servers: a request sent at ``t`` starts at ``max(t, earliest free slot)``;
 - time to first token = (time since the request arrived, earlier attempts included) + network RTT
   (``table.rtt_ms[g, d]``) + queueing + prefill (+ any injected latency spike);
@@ -58,5 +61,6 @@ class ServiceModel:
         c = self.cost(input_tokens, output_tokens)
         scale = c / typical_cost if typical_cost > 0 else 1.0
         s = slot_s * scale
-        prefill = s * (self.prefill_weight * input_tokens / c) if c > 0 else 0.0
+        share = self.prefill_weight * input_tokens / c if c > 0 else 0.0
+        prefill = s * share / self.batch  # one iteration's worth, not the slot's stretched share
         return prefill, s - prefill
