@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from archipel.cli.plan_cmd import CatalogOpt, SpecArg, _load
 
+T = TypeVar("T")
 OUTAGE = re.compile(r"^(provider|region|deployment):([^@]+)@([0-9.]+)-([0-9.]+)$")
 VALUED = re.compile(r"^(provider|region|deployment):([^@]+)@([0-9.]+)-([0-9.]+)=([0-9.]+)$")
 
@@ -68,6 +70,20 @@ def _price_per_replica_hour(plan: Any, table: Any) -> Any:
         if key in table.key:
             price[table.key.index(key)] = a.cost_usd / (a.replicas * a.hours)
     return price
+
+
+def _public(load: Callable[[], T], what: str, flag: str) -> T:
+    """``load()`` of public data from ../shared/data, or a precise error saying where it looked."""
+    from archipel.sim.traces import shared_data_dir
+
+    try:
+        return load()
+    except FileNotFoundError as e:
+        raise typer.BadParameter(
+            f"{what} not found under {shared_data_dir()} ({e.filename}); set "
+            "ARCHIPEL_SHARED_DATA to the folder holding the public data",
+            param_hint=flag,
+        ) from e
 
 
 MIN_SAMPLED_REPLICAS = 200  # the default sample keeps at least this many replicas (exact)
@@ -201,18 +217,15 @@ def simulate(
     if fluid:
         _fluid(plans, inputs, period, faults, as_json)
         return
-    try:
-        source = (
+    source = _public(
+        lambda: (
             load_mooncake()
             if trace == TraceChoice.mooncake
             else load_azure("conv" if trace == TraceChoice.azure_conv else "code")
-        )
-    except FileNotFoundError as e:
-        raise typer.BadParameter(
-            f"trace data not found under {shared_data_dir()} ({e.filename}); set "
-            "ARCHIPEL_SHARED_DATA to the folder holding traces/",
-            param_hint="--trace",
-        ) from e
+        ),
+        "trace data",
+        "--trace",
+    )
     rows: list[dict[str, Any]] = []
     for path in plans:
         plan = load_plan(path)
@@ -312,16 +325,9 @@ def _fluid(plans: list[Path], inputs: Any, period: int, faults: Any, as_json: bo
     from archipel.report.terminal import make_console
     from archipel.route.table import deployment_table
     from archipel.sim.fluid_plan import fluid_replay
-    from archipel.sim.traces import load_servegen, shared_data_dir
+    from archipel.sim.traces import load_servegen
 
-    try:
-        windows = load_servegen("language_m-large")
-    except FileNotFoundError as e:
-        raise typer.BadParameter(
-            f"ServeGen windows not found under {shared_data_dir()} ({e.filename}); set "
-            "ARCHIPEL_SHARED_DATA",
-            param_hint="--fluid",
-        ) from e
+    windows = _public(lambda: load_servegen("language_m-large"), "ServeGen windows", "--fluid")
     rows: list[dict[str, Any]] = []
     for path in plans:
         plan = load_plan(path)
