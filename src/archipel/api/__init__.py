@@ -1,1 +1,1 @@
-"""The control plane\x27s HTTP API: app, auth, jobs, planning, review, spend, hand-off."""
+"""The control plane's HTTP API: app, auth, jobs, planning, review, spend, hand-off."""
