@@ -124,28 +124,29 @@ class Client:
     """The few HTTP calls the commands make; errors become UserError/RuntimeFailure."""
 
     def __init__(self, server_url: str, key: str, transport: Any = None) -> None:
-        import httpx
-
         if not key:
             raise UserError(
                 "no API key: pass --key or set ARCHIPEL_KEY (the server printed the admin key "
                 "when it first started; an admin makes others with POST /api/keys)"
             )
-        self.http = httpx.Client(
-            base_url=server_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=60.0,
-            transport=transport,
-        )
+        self.base_url = server_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {key}"}
+        self.transport = transport
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         import httpx
 
         try:
-            r = self.http.request(method, path, json=body)
+            with httpx.Client(
+                base_url=self.base_url,
+                headers=self.headers,
+                timeout=60.0,
+                transport=self.transport,
+            ) as http:
+                r = http.request(method, path, json=body)
         except httpx.HTTPError as exc:
             raise RuntimeFailure(
-                f"cannot reach the server at {self.http.base_url}: {exc}. Is `archipel server` "
+                f"cannot reach the server at {self.base_url}: {exc}. Is `archipel server` "
                 "running? (--server or ARCHIPEL_SERVER)"
             ) from exc
         if r.status_code >= 400:

@@ -545,9 +545,8 @@ class Store:
         record = self.get_plan(plan_id)
         found = self.approvals_for(plan_id)
         with self.write() as conn:
-            body_sha = conn.execute(
-                select(plans.c.body_sha256).where(plans.c.id == plan_id)
-            ).scalar_one()
+            body = conn.execute(select(plans.c.body).where(plans.c.id == plan_id)).scalar_one()
+            body_sha = sha256_text(body)  # recomputed: an edited body no longer matches
             row = conn.execute(select(heads).where(heads.c.target == target)).one()
             current = Head(row.target, int(row.revision), row.plan_id)
             base = check(
@@ -557,7 +556,7 @@ class Store:
                     record.catalog_sha256,
                     record.options,
                     record.solver_version,
-                    record.body,
+                    body,
                     body_sha,
                 ),
                 found,
