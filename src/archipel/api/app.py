@@ -19,6 +19,7 @@ from importlib.metadata import version
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from archipel.api import handoff, models, review, spend
@@ -43,6 +44,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 PLAN_ID = r"^[0-9a-f]{64}$"
 
+MAX_INT = 2**31 - 1  # what an INTEGER column holds on both databases
+PlanId = Annotated[str, PathParam(pattern=PLAN_ID, description="A plan's 64-hex content address.")]
+JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")]
+ApplyId = Annotated[int, PathParam(ge=1, le=MAX_INT)]
 Viewer = Annotated[Key, Depends(requires("viewer"))]
 Planner = Annotated[Key, Depends(requires("planner"))]
 Approver = Annotated[Key, Depends(requires("approver"))]
@@ -188,7 +193,7 @@ def import_plan(body: models.ImportIn, key: Planner, store: StoreDep) -> models.
 
 
 @router.get("/api/jobs/{job_id}", response_model=models.JobOut, responses=ERRORS, tags=["plans"])
-def job(job_id: str, _key: Viewer, store: StoreDep) -> models.JobOut:
+def job(job_id: JobId, _key: Viewer, store: StoreDep) -> models.JobOut:
     return models.JobOut.of(store.get_job(job_id))
 
 
@@ -197,7 +202,7 @@ def list_plans(
     _key: Viewer,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
 ) -> models.PlanListOut:
     """Stored plans, newest first; page on with ``before``."""
     found = store.list_plans(limit, before)
@@ -211,7 +216,7 @@ def list_plans(
     responses=ERRORS,
     tags=["plans"],
 )
-def get_plan(plan_id: str, _key: Viewer, store: StoreDep) -> Response:
+def get_plan(plan_id: PlanId, _key: Viewer, store: StoreDep) -> Response:
     """A stored plan: its record and the plan JSON (as stored, not re-parsed)."""
     r = store.get_plan(plan_id)
     head = json.dumps(
@@ -233,7 +238,7 @@ def get_plan(plan_id: str, _key: Viewer, store: StoreDep) -> Response:
     responses=ERRORS,
     tags=["plans"],
 )
-def compare(plan_id: str, other_id: str, _key: Viewer, store: StoreDep) -> dict[str, Any]:
+def compare(plan_id: PlanId, other_id: PlanId, _key: Viewer, store: StoreDep) -> dict[str, Any]:
     """What changes from ``plan_id`` to ``other_id``."""
     old = _plan_of(store.get_plan(plan_id).body)
     new = _plan_of(store.get_plan(other_id).body)
@@ -248,7 +253,7 @@ def compare(plan_id: str, other_id: str, _key: Viewer, store: StoreDep) -> dict[
     tags=["review"],
 )
 def attach_outlook(
-    plan_id: str, body: models.AttachIn, key: Planner, store: StoreDep
+    plan_id: PlanId, body: models.AttachIn, key: Planner, store: StoreDep
 ) -> models.AttachOut:
     """Attach ``archipel outlook SPEC --plan P --json``; the review shows its risk figures."""
     text = review.check_outlook(json.dumps(body.document))
@@ -263,7 +268,7 @@ def attach_outlook(
     tags=["review"],
 )
 def attach_simulation(
-    plan_id: str, body: models.AttachIn, key: Planner, store: StoreDep
+    plan_id: PlanId, body: models.AttachIn, key: Planner, store: StoreDep
 ) -> models.AttachOut:
     """Keep a simulation's JSON with the plan."""
     return models.AttachOut(id=store.add_simulation(plan_id, json.dumps(body.document), key.name))
@@ -275,7 +280,9 @@ def attach_simulation(
     responses=ERRORS,
     tags=["review"],
 )
-def request_review(plan_id: str, key: Planner, store: StoreDep, pol: PolicyDep) -> models.ReviewOut:
+def request_review(
+    plan_id: PlanId, key: Planner, store: StoreDep, pol: PolicyDep
+) -> models.ReviewOut:
     """Ask for review: the plan goes to ``in_review``; answers with the review."""
     record = store.get_plan(plan_id)
     if record.summary.state == "draft":
@@ -289,7 +296,7 @@ def request_review(plan_id: str, key: Planner, store: StoreDep, pol: PolicyDep) 
     responses=ERRORS,
     tags=["review"],
 )
-def get_review(plan_id: str, _key: Viewer, store: StoreDep, pol: PolicyDep) -> models.ReviewOut:
+def get_review(plan_id: PlanId, _key: Viewer, store: StoreDep, pol: PolicyDep) -> models.ReviewOut:
     """The review: diff against the applied plan, risk, gates, approvals, what is missing."""
     return build_review(store, pol, plan_id)
 
@@ -302,7 +309,7 @@ def get_review(plan_id: str, _key: Viewer, store: StoreDep, pol: PolicyDep) -> m
     tags=["review"],
 )
 def decide(
-    plan_id: str, body: models.DecisionIn, key: Approver, store: StoreDep, pol: PolicyDep
+    plan_id: PlanId, body: models.DecisionIn, key: Approver, store: StoreDep, pol: PolicyDep
 ) -> models.ApprovalOut:
     """Approve or reject, bound to the plan's hash and the applied revision now."""
     record = store.get_plan(plan_id)
@@ -332,7 +339,7 @@ def decide(
     responses=ERRORS,
     tags=["apply"],
 )
-def apply(plan_id: str, key: Approver, store: StoreDep, pol: PolicyDep) -> models.ApplyOut:
+def apply(plan_id: PlanId, key: Approver, store: StoreDep, pol: PolicyDep) -> models.ApplyOut:
     """Apply: refused (409) when approvals are missing, the plan changed since approval,
     or the applied revision moved since approval; one of two concurrent applies wins."""
     record = store.get_plan(plan_id)
@@ -356,7 +363,12 @@ def list_applies(_key: Viewer, store: StoreDep) -> list[models.ApplyOut]:
     tags=["apply"],
     response_class=Response,
 )
-def apply_file(apply_id: int, name: str, _key: Viewer, store: StoreDep) -> Response:
+def apply_file(
+    apply_id: ApplyId,
+    name: Annotated[str, PathParam(max_length=400)],
+    _key: Viewer,
+    store: StoreDep,
+) -> Response:
     """One exported file of an apply."""
     return Response(store.apply_file(apply_id, name), media_type="application/octet-stream")
 
@@ -404,7 +416,6 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store.fail_unfinished_jobs()
-        app.state.jobs = Jobs(store)
         try:
             yield
         finally:
@@ -421,6 +432,7 @@ def create_app(
     )
     app.state.store = store
     app.state.policy = pol
+    app.state.jobs = Jobs(store)
 
     app.add_exception_handler(NotFound, lambda _r, e: _error(404, e))
     app.add_exception_handler(Conflict, lambda _r, e: _error(409, e))
