@@ -73,7 +73,7 @@ def png_pixels(data: bytes) -> list[tuple[int, ...]]:
 def drawn_share(png: bytes) -> float:
     """The share of pixels that differ from the most common colour (the background)."""
     pixels = png_pixels(png)
-    background, count = Counter(pixels).most_common(1)[0]
+    _background, count = Counter(pixels).most_common(1)[0]
     return 1 - count / len(pixels)
 
 
