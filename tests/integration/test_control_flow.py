@@ -158,7 +158,10 @@ def test_the_whole_flow(server: Server) -> None:
     assert (applied.json()["revision"], applied.json()["base_revision"]) == (1, 0)
     listed = bob.get("/api/applies").json()
     assert listed[0]["id"] == applied.json()["id"]
-    for f in applied.json()["files"]:  # the export files, when this build has archipel.export
+    names = {f["name"] for f in applied.json()["files"]}
+    assert {"endpoints.yaml", "bundle.json", "kubernetes/00-namespace.yaml"} <= names
+    assert any(n.startswith("skypilot/") for n in names)
+    for f in applied.json()["files"]:  # each downloadable, byte for byte
         got = bob.get(f"/api/applies/{listed[0]['id']}/files/{f['name']}")
         assert got.status_code == 200 and len(got.content) == f["bytes"]
 
@@ -262,6 +265,7 @@ def test_the_cli_client(server: Server, tmp_path: Path) -> None:
     assert "ready to apply" in run("bob", "review", prefix).stdout
     out = run("bob", "apply", prefix, "--download", str(tmp_path / "deploy")).stdout
     assert "revision 1" in out
+    assert (tmp_path / "deploy" / "endpoints.yaml").is_file()
     denied = runner.invoke(
         cli_app,
         ["apply", prefix],

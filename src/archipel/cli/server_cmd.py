@@ -97,7 +97,7 @@ def server(
     if seed is not None:
         _seed(store, seed)
     typer.echo(f"Archipel control plane on http://{host}:{port}/ (database {db}); Ctrl-C stops")
-    uvicorn.run(create_app(store, rules), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store, rules), host=host, port=port, log_level="warning", ws="none")
 
 
 def _seed(store: Any, path: Path) -> None:
