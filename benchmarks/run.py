@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|control ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -13,6 +13,8 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
 - ``route`` (route_policy.py): routing-policy decisions per CPU-second on a 50-deployment table.
 - ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
+- ``control`` (control.py): control-plane reads (a plan, a page of plans) with 10^4 plans stored,
+  SQLite and PostgreSQL, p50/p99 over HTTP and at the store.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim")
+NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim", "control")
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -46,6 +48,7 @@ def split(argv: list[str]) -> list[tuple[str, list[str]]]:
 
 def main(argv: list[str]) -> None:
     import build_ratio
+    import control
     import main_job
     import quality
     import route_policy
@@ -61,6 +64,7 @@ def main(argv: list[str]) -> None:
         "solvers": solvers.main,
         "route": route_policy.main,
         "sim": sim.main,
+        "control": control.main,
     }
     for name, args in split(argv):
         runners[name](args)
