@@ -120,6 +120,14 @@ def test_the_whole_flow(server: Server) -> None:
     assert (again["state"], again["plan_id"]) == ("done", plan_id)  # content-addressed
     detail = pat.get(f"/api/plans/{plan_id}").json()
     assert detail["plan"]["contracts"][0]["contract"] == "nebius-2027"
+    imported = pat.post(
+        "/api/plans/import", json={"spec_yaml": spec_text(), "plan": detail["plan"]}
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["verified"] and imported.json()["id"] != plan_id  # re-verified here
+    edited = {**detail["plan"], "spec_name": "\u001b[2J"}
+    refused = pat.post("/api/plans/import", json={"spec_yaml": spec_text(), "plan": edited})
+    assert refused.status_code == 400 and "the imported plan" in refused.json()["detail"]
 
     r = pat.post(f"/api/plans/{plan_id}/decisions", json={"decision": "approve"})
     assert r.status_code == 403  # a planner may not approve

@@ -228,3 +228,25 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     with s.read() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
     s.close()
+
+
+def test_plans_of_one_spec_stored_at_once_all_land(store: Store, new_plan: NewPlan) -> None:
+    variants = [dataclasses.replace(new_plan, options={"v": i}) for i in range(4)]
+    barrier = threading.Barrier(len(variants))
+    done: list[bool] = []
+
+    def go(p: NewPlan) -> None:
+        barrier.wait()
+        done.append(store.insert_plan(p, "pat")[1])
+
+    threads = [threading.Thread(target=go, args=(p,)) for p in variants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert done == [True] * 4
+    assert store.count_plans() == 4
+    assert [p.seq for p in store.list_plans()] == sorted(
+        (p.seq for p in store.list_plans()), reverse=True
+    )
+    assert store.verify_audit().ok

@@ -8,7 +8,6 @@ unambiguous prefix of it (6 characters or more).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,11 +35,6 @@ KeyOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (nothing else).")]
 PlanArg = Annotated[str, typer.Argument(help="A plan id, or 6+ leading characters of one.")]
-
-
-def default_db() -> str:
-    """``$ARCHIPEL_DB``, else ``archipel.db`` in the current directory."""
-    return os.environ.get("ARCHIPEL_DB", "archipel.db")
 
 
 def server(

@@ -43,6 +43,11 @@ def row_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def lock(conn: Connection) -> None:
+    """Take the chain's lock now (a write that reads before it appends: no lost race)."""
+    conn.execute(select(audit_head.c.seq).where(audit_head.c.id == 1).with_for_update())
+
+
 def append(conn: Connection, actor: str, action: str, subject: str, detail: Any) -> int:
     """Append one row in ``conn``'s transaction; returns its sequence number."""
     head = conn.execute(

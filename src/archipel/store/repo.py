@@ -303,6 +303,7 @@ class Store:
         plan_id = new.address
         spec_sha = sha256_text(new.spec_text)
         with self.write() as conn:
+            audit.lock(conn)  # two plans of one spec at once: the second waits, sees the spec
             if conn.execute(select(plans.c.id).where(plans.c.id == plan_id)).first():
                 return plan_id, False
             if not conn.execute(select(specs.c.sha256).where(specs.c.sha256 == spec_sha)).first():
@@ -651,6 +652,7 @@ class Store:
         """Store a usage upload's rows; the same upload twice is refused (409)."""
         at = audit.now()
         with self.write() as conn:
+            audit.lock(conn)
             if conn.execute(
                 select(spend_records.c.id)
                 .where(spend_records.c.upload_sha256 == upload_sha256)
