@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -229,8 +231,14 @@ _SUMMARY_COLUMNS = (
 class Store:
     """A migrated database and the operations on it. Thread-safe (one engine, pooled)."""
 
+    KEY_CACHE_S = 10.0
+    """How long a checked key is trusted without asking the database again (keys are never
+    changed in place; a new key is seen at once)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._keys: dict[str, tuple[Key, float]] = {}
+        self._keys_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -284,11 +292,25 @@ class Store:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "ak":
             return None
+        digest = sha256_text(token)
+        with self._keys_lock:
+            hit = self._keys.get(digest)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        key = self._key_from_db(parts[1], parts[2])
+        if key is not None:
+            with self._keys_lock:
+                if len(self._keys) > 1000:
+                    self._keys.clear()
+                self._keys[digest] = (key, time.monotonic() + self.KEY_CACHE_S)
+        return key
+
+    def _key_from_db(self, key_id: str, secret: str) -> Key | None:
         with self.read() as conn:
-            row = conn.execute(select(api_keys).where(api_keys.c.id == parts[1])).first()
+            row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
         if row is None or row.revoked:
             return None
-        if not secrets.compare_digest(row.secret_sha256, sha256_text(parts[2])):
+        if not secrets.compare_digest(row.secret_sha256, sha256_text(secret)):
             return None
         return Key(row.id, row.name, row.role, row.key_group)
 
