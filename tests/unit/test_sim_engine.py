@@ -151,7 +151,7 @@ def test_provider_share_over_the_previous_window() -> None:
     def three_to_one(
         req: Request, t: DeploymentTable, h: Health, now: float, draw: float
     ) -> Decision:
-        seen.append((now, h.provider_share.tolist()))
+        seen.append((now, list(h.provider_share)))
         return Decision(Action.ROUTE, 0 if int(now * 4) % 4 else 1)
 
     # 4 requests per second for 2 windows of 10 s: 3 of every 4 to r0 (provider p0)
