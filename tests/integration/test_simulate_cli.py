@@ -45,6 +45,10 @@ def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
     assert run["residency_violations"] == 0
     assert any("time scaled by" in t for t in run["transforms"])
     assert run["replica_hours"] > 0 and run["capacity_cost_usd"] > 0  # at the plan's prices
+    # per service and geography: the groups add up to the run
+    assert sum(g["requests"] for g in run["groups"]) == run["requests"]
+    assert sum(g["lost"] for g in run["groups"]) == run["lost"]
+    assert len({(g["service"], g["geography"]) for g in run["groups"]}) == len(run["groups"])
     again = runner.invoke(app, argv)
     assert again.stdout == first.stdout  # same seed, same run
     page = tmp_path / "sim.html"
@@ -52,6 +56,8 @@ def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
     assert drawn.exit_code == 0, drawn.output
     html = page.read_text()
     assert "Plans compared" in html and "<svg" in html and "window by window" in html
+    for g in run["groups"]:
+        assert f"<td>{g['service']}</td>" in html or g["service"] in html
 
 
 def test_a_malformed_outage_is_refused_with_the_form_to_use(tmp_path: Path) -> None:

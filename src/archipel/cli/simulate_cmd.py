@@ -285,6 +285,7 @@ def simulate(
                     }
                     for s in sorted({m.service for m in total})
                 },
+                "groups": [_group(m) for m in sorted(total, key=_group_key)],
                 "transforms": list(scenario.notes),
                 "windows": windows,
             }
@@ -317,7 +318,51 @@ def simulate(
         )
     console.print(table_out)
     for r in rows:
+        if len(r["groups"]) > 1:
+            console.print(_groups_table(r))
+    for r in rows:
         console.print(f"{Path(r['plan']).name}: " + "; ".join(r["transforms"]), style="dim")
+
+
+def _group_key(m: Any) -> tuple[str, str]:
+    return (m.service, m.geography)
+
+
+def _group(m: Any) -> dict[str, Any]:
+    """One service and geography over the whole replay (``archipel.sim.metrics.WindowMetrics``)."""
+    return {
+        "service": m.service,
+        "geography": m.geography,
+        "requests": m.requests,
+        "served_share": m.availability,
+        "e2e_slo_share": m.e2e_attained,
+        "ttft_slo_share": m.ttft_attained,
+        "lost": m.lost,
+        "retried": m.retried,
+        "failed_over": m.failed_over,
+        "spilled": m.spilled,
+        "residency_violations": m.residency_violations,
+    }
+
+
+def _groups_table(run: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    out = Table(title=f"{Path(run['plan']).name} by service and geography")
+    for head in ("service", "geo", "requests", "served", "e2e SLO", "TTFT SLO", "lost", "resid."):
+        out.add_column(head, justify="left" if head in ("service", "geo") else "right")
+    for g in run["groups"]:
+        out.add_row(
+            g["service"],
+            g["geography"],
+            f"{g['requests']:,}",
+            f"{g['served_share']:.2%}",
+            f"{g['e2e_slo_share']:.2%}",
+            f"{g['ttft_slo_share']:.2%}",
+            f"{g['lost']:,}",
+            f"{g['residency_violations']:,}",
+        )
+    return out
 
 
 def _fluid(plans: list[Path], inputs: Any, period: int, faults: Any, as_json: bool) -> None:
