@@ -129,6 +129,15 @@ def test_prefill_decode_split_and_batch() -> None:
         config=SimConfig(service=ServiceModel(batch=4, prefill_weight=0.0)),
     )
     np.testing.assert_allclose(res.outcomes.e2e_s, [2.0, 2.0, 2.0, 2.0, 4.0])
+    # the engine times a request as the model does: one request alone on a replica of rate 2/s
+    # in 4 slots, 100 ms away: first token after RTT + prefill, the end after the decode too
+    tb = table(replicas=(1,), rate=(2.0,), weight=(1.0,), rtt_ms=100.0)
+    res = simulate(
+        tb, workload([0.0]), lambda *a: Decision(Action.ROUTE, 0), config=SimConfig(service=sm)
+    )
+    prefill, decode = sm.times(2.0, sm.cost(100, 100), 100.0, 100.0)
+    assert res.outcomes.ttft_s[0] == pytest.approx(0.1 + prefill)
+    assert res.outcomes.e2e_s[0] == pytest.approx(0.1 + prefill + decode)
 
 
 def test_breaker_opens_after_consecutive_failures() -> None:

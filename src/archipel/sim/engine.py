@@ -319,7 +319,8 @@ class _Sim:
         cost = pw * x_in + x_out
         typical = self.typical[s][c]
         busy = self.slot_s[d][c] * (cost / typical if typical > 0 else 1.0)
-        prefill = busy * pw * x_in / cost if cost > 0 else 0.0
+        # the prompt's share of one request's work (not of the slot's batch-stretched time)
+        prefill = busy * pw * x_in / cost / self.batch if cost > 0 else 0.0
         decode = busy - prefill
         heap, ver = self.slots[d], self.version[d]
         active = (self.replicas[d] - self.lost[d]) * self.batch
