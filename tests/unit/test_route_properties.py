@@ -97,9 +97,14 @@ def test_policy_properties(case: tuple[Request, DeploymentTable, Health, float, 
     # nothing allowed is up and usable: no target at all
     if not (allowed & h.up).any():
         assert d.action not in TARGETED
-    # an allowed untried up deployment exists with room and under its ramp: it is used
-    if now < r.deadline_s and (allowed & h.up & (h.load < 1)).any() and not r.tried:
+    # an allowed untried up deployment exists with room, near enough to answer by the
+    # deadline: one is used, and never one further than that
+    g = GEOS.index(r.geography)
+    near = t.rtt_ms[g] / 1000.0 < r.deadline_s - now
+    if now < r.deadline_s and (allowed & h.up & (h.load < 1) & near).any() and not r.tried:
         assert d.action in TARGETED
+    if d.action in TARGETED:
+        assert near[d.deployment], "a deployment too far to answer by the deadline"
     assert decide(r, t, h, now, u) == d  # deterministic
 
 
