@@ -51,6 +51,7 @@ MAX_LISTED = 12
 _KEY = re.compile(r"[^.\[\]\"'=\s]+")
 _SELECTOR = re.compile(r"\[(?:\"([^\"]*)\"|'([^']*)'|([^\]\"']*))\]")
 _INDEX = re.compile(r"\d+")
+_FORMATTED = re.compile(r'\.?([A-Za-z0-9_\-]+)|\[(\d+)\]|\["([^"]*)"\]')
 _EXAMPLE = "write dotted keys, list items in brackets: contracts[aws-2025].discount_pct=12"
 
 
@@ -93,17 +94,27 @@ class Landed:
     """Where a change landed in the changed document, and what was there before."""
 
     change: Change
-    path: YamlPath
+    path: YamlPath  # in the changed document
     had_value: bool
     old_value: Any = None
+    file_path: YamlPath = ()  # in the spec as written (a lost provider's limit: the new one)
 
 
 @dataclass(frozen=True)
 class Changed:
-    """A document with the changes applied; ``landed`` in the order they were given."""
+    """A document with the changes applied; ``landed`` in the order they were given,
+    ``dropped`` the paths the ``--drop``s removed, in the order they were removed."""
 
     document: Document
     landed: tuple[Landed, ...]
+    dropped: tuple[YamlPath, ...] = ()
+
+    def file_path(self, path: YamlPath) -> YamlPath:
+        """Where a path of the changed document was in the spec as written (items after a
+        dropped one had moved up)."""
+        for gone in reversed(self.dropped):
+            path = _unmoved(path, gone)
+        return path
 
 
 @dataclass(frozen=True)
@@ -437,6 +448,20 @@ def _moved(path: YamlPath, dropped: YamlPath) -> YamlPath | None:
     return path
 
 
+def _unmoved(path: YamlPath, dropped: YamlPath) -> YamlPath:
+    """The inverse of :func:`_moved` for a path that was not under ``dropped``."""
+    n, last = len(dropped), dropped[-1]
+    if (
+        isinstance(last, int)
+        and len(path) >= n
+        and path[: n - 1] == dropped[:-1]
+        and isinstance(path[n - 1], int)
+        and path[n - 1] >= last  # type: ignore[operator]
+    ):
+        return (*path[: n - 1], path[n - 1] + 1, *path[n:])  # type: ignore[operator]
+    return path
+
+
 def _remap(
     source: SourceMap, unreadable: frozenset[YamlPath], move: Callable[[YamlPath], YamlPath | None]
 ) -> tuple[SourceMap, frozenset[YamlPath]]:
@@ -468,7 +493,8 @@ def _lose(data: dict[str, Any], change: Change) -> Landed:
         index = len(providers) - 1
     limits = providers[index].setdefault("capacity", [])
     limits.append({"max_accelerators": 0})
-    return Landed(change, ("providers", index, "capacity", len(limits) - 1), had_value=False)
+    path = ("providers", index, "capacity", len(limits) - 1)
+    return Landed(change, path, had_value=False, file_path=path)
 
 
 def apply_changes(doc: Document, changes: Sequence[Change]) -> Changed:
@@ -478,21 +504,23 @@ def apply_changes(doc: Document, changes: Sequence[Change]) -> Changed:
     data = copy.deepcopy(doc.data)
     source, unreadable = doc.source, doc.unreadable
     landed: list[Landed] = []
+    dropped: list[YamlPath] = []
     for change in (c for c in changes if c.option == "--set"):
         place = _resolve(data, change.steps, change.origin, may_add=True)
         old = place.parent[place.last] if place.exists else None  # type: ignore[index]
         place.parent[place.last] = copy.deepcopy(change.value)  # type: ignore[index]
         source, unreadable = _remap(source, unreadable, functools.partial(_below, top=place.path))
-        landed.append(Landed(change, place.path, place.exists, old))
+        landed.append(Landed(change, place.path, place.exists, old, place.path))
     drops = [c for c in changes if c.option == "--drop"]
     places = [_resolve(data, c.steps, c.origin, may_add=False) for c in drops]
+    written = [p.path for p in places]
     for i, (change, place) in enumerate(zip(drops, places, strict=True)):
         _refuse_overlap(change, place.path, landed)
         old = place.parent.pop(place.last)  # type: ignore[arg-type]
         gone = place.path
         source, unreadable = _remap(source, unreadable, functools.partial(_moved, dropped=gone))
         landed = [
-            Landed(x.change, _moved(x.path, gone) or x.path, x.had_value, x.old_value)
+            Landed(x.change, _moved(x.path, gone) or x.path, x.had_value, x.old_value, x.file_path)
             for x in landed
         ]
         for j in range(i + 1, len(places)):  # later drops: their items may have moved up
@@ -501,11 +529,12 @@ def apply_changes(doc: Document, changes: Sequence[Change]) -> Changed:
             if moved is None:
                 raise UserError(f"{drops[j].origin}: {change.origin} already drops it")
             places[j] = _Place(moved, later.parent, moved[-1], later.exists)
-        landed.append(Landed(change, gone, True, old))
+        landed.append(Landed(change, gone, True, old, written[i]))
+        dropped.append(gone)
     landed += [_lose(data, c) for c in changes if c.option == "--lose-provider"]
     order = {id(c): i for i, c in enumerate(changes)}
     landed.sort(key=lambda x: order[id(x.change)])
-    return Changed(Document(data, source, doc.issues, unreadable), tuple(landed))
+    return Changed(Document(data, source, doc.issues, unreadable), tuple(landed), tuple(dropped))
 
 
 def _refuse_overlap(drop: Change, path: YamlPath, landed: Sequence[Landed]) -> None:
@@ -529,29 +558,54 @@ def _written_here(x: Landed) -> bool:
     return not (x.change.option == "--drop" and isinstance(x.path[-1], int))
 
 
-def attribute(issues: Iterable[Issue], landed: Sequence[Landed]) -> list[OverrideIssue]:
+def _parse_formatted(path: str) -> YamlPath | None:
+    """The inverse of :func:`format_path`; None for text it does not write."""
+    out: list[str | int] = []
+    at = 0
+    while at < len(path):
+        m = _FORMATTED.match(path, at)
+        if m is None or (m.group(1) is not None and out and path[at] != "."):
+            return None
+        key, index, odd = m.groups()
+        out.append(int(index) if index is not None else key if key is not None else odd)
+        at = m.end()
+    return tuple(out)
+
+
+def _shown_path(issue_path: str, changed: Changed) -> str:
+    """An issue's path (in the changed document) as a path of the spec as written."""
+    parsed = _parse_formatted(issue_path)
+    return issue_path if parsed is None else format_path(changed.file_path(parsed))
+
+
+def attribute(issues: Iterable[Issue], changed: Changed) -> list[OverrideIssue]:
     """Each problem of the changed spec headed by the change that caused it: the change that
-    wrote the value (then no file position is shown), else the most specific change under the
-    problem's place, else the only change; with several unrelated changes, all of them."""
+    wrote the value (then no file position is shown, and the path is the one the option
+    wrote), else the most specific change under the problem's place, else the only change;
+    with several unrelated changes, all of them."""
     out = []
+    landed = changed.landed
     spots = [(x, format_path(x.path)) for x in landed]
     everyone = ", ".join(x.change.origin for x in landed)
     for issue in issues:
         inside = [(x, p) for x, p in spots if _written_here(x) and _under(issue.path, p)]
         around = [x for x, p in spots if p and _under(p, issue.path)]
+        path = _shown_path(issue.path, changed)
         if inside:
-            owner, _ = max(inside, key=lambda xp: len(xp[1]))
+            owner, top = max(inside, key=lambda xp: len(xp[1]))
             origin, located = owner.change.origin, owner.change.option == "--drop"
+            if owner.change.steps and not located:
+                path = _written(owner.change.steps) + issue.path[len(top) :]
         elif len(around) == 1 or (not around and len(landed) == 1):
             origin, located = (around or list(landed))[0].change.origin, True
         elif around:
             origin, located = ", ".join(x.change.origin for x in around), True
         else:
             origin, located = f"after {everyone}", True
-        fields = {
-            f: getattr(issue, f) for f in ("file", "line", "column", "path", "message", "hint")
-        }
-        out.append(OverrideIssue(**fields, origin=origin, located=located))
+        where = (issue.file, issue.line, issue.column)
+        out.append(
+            OverrideIssue(*where, path, issue.message, issue.hint, origin=origin, located=located)
+        )
     return out
 
 
@@ -603,5 +657,5 @@ def validate_changed(
     try:
         spec = validate_document(changed.document, filename, cat)
     except SpecError as exc:
-        raise SpecError(attribute(exc.issues, changed.landed)) from None
+        raise SpecError(attribute(exc.issues, changed)) from None
     return base, spec, cat, changed
