@@ -121,6 +121,16 @@ def _feasible(plan: Plan) -> bool:
     return plan.status in (Status.OPTIMAL, Status.FEASIBLE)
 
 
+def _new_value(changed: Changed, x: Landed) -> Any:
+    """The value a change wrote (None for a drop)."""
+    if x.change.option == "--drop":
+        return None
+    from archipel.spec.overrides import read_path
+    from archipel.spec.yaml_reader import format_path
+
+    return read_path(changed.document.data, format_path(x.path))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
@@ -190,7 +200,7 @@ def _report_json(
                 "path": format_path(x.file_path),
                 "had_value": x.had_value,
                 "old_value": x.old_value,
-                "new_value": x.change.value if x.change.option == "--set" else None,
+                "new_value": _new_value(changed, x),
             }
             for x in changed.landed
         ],
