@@ -283,14 +283,16 @@ def whatif(
         typer.Option(
             "--set",
             metavar="PATH=VALUE",
-            help="Change a value: dotted keys, list items by [index], [id or name] or "
-            "[field=value]; VALUE is YAML (12, null, [a, b], {x: 1}). Repeat for more.",
+            help="Change a value: dotted keys, list items by \\[index], \\[id or name] or "
+            "\\[field=value]; VALUE is YAML (12, null, \\[a, b], {x: 1}). Repeat for more.",
         ),
     ] = None,
     drops: Annotated[
         list[str] | None,
         typer.Option(
-            "--drop", metavar="PATH", help="Remove a list item or a field (e.g. rules[residency])."
+            "--drop",
+            metavar="PATH",
+            help="Remove a list item or a field (e.g. rules\\[residency]). Repeat for more.",
         ),
     ] = None,
     lost: Annotated[
@@ -337,32 +339,27 @@ def whatif(
         ),
     ] = None,
 ) -> None:
-    """Re-plan a spec with changes and show what moves against the plan without them.
+    r"""Re-plan a spec with changes and show what moves against the plan without them.
 
-    The changes apply to the spec's YAML before it is checked, so every check runs on the
-    changed spec; a problem they cause names the option (--set contracts[aws].discount_pct=150:
-    …). A PATH is dotted keys with list items in brackets, by index, by id or name (or the one
-    item of that kind: rules have no id), or by field=value. Every PATH refers to the spec as
-    written; the --sets apply in order, then the --drops, then --lose-provider.
+    The changes apply to the spec's YAML before it is checked, so every check runs on the changed spec; a problem they cause names the option (--set contracts\[aws].discount_pct=150: …). Quote PATHs in a shell: brackets are patterns there.
 
-    The base is the spec as written, planned now, or the plan given with --base. The diff is
-    the one `archipel diff` prints; when no plan meets the changed spec, the reasons instead.
+    A PATH is dotted keys, list items in brackets: by index, by id or name, by kind when one item has it (rules have no id), or by field=value. A VALUE is YAML. Every PATH refers to the spec as written; the --sets apply in order, then the --drops, then --lose-provider.
 
-    Exit codes: 0 a verified plan meets the changed spec; 1 none does; 2 bad input (a path
-    that does not exist, a changed spec that does not hold); 3 a failure of Archipel or the
-    solver.
+    The base is the spec as written, planned now, or the plan given with --base. The diff is the one `archipel diff` prints; when no plan meets the changed spec, the reasons instead.
+
+    Exit codes: 0 a verified plan meets the changed spec; 1 none does; 2 bad input (a path that does not exist, a changed spec that does not hold); 3 a failure of Archipel or the solver.
 
     Examples:
 
-      archipel whatif examples/small.yaml --set 'services[chat].demand.by_geography.paris=[80, 100, 120, 150]'
+      archipel whatif examples/small.yaml --set 'services\[chat].demand.by_geography.paris=\[80, 100, 120, 150]'
 
-      archipel whatif fleet.yaml --set contracts[aws-2025].discount_pct=12 --base plan.json
+      archipel whatif fleet.yaml --set 'contracts\[aws-2025].discount_pct=12' --base plan.json
 
-      archipel whatif fleet.yaml --set services[chat].demand.growth_pct_per_year=60
+      archipel whatif fleet.yaml --set 'services\[api].demand.growth_pct_per_year=60'
 
-      archipel whatif fleet.yaml --drop contracts[oci-2027] --out without-oci.json
+      archipel whatif fleet.yaml --drop 'contracts\[oci-2027]' --out without-oci.json
 
-      archipel whatif examples/small.yaml --drop rules[residency] --drop services[chat].data_class
+      archipel whatif examples/small.yaml --drop 'rules\[residency]' --drop 'services\[chat].data_class'
 
       archipel whatif examples/small.yaml --lose-provider nebius --json | jq .feasible
     """
