@@ -1,4 +1,4 @@
-"""``archipel.spec.overrides``: PATH=VALUE parsing, changes to a spec's YAML document, and the
+"""``archipel.spec.overrides`` and ``override_paths``: PATH=VALUE parsing, changes to a spec's YAML document, and the
 problems of a changed spec headed by the option that caused them."""
 
 from __future__ import annotations
@@ -15,16 +15,13 @@ from hypothesis import strategies as st
 from archipel.catalog.model import Catalog
 from archipel.catalog.snapshot import load_builtin
 from archipel.errors import SpecError, UserError
+from archipel.spec.override_paths import Key, Select, parse_path, read_path
 from archipel.spec.overrides import (
-    Key,
     OverrideIssue,
-    Select,
     apply_changes,
     lose_provider,
     parse_drop,
-    parse_path,
     parse_set,
-    read_path,
     validate_changed,
 )
 from archipel.spec.yaml_reader import format_path, read_document

@@ -125,7 +125,7 @@ def _new_value(changed: Changed, x: Landed) -> Any:
     """The value a change wrote (None for a drop)."""
     if x.change.option == "--drop":
         return None
-    from archipel.spec.overrides import read_path
+    from archipel.spec.override_paths import read_path
     from archipel.spec.yaml_reader import format_path
 
     return read_path(changed.document.data, format_path(x.path))
