@@ -26,6 +26,10 @@ from archipel.report.diff import PlanDiff
 from archipel.spec.models import Spec
 from archipel.spec.overrides import Change, Changed, Landed
 
+_NO_PLAN = {
+    Status.TIME_LIMIT: "no plan found for the changed spec within the time limit (--time-limit)",
+    Status.ERROR: "the solver failed on the changed spec",
+}
 MAX_VALUE_CHARS = 40
 """Longest old value shown next to a change; longer ones are cut with '…'."""
 
@@ -243,7 +247,7 @@ def _render(
         verdict = Text("a plan still meets the changed spec", style="green")
         verdict.append(f" ({new.status.value}, {format_usd(new.objective_usd)})", style="")
     else:
-        verdict = Text("no plan meets the changed spec", style="bold red")
+        verdict = Text(_NO_PLAN.get(new.status, "no plan meets the changed spec"), "bold red")
         verdict.append(f" ({new.status.value})", style="")
     if lost:
         console.print(Text.assemble(f"without {' and '.join(lost)}: ", verdict), highlight=False)
