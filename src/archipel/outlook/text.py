@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from archipel.outlook.result import Optimization, Outlook
 from archipel.report.fmt import format_fraction, format_seconds, format_usd
 
@@ -70,7 +72,7 @@ def outlook_lines(o: Outlook) -> list[str]:
     )
     lines += ["", "Spend per calendar year (all providers) against the commitments in it"]
     funded = any(y.funding_cap_usd is not None for y in o.per_year)
-    wy = [6, 11, 10, 10, 10, 10, 11] if funded else [6, 11, 10, 10, 10, 10]
+    wy = [6, 11, 10, 10, 10, 10, 13] if funded else [6, 11, 10, 10, 10, 10]
     head = ["year", "committed", "p5", "p50", "p95", "mean"]
     lines.append(_row([*head, "P(>funding)"] if funded else head, wy))
     for y in o.per_year:
@@ -94,8 +96,11 @@ def optimization_lines(p: Optimization) -> list[str]:
     lines = [
         f"Choosing commitments: SAA on {p.scenarios:,} scenarios, compared on "
         f"{p.out_of_sample_scenarios:,} fresh ones",
-        f"({p.terms_semantics};",
-        f"CVaR weight {p.cvar_weight:g}; solved in {format_seconds(p.solve_seconds)})",
+        *textwrap.wrap(
+            f"({p.terms_semantics}; CVaR weight {p.cvar_weight:g}; solved in "
+            f"{format_seconds(p.solve_seconds)})",
+            WIDTH,
+        ),
     ]
     w = [32, 12, 11, 11, 10]
     lines.append(_row(["portfolio", "committed", "E cost", "CVaR95", "E strand"], w))
