@@ -100,7 +100,7 @@ def _run_ray(
     if started_here:
         if opts.ray_address == "local":
             ray.init(
-                num_cpus=max(1, opts.workers),
+                num_cpus=max(1, opts.workers),  # the test runs ray.init(num_cpus=1, ...)
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
