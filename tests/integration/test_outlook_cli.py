@@ -22,7 +22,7 @@ from archipel.report.planfile import load_plan
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SPEC = EXAMPLES / "frontier-lab.yaml"
-RISKS = EXAMPLES / "frontier-lab.outlook.yaml"
+RISKS = EXAMPLES / "outlook/frontier-lab.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -20,34 +20,17 @@ if TYPE_CHECKING:
 
 HELP = """Simulate the years ahead for a plan's commitments and report the risk.
 
-For the commitments and reservations of a plan (--plan, else the spec is planned first),
-draws scenarios of demand growth per service, price decline per accelerator, new
-generations, provider outages and funding caps (--scenarios FILE; without it: lognormal
-yearly growth around each service's planned rate, spread 0.25) and reports, per contract
-and in total: expected spend and percentiles, expected stranded commitment (paid, carrying
-no load), the probability it exceeds a threshold, CVaR95 of total cost, break-even
-utilisation, and spend per year against commitments (a fan chart with --report).
+For the commitments and reservations of a plan (--plan, else the spec is planned first), draws scenarios of demand growth per service, price decline per accelerator, new generations, provider outages and funding caps (--scenarios FILE; without it: lognormal yearly growth around each service's planned rate, spread 0.25) and reports, per contract and in total: expected spend and percentiles, expected stranded commitment (paid, carrying no load), the probability it exceeds a threshold, CVaR95 of total cost, break-even utilisation, and spend per year against commitments (a fan chart with --report).
 
-Simplifications (stated in the output too): each scenario keeps the plan's placement shape
-(a service's spend per offering scales with its demand and its chip's price index; load
-is not moved between providers to fill a commitment, and capacity limits are not
-re-checked); spend counts toward the contract years the plan counted it toward, settled
-with the planner's own contract terms (commitments, maxima, discount tiers, carry-over,
-take-or-pay, reserved blocks).
+Simplifications (stated in the output too): each scenario keeps the plan's placement shape (a service's spend per offering scales with its demand and its chip's price index; load is not moved between providers to fill a commitment, and capacity limits are not re-checked); spend counts toward the contract years the plan counted it toward, settled with the planner's own contract terms (commitments, maxima, discount tiers, carry-over, take-or-pay, reserved blocks).
 
---optimize chooses the commitment of each contract year by sample-average approximation
-(a two-stage stochastic program, extensive form solved by HiGHS) under savings-plan terms
-(the discount on spend up to the commitment, list price beyond), and shows it beside the
-mean-value answer, the commitments as signed, the 10th percentile of demand and the clouds'
-style (savings-maximising flat commitment on the last 7/30/60 days of usage), with VSS,
-EVPI and an optimality-gap estimate from independent replications.
+--optimize chooses the commitment of each contract year by sample-average approximation (a two-stage stochastic program, extensive form solved by HiGHS) under savings-plan terms (the discount on spend up to the commitment, list price beyond), and shows it beside the mean-value answer, the commitments as signed, the 10th percentile of demand and the clouds' style (savings-maximising flat commitment on the last 7/30/60 days of usage), with VSS, EVPI and an optimality-gap estimate from independent replications.
 
-Same seed, same figures: batch b draws from SeedSequence(seed).spawn(batches)[b], whatever
-the number of workers (--workers local processes, or a Ray cluster with --ray-address).
+Same seed, same figures: batch b draws from child b of SeedSequence(seed).spawn(batches), whatever the number of workers (--workers local processes, or a Ray cluster with --ray-address).
 
 Examples:
 
-  archipel outlook examples/frontier-lab.yaml --scenarios examples/frontier-lab.outlook.yaml
+  archipel outlook examples/frontier-lab.yaml --scenarios examples/outlook/frontier-lab.yaml
 
   archipel plan examples/frontier-lab.yaml --out plan.json
   archipel outlook examples/frontier-lab.yaml --plan plan.json --report outlook.html
@@ -55,6 +38,7 @@ Examples:
   archipel outlook examples/frontier-lab.yaml --plan plan.json --optimize --json | jq .totals
 
   archipel outlook fleet.yaml --plan plan.json --count 100000 --workers 2
+
 """
 
 

@@ -99,31 +99,34 @@ class Evaluator:
         L = pf.cell_list[:, None]
         off = (~counted).astype(float)[:, None]
         m = np.hstack([L * inc, L * pf.cell_util[:, None] * inc, L * off * cy, L * ky, L * cy])
-        # cells with the same demand, price and provider share B[s, j]: one row of M each
-        keys = np.stack([pf.cell_service, pf.cell_period, pf.cell_acc, pf.cell_provider])
+        self.m_cell, self.list_year = m[:, :-Y], m[:, -Y:]
+        self.cell_demand = pf.cell_service * T + pf.cell_period
+        self.cell_price = pf.cell_acc * T + pf.cell_period
+        # cells sharing demand (and price) share B[s, j]: one row of M each. With list prices
+        # flat in every scenario, M has a row per (service, period) and B is the demand itself
+        by_demand = np.zeros(((len(pf.frame.services) + 1) * T, m.shape[1] - Y))
+        np.add.at(by_demand, self.cell_demand, self.m_cell)
+        self.m_demand = np.ascontiguousarray(by_demand.T)
+        keys = np.stack([self.cell_demand, self.cell_price])
         uniq, group = np.unique(keys, axis=1, return_inverse=True)
-        grouped = np.zeros((uniq.shape[1], m.shape[1]))
-        np.add.at(grouped, group.ravel(), m)
-        self.m_t = np.ascontiguousarray(grouped[:, :-Y].T)
-        self.list_year = grouped[:, -Y:]  # for lost cells, bought at list × replacement
-        service, period, acc, self.provider = uniq
+        grouped = np.zeros((uniq.shape[1], m.shape[1] - Y))
+        np.add.at(grouped, group.ravel(), self.m_cell)
+        self.m_priced = np.ascontiguousarray(grouped.T)
+        self.idx_demand, self.idx_price = uniq
         self.K, self.Y, self.P = K, Y, len(pairs)
         self.pair_term = np.array([p[0] for p in pairs], dtype=np.int64)
         self.pair_year = np.zeros((len(pairs), Y))
         for n, (_, y) in enumerate(pairs):
             self.pair_year[n, y] = 1.0
-        self.period = period
-        self.idx_demand = service * T + period
-        self.idx_price = acc * T + period
-        self.inc = inc
         pyear = _period_year(pf)
         n_svc = len(pf.frame.services)
-        self.egress = np.hstack(
+        egress = np.hstack(
             [
                 pf.egress.reshape(n_svc * T, 1),
                 (pf.egress[:, :, None] * pyear[None]).reshape(n_svc * T, Y),
             ]
         )
+        self.egress_t = np.ascontiguousarray(egress.T)
         self.tc = np.zeros((K, len(pf.contracts)))
         self.tc[np.arange(K), pf.term_contract] = 1.0
         self.ty = np.zeros((K, Y))
@@ -134,18 +137,26 @@ class Evaluator:
         pf, K, Y = self.pf, self.K, self.Y
         S, T = sc.size, pf.frame.periods
         n_svc = len(pf.frame.services)
-        dflat = sc.demand.reshape(S, n_svc * T)
-        # scenario-last layout: gathering whole rows of cells is a contiguous copy
-        d_t = np.vstack([dflat.T, np.ones((T, S))])  # the last T rows: training (not scaled)
-        b = d_t[self.idx_demand] * np.ascontiguousarray(sc.price.reshape(S, -1).T)[self.idx_price]
+        # scenario-last layout: rows (service, period), the last T rows training (not scaled)
+        d_t = np.empty(((n_svc + 1) * T, S))
+        d_t[: n_svc * T] = sc.demand.reshape(S, n_svc * T).T
+        d_t[n_svc * T :] = 1.0
+        flat = not (sc.price != 1.0).any()
+        if flat:
+            g = d_t.T @ self.m_demand.T  # [S, columns], C-ordered
+        else:
+            p_t = np.ascontiguousarray(sc.price.reshape(S, -1).T)
+            g = (d_t[self.idx_demand] * p_t[self.idx_price]).T @ self.m_priced.T
         lost_y = np.zeros((S, Y))
         rows = np.flatnonzero(sc.lost.any(axis=(1, 2)))
-        if rows.size:
-            lost = sc.lost[rows][:, self.provider, self.period].T
-            repl = sc.replacement[self.provider][:, None]
-            lost_y[rows] = ((b[:, rows] * lost * repl).T) @ self.list_year
-            b[:, rows] = np.where(lost, 0.0, b[:, rows])
-        g = (self.m_t @ b).T
+        if rows.size:  # the lost cells' spend leaves its contracts and is bought elsewhere
+            b = d_t[self.cell_demand][:, rows]
+            if not flat:
+                b *= sc.price.reshape(S, -1)[rows].T[self.cell_price]
+            lost = sc.lost[rows][:, pf.cell_provider, pf.cell_period].T
+            moved = b * lost
+            g[rows] -= moved.T @ self.m_cell
+            lost_y[rows] = (moved * sc.replacement[pf.cell_provider][:, None]).T @ self.list_year
         listed, useful_list = g[:, :K], g[:, K : 2 * K]
         off_y, listed_ky = g[:, 2 * K : 2 * K + Y], g[:, 2 * K + Y :]
 
@@ -172,7 +183,7 @@ class Evaluator:
         billed = np.where(pf.term_take_or_pay[None, :], shortfall, 0.0)
         term_cost = listed - saved + billed + pf.term_fixed[None, :]
 
-        eg = dflat @ self.egress
+        eg = d_t[: n_svc * T].T @ self.egress_t.T
         rate = _rate(saved, listed)
         in_y = ((1.0 - rate)[:, self.pair_term] * listed_ky) @ self.pair_year
         year_cost = (

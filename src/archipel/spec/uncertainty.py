@@ -1,6 +1,6 @@
 """What the future may bring, for ``archipel outlook``: a scenarios file next to a spec.
 
-A scenarios file (YAML, e.g. ``examples/frontier-lab.outlook.yaml``) says how the years after
+A scenarios file (YAML, e.g. ``examples/outlook/frontier-lab.yaml``) says how the years after
 the plan may differ from it; :mod:`archipel.outlook.scenarios` samples it from a seed. It is a
 file of its own, not a section of the spec, so that a spec (and the hash its plans carry) does
 not change when a risk view changes. Every part is optional:
