@@ -141,14 +141,18 @@ class Evaluator:
         d_t = np.empty(((n_svc + 1) * T, S))
         d_t[: n_svc * T] = sc.demand.reshape(S, n_svc * T).T
         d_t[n_svc * T :] = 1.0
-        flat = not (sc.price != 1.0).any()
+        flat = sc.price_flat or not (sc.price != 1.0).any()
         if flat:
             g = d_t.T @ self.m_demand.T  # [S, columns], C-ordered
         else:
             p_t = np.ascontiguousarray(sc.price.reshape(S, -1).T)
             g = (d_t[self.idx_demand] * p_t[self.idx_price]).T @ self.m_priced.T
         lost_y = np.zeros((S, Y))
-        rows = np.flatnonzero(sc.lost.any(axis=(1, 2)))
+        rows = (
+            np.flatnonzero(sc.lost.any(axis=(1, 2)))
+            if sc.lost.strides[0]
+            else np.zeros(0, np.int64)
+        )
         if rows.size:  # the lost cells' spend leaves its contracts and is bought elsewhere
             b = d_t[self.cell_demand][:, rows]
             if not flat:

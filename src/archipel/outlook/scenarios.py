@@ -64,9 +64,10 @@ class Frame:
 @dataclass(frozen=True)
 class Scenarios:
     demand: FloatArray  # [S, I, T]
-    price: FloatArray  # [S, A, T]
-    lost: BoolArray  # [S, P, T]
+    price: FloatArray  # [S, A, T] (a read-only view of ones when prices are flat)
+    lost: BoolArray  # [S, P, T] (a read-only view of False when nothing can be lost)
     replacement: FloatArray  # [P]: price factor of work bought elsewhere while lost
+    price_flat: bool = False  # every index is 1: evaluation skips the price arrays
 
     @property
     def size(self) -> int:
@@ -112,10 +113,16 @@ def sample(u: Uncertainty, frame: Frame, seed: np.random.SeedSequence, n: int) -
     w = _year_weights(frame)
     ell = _log_growth(u, frame, rng, n, w.shape[1])
     plan = np.log1p(np.asarray(frame.plan_growth_pct, dtype=float) / 100.0)
-    demand = np.exp(np.einsum("siy,ty->sit", ell - plan[None, :, None], w))
+    dev = (ell - plan[None, :, None]).reshape(n * len(frame.services), -1)
+    demand = np.exp(dev @ w.T).reshape(n, len(frame.services), T)
 
     acc = {a: k for k, a in enumerate(frame.accelerators)}
-    price = np.ones((n, len(frame.accelerators), T))
+    flat = not u.prices and not u.generations
+    price = (
+        np.broadcast_to(np.ones((1, 1, 1)), (n, len(frame.accelerators), T))
+        if flat
+        else np.ones((n, len(frame.accelerators), T))
+    )
     mid = frame.years_at_middle()
     for p in u.prices:
         if p.accelerator in acc:
@@ -137,7 +144,12 @@ def sample(u: Uncertainty, frame: Frame, seed: np.random.SeedSequence, n: int) -
         price[:, cols, :] *= factor[:, None, :]
 
     prov = {p: k for k, p in enumerate(frame.providers)}
-    lost = np.zeros((n, len(frame.providers), T), dtype=bool)
+    shape = (n, len(frame.providers), T)
+    lost = (
+        np.zeros(shape, dtype=bool)
+        if u.outages
+        else np.broadcast_to(np.zeros((1, 1, 1), bool), shape)
+    )
     replacement = np.ones(len(frame.providers))
     hours = np.array(
         [
@@ -155,7 +167,7 @@ def sample(u: Uncertainty, frame: Frame, seed: np.random.SeedSequence, n: int) -
         down = hit[:, None] & (t[None, :] >= first[:, None]) & (t[None, :] < first[:, None] + span)
         lost[:, prov[o.provider], :] |= down
         replacement[prov[o.provider]] = o.replacement_price_factor
-    return Scenarios(demand, price, lost, replacement)
+    return Scenarios(demand, price, lost, replacement, price_flat=flat)
 
 
 def mean_path(frame: Frame) -> Scenarios:
@@ -166,4 +178,5 @@ def mean_path(frame: Frame) -> Scenarios:
         np.ones((1, len(frame.accelerators), T)),
         np.zeros((1, len(frame.providers), T), dtype=bool),
         np.ones(len(frame.providers)),
+        price_flat=True,
     )
