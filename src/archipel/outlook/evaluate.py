@@ -148,11 +148,7 @@ class Evaluator:
             p_t = np.ascontiguousarray(sc.price.reshape(S, -1).T)
             g = (d_t[self.idx_demand] * p_t[self.idx_price]).T @ self.m_priced.T
         lost_y = np.zeros((S, Y))
-        rows = (
-            np.flatnonzero(sc.lost.any(axis=(1, 2)))
-            if sc.lost.strides[0]
-            else np.zeros(0, np.int64)
-        )
+        rows = np.flatnonzero(sc.lost.any(axis=(1, 2)))
         if rows.size:  # the lost cells' spend leaves its contracts and is bought elsewhere
             b = d_t[self.cell_demand][:, rows]
             if not flat:
