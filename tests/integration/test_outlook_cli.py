@@ -138,4 +138,6 @@ def test_a_plan_of_another_spec_is_refused(tmp_path: Path) -> None:
     made = CliRunner().invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(small)])
     assert made.exit_code == 0, made.output
     result = outlook("--plan", str(small))
-    assert isinstance(result.exception, UserError) and "another version" in str(result.exception)
+    assert isinstance(result.exception, UserError) and "another version of the spec" in str(
+        result.exception
+    )

@@ -4,6 +4,7 @@ uncertainty (Monte Carlo over a scenarios file), and optionally the commitments 
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,8 +16,17 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from archipel.catalog.model import Catalog
+    from archipel.outlook.result import Outlook
     from archipel.plan.inputs import PlanInputs
     from archipel.plan.result import Plan
+    from archipel.spec.uncertainty import Uncertainty
+
+
+class SaaMethod(StrEnum):
+    auto = "auto"
+    extensive = "extensive"
+    lshaped = "lshaped"
+
 
 HELP = """Simulate the years ahead for a plan's commitments and report the risk.
 
@@ -24,7 +34,7 @@ For the commitments and reservations of a plan (--plan, else the spec is planned
 
 Simplifications (stated in the output too): each scenario keeps the plan's placement shape (a service's spend per offering scales with its demand and its chip's price index; load is not moved between providers to fill a commitment, and capacity limits are not re-checked); spend counts toward the contract years the plan counted it toward, settled with the planner's own contract terms (commitments, maxima, discount tiers, carry-over, take-or-pay, reserved blocks).
 
---optimize chooses the commitment of each contract year by sample-average approximation (a two-stage stochastic program, extensive form solved by HiGHS) under savings-plan terms (the discount on spend up to the commitment, list price beyond), and shows it beside the mean-value answer, the commitments as signed, the 10th percentile of demand and the clouds' style (savings-maximising flat commitment on the last 7/30/60 days of usage), with VSS, EVPI and an optimality-gap estimate from independent replications.
+--optimize chooses the commitment of each contract year by sample-average approximation (a two-stage stochastic program: its extensive form solved by HiGHS, or the L-shaped method when that is too large) under savings-plan terms (the discount on spend up to the commitment, list price beyond), and shows it beside the mean-value answer, the commitments as signed, the 10th percentile of demand and the clouds' style (savings-maximising flat commitment on the last 7/30/60 days of usage), with VSS, EVPI and an optimality-gap estimate from independent replications.
 
 Same seed, same figures: batch b draws from child b of SeedSequence(seed).spawn(batches), whatever the number of workers (--workers local processes, or a Ray cluster with --ray-address).
 
@@ -115,6 +125,14 @@ def outlook(
             min=0.0, max=1.0, help="Weight of CVaR95 against expected cost in --optimize."
         ),
     ] = 0.0,
+    saa_method: Annotated[
+        SaaMethod,
+        typer.Option(
+            "--saa-method",
+            help="auto: the extensive form up to 2 million columns (scenarios × contract "
+            "years), the L-shaped method beyond; or force one (L-shaped: expected cost only).",
+        ),
+    ] = SaaMethod.auto,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the outlook as JSON on stdout (nothing else).")
     ] = False,
@@ -126,43 +144,27 @@ def outlook(
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from archipel.cli.paths import check_output_file, write_text
-    from archipel.errors import UserError
+    from archipel.cli.paths import check_output_file
     from archipel.outlook.make import make_outlook
     from archipel.outlook.optimize import OptimizeOptions
     from archipel.outlook.runner import RunOptions
-    from archipel.outlook.text import outlook_lines
-    from archipel.plan.inputs import prepare, spec_sha256
+    from archipel.plan.inputs import prepare
     from archipel.report.terminal import make_console
-    from archipel.spec.uncertainty import Uncertainty, check_names, load_uncertainty
 
+    if saa_method == SaaMethod.lshaped and cvar_weight > 0:
+        raise typer.BadParameter(
+            "the L-shaped method here minimises expected cost: use --saa-method extensive "
+            "(or auto) with --cvar-weight",
+            param_hint="--saa-method",
+        )
     for path, what in ((out, "outlook"), (report, "report")):
         if path is not None:
             check_output_file(path, what, inputs=[spec_path])
     console = make_console(stderr=True)
     spec, catalog = _load(spec_path, catalog_path)
     inputs = prepare(spec, catalog)  # type: ignore[arg-type]
-    if scenarios_path is not None:
-        u, source = load_uncertainty(scenarios_path)
-    else:
-        u, source = Uncertainty(), None
-    if threshold_usd is not None:
-        u = u.model_copy(update={"stranded_threshold_usd": threshold_usd})
     plan = _plan(spec_path, plan_path, inputs, catalog, console)
-    if plan.spec_sha256 and plan.spec_sha256 != spec_sha256(inputs.spec):
-        raise UserError(
-            f"{plan_path} was made for another version of {spec_path} (its spec_sha256 "
-            "differs) — re-plan with `archipel plan SPEC --out PLAN.json` or give the "
-            "matching spec"
-        )
-    if source is not None:
-        check_names(
-            u,
-            source,
-            {s.id for s in inputs.spec.services},
-            {a.accelerator for a in plan.allocations} | set(inputs.accelerators),
-            {o.provider for o in inputs.offerings} | {c.provider for c in inputs.spec.contracts},
-        )
+    u = _scenarios(scenarios_path, threshold_usd, inputs, plan)
     opts = RunOptions(
         scenarios=count if count is not None else u.scenarios,
         seed=seed if seed is not None else u.seed,
@@ -171,7 +173,9 @@ def outlook(
         ray_address=ray_address,
     )
     chosen = (
-        OptimizeOptions(saa_count, out_of_sample, replications, cvar_weight) if choose else None
+        OptimizeOptions(saa_count, out_of_sample, replications, cvar_weight, saa_method.value)
+        if choose
+        else None
     )
     with Progress(
         TextColumn("{task.description}"),
@@ -198,6 +202,15 @@ def outlook(
             progress,
             say,
         )
+    _emit(result, out, report, json_out)
+
+
+def _emit(result: Outlook, out: Path | None, report: Path | None, json_out: bool) -> None:
+    """The outlook to its files, then as JSON or as the terminal summary on stdout."""
+    from archipel.cli.paths import write_text
+    from archipel.outlook.text import outlook_lines
+    from archipel.report.terminal import make_console
+
     text = result.model_dump_json(indent=2) + "\n"
     if out is not None:
         write_text(out, text, "outlook")
@@ -214,6 +227,35 @@ def outlook(
     for path, what in ((out, "outlook"), (report, "report")):
         if path is not None:
             stdout.print(f"wrote {what} to {path}", markup=False, highlight=False)
+
+
+def _scenarios(
+    path: Path | None, threshold_usd: float | None, inputs: PlanInputs, plan: Plan
+) -> Uncertainty:
+    """The scenarios file (its names checked against the spec and plan), else the defaults;
+    ``--threshold-usd`` over the file's threshold."""
+    from archipel.errors import UserError
+    from archipel.plan.inputs import spec_sha256
+    from archipel.spec.uncertainty import Uncertainty, check_names, load_uncertainty
+
+    if plan.spec_sha256 and plan.spec_sha256 != spec_sha256(inputs.spec):
+        raise UserError(
+            "the plan was made for another version of the spec (its spec_sha256 differs) — "
+            "re-plan with `archipel plan SPEC --out PLAN.json` or give the matching spec"
+        )
+    u = Uncertainty()
+    if path is not None:
+        u, source = load_uncertainty(path)
+        check_names(
+            u,
+            source,
+            {s.id for s in inputs.spec.services},
+            {a.accelerator for a in plan.allocations} | set(inputs.accelerators),
+            {o.provider for o in inputs.offerings} | {c.provider for c in inputs.spec.contracts},
+        )
+    if threshold_usd is not None:
+        u = u.model_copy(update={"stranded_threshold_usd": threshold_usd})
+    return u
 
 
 def _plan(

@@ -20,6 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,6 +55,7 @@ class OptimizeOptions:
     out_of_sample: int = 20_000
     replications: int = 10  # for the gap; 0: no gap estimate
     cvar_weight: float = 0.0
+    method: Literal["auto", "extensive", "lshaped"] = "auto"
 
 
 def terms_of(pf: Portfolio) -> Terms:
@@ -149,7 +151,7 @@ def optimize(
     if say:
         say(f"evaluating {opts.scenarios:,} in-sample scenarios")
     w, c = sample_of(seeds[0], opts.scenarios)
-    sp: SaaSolution = solve_saa(w, c, t, beta)
+    sp: SaaSolution = solve_saa(w, c, t, beta, opts.method)
     ev = solve_saa(w.mean(axis=0, keepdims=True), np.array([c.mean()]), t, 0.0)
     cands: dict[str, FloatArray] = {
         "stochastic (SAA)": sp.q,
@@ -189,7 +191,7 @@ def optimize(
         vals = []
         for s in seeds[2:]:
             wr, cr = sample_of(s, opts.scenarios)
-            vals.append(solve_saa(wr, cr, t, beta).objective_usd)
+            vals.append(solve_saa(wr, cr, t, beta, opts.method).objective_usd)
         v = np.array(vals)
         M, N2 = v.size, wo.shape[0]
         lb, s_lb = float(v.mean()), float(v.std(ddof=1))
@@ -207,7 +209,9 @@ def optimize(
         )
     unit = 1.0 - t.discount
     return Optimization(
-        method="sample-average approximation, extensive form (HiGHS)",
+        method=f"sample-average approximation, {sp.method} ({sp.iterations} master solves)"
+        if sp.method.startswith("L-shaped")
+        else "sample-average approximation, extensive form (HiGHS)",
         scenarios=opts.scenarios,
         out_of_sample_scenarios=opts.out_of_sample,
         cvar_weight=beta,

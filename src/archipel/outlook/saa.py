@@ -13,20 +13,28 @@ outside every contract's scope is the same whatever is committed: a constant c[s
     CVaR_α = η + 1 / ((1 − α) N) Σ_s z[s],  z[s] ≥ cost_s − η,  z ≥ 0
 
 The extensive form is built as arrays (:class:`archipel.plan.lp.program.LPBuilder`) and solved
-by HiGHS in one hand-off. With β = 0 it separates by contract year into newsvendor problems:
+by HiGHS in one hand-off. Beyond ``EXTENSIVE_MAX_COLUMNS`` (and for β = 0) the L-shaped method
+(Van Slyke and Wets) solves it instead: a master over q with one cut per contract year and
+iteration, θ[k] ≥ Q_k(q^j) + g_jk (q[k] − q^j[k]), where the recourse Q_k(q) = mean_s (W[s,k] −
+q[k])+ and its subgradient g_k = −share of scenarios with W[s,k] > q[k] come in closed form
+(the second stage of a scenario is y = (W − q)+), until the master's bound meets the best
+point's cost. With β = 0 it separates by contract year into newsvendor problems:
 q[k] is the (1 − (1 − d_k)) = d_k quantile of W[·, k]. Carry-over, yearly maxima and discount
 tiers are left out of this model (they are in the evaluation of a fixed portfolio).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from archipel.errors import SolverError
-from archipel.plan.lp.program import LinearProgram, LPBuilder
+from archipel.plan.lp.program import LinearProgram, LPBuilder, VarBlock
 from archipel.plan.solvers.highs import Outcome, solve
 
 FloatArray = NDArray[np.float64]
@@ -42,11 +50,16 @@ class Terms:
     group: IntArray  # [K] savings-plan id (years sharing one hourly rate), -1: free per year
 
 
+EXTENSIVE_MAX_COLUMNS = 2_000_000
+
+
 @dataclass(frozen=True)
 class SaaSolution:
     q: FloatArray  # [K]
     objective_usd: float  # of the sample (the constant included)
     seconds: float
+    method: str = "extensive form"
+    iterations: int = 1
 
 
 def build_extensive(
@@ -97,36 +110,50 @@ def build_extensive(
             lambda rr: [f"s{int(i)}" for i in rr],
             "z[s] ≥ cost_s − η",
         )
-    # a savings plan: one hourly commitment over its years, (1 − d) q[k] / h[k] equal
-    pairs = [
-        (a, bb)
-        for g in np.unique(terms.group[terms.group >= 0])
-        for a, bb in zip(
-            np.flatnonzero(terms.group == g)[:-1], np.flatnonzero(terms.group == g)[1:], strict=True
-        )
-    ]
-    if pairs:
-        P = len(pairs)
-        pa = np.array([p[0] for p in pairs])
-        pb = np.array([p[1] for p in pairs])
-        b.add_rows(
-            "savings-plan-hourly-equal",
-            P,
-            np.repeat(np.arange(P), 2),
-            np.ravel(np.column_stack([q.cols(pa), q.cols(pb)])),
-            np.ravel(np.column_stack([unit[pa] / terms.hours[pa], -unit[pb] / terms.hours[pb]])),
-            0.0,
-            0.0,
-            lambda rr: [f"plan/{int(i)}" for i in rr],
-            "one hourly rate over a savings plan's years",
-        )
+    _tie_savings_plans(b, q, unit, terms)
     return b.build()
 
 
+def _tie_savings_plans(b: LPBuilder, q: VarBlock, unit: FloatArray, terms: Terms) -> None:
+    """A savings plan: one hourly commitment over its years, (1 − d) q[k] / h[k] equal."""
+    pairs = [
+        (a, c)
+        for grp in np.unique(terms.group[terms.group >= 0])
+        for a, c in pairwise(np.flatnonzero(terms.group == grp))
+    ]
+    if not pairs:
+        return
+    P = len(pairs)
+    pa = np.array([p[0] for p in pairs])
+    pb = np.array([p[1] for p in pairs])
+    b.add_rows(
+        "savings-plan-hourly-equal",
+        P,
+        np.repeat(np.arange(P), 2),
+        np.ravel(np.column_stack([q.cols(pa), q.cols(pb)])),
+        np.ravel(np.column_stack([unit[pa] / terms.hours[pa], -unit[pb] / terms.hours[pb]])),
+        0.0,
+        0.0,
+        lambda rr: [f"plan/{int(i)}" for i in rr],
+        "one hourly rate over a savings plan's years",
+    )
+
+
 def solve_saa(
-    w: FloatArray, const: FloatArray, terms: Terms, cvar_weight: float = 0.0
+    w: FloatArray,
+    const: FloatArray,
+    terms: Terms,
+    cvar_weight: float = 0.0,
+    method: Literal["auto", "extensive", "lshaped"] = "auto",
 ) -> SaaSolution:
-    """The SAA answer on scenarios ``w``; a solver failure is a :class:`SolverError`."""
+    """The SAA answer on scenarios ``w``: the extensive form while it has at most
+    ``EXTENSIVE_MAX_COLUMNS`` columns (or with a CVaR weight), else the L-shaped method; a
+    solver failure is a :class:`SolverError`."""
+    big = w.size > EXTENSIVE_MAX_COLUMNS
+    if method == "lshaped" or (method == "auto" and big and cvar_weight == 0.0):
+        if cvar_weight != 0.0:
+            raise ValueError("the L-shaped method here is for expected cost (cvar_weight 0)")
+        return solve_lshaped(w, const, terms)
     lp = build_extensive(w, const, terms, cvar_weight)
     sol = solve(lp, integer=False)
     if sol.outcome != Outcome.OPTIMAL or sol.x is None or sol.objective is None:
@@ -135,6 +162,86 @@ def solve_saa(
         )
     K = w.shape[1]
     return SaaSolution(np.maximum(sol.x[:K], 0.0), float(sol.objective), sol.seconds)
+
+
+def _recourse(q: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Q_k(q) = mean_s (W[s,k] − q[k])+ and a subgradient, −share of W[s,k] > q[k]."""
+    over = w - q[None, :]
+    value: FloatArray = np.maximum(over, 0.0).mean(axis=0)
+    slope: FloatArray = -(over > 0).mean(axis=0)
+    return value, slope
+
+
+def solve_lshaped(
+    w: FloatArray, const: FloatArray, terms: Terms, rel_tol: float = 1e-9, max_iter: int = 500
+) -> SaaSolution:
+    """The L-shaped method (multi-cut: one cut per contract year and iteration) for β = 0."""
+    started = time.perf_counter()
+    K = w.shape[1]
+    unit = 1.0 - terms.discount
+    top = w.max(axis=0)  # committing beyond the largest spend only adds cost
+    cuts_q: list[FloatArray] = []
+    cuts_v: list[FloatArray] = []
+    cuts_g: list[FloatArray] = []
+    q = np.zeros(K)
+    best_q, best = q, np.inf
+    lower = -np.inf
+    iterations, converged = 0, False
+    while iterations < max_iter:
+        iterations += 1
+        value, slope = _recourse(q, w)
+        cost = float(unit @ q + value.sum())
+        if cost < best:
+            best, best_q = cost, q
+        if best - lower <= rel_tol * max(1.0, abs(best)):
+            converged = True
+            break
+        cuts_q.append(q)
+        cuts_v.append(value)
+        cuts_g.append(slope)
+        q, lower = _master(unit, top, terms, cuts_q, cuts_v, cuts_g)
+    name = "L-shaped" if converged else f"L-shaped, stopped after {max_iter} iterations"
+    return SaaSolution(
+        best_q, best + float(const.mean()), time.perf_counter() - started, name, iterations
+    )
+
+
+def _master(
+    unit: FloatArray,
+    top: FloatArray,
+    terms: Terms,
+    cuts_q: list[FloatArray],
+    cuts_v: list[FloatArray],
+    cuts_g: list[FloatArray],
+) -> tuple[FloatArray, float]:
+    """min unit·q + Σθ s.t. θ[k] − g_jk q[k] ≥ v_jk − g_jk q^j[k] for every cut j; 0 ≤ q ≤ top."""
+    K, J = unit.size, len(cuts_q)
+    b = LPBuilder()
+    q = b.add_vars("commitment-covered-usd", K, cost=unit, upper=top)
+    theta = b.add_vars("recourse-usd", K, cost=1.0)
+    g = np.array(cuts_g)  # [J, K]
+    rhs = np.array(cuts_v) - g * np.array(cuts_q)
+    rows = np.repeat(np.arange(J * K), 2)
+    cols = np.ravel(
+        np.column_stack([theta.cols(np.tile(np.arange(K), J)), q.cols(np.tile(np.arange(K), J))])
+    )
+    coefs = np.ravel(np.column_stack([np.ones(J * K), -g.ravel()]))
+    b.add_rows(
+        "recourse-cut-lower",
+        J * K,
+        rows,
+        cols,
+        coefs,
+        rhs.ravel(),
+        np.inf,
+        lambda r: [f"cut{int(i) // K}/k{int(i) % K}" for i in r],
+        "θ[k] ≥ Q_k(q^j) + g_jk (q[k] − q^j[k])",
+    )
+    _tie_savings_plans(b, q, unit, terms)
+    sol = solve(b.build(), integer=False)
+    if sol.outcome != Outcome.OPTIMAL or sol.x is None or sol.objective is None:
+        raise SolverError(f"the L-shaped master ended {sol.message!r}; this is a bug in Archipel")
+    return np.clip(sol.x[:K], 0.0, top), float(sol.objective)
 
 
 def scenario_cost(q: FloatArray, w: FloatArray, const: FloatArray, terms: Terms) -> FloatArray:
