@@ -72,8 +72,7 @@ def scenarios(
     lost_mask = np.zeros_like(base.lost)
     if lost:
         lost_mask[:, pf.frame.providers.index("aws"), :] = True
-    repl = np.ones(len(pf.frame.providers))
-    repl[pf.frame.providers.index("aws")] = factor
+    repl = np.array([factor if p == "aws" else 1.0 for p in pf.frame.providers])
     return Scenarios(d, base.price, lost_mask, repl)
 
 
@@ -154,3 +153,26 @@ def test_the_evaluator_is_reusable_across_batches() -> None:
     a = ev.run(scenarios(pf, 0.7))
     b = ev.run(scenarios(pf, 0.7))
     assert np.array_equal(a.total_cost, b.total_cost)
+
+
+def test_a_reservation_is_paid_in_full_and_demand_above_it_bought_on_demand() -> None:
+    """tests/golden/test_golden_reservations.py: one ovh node reserved for 2027 at 43.2 USD an
+    hour (72 × 0.6), 378,432 USD, fully used by 20 requests/s. Half the demand: half its cost
+    stranded (189,216). Twice the demand: a second node on demand, 72 × 8760 = 630,720 more."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
+    from test_golden_reservations import fleet, ri
+    from test_golden_reservations import run as plan_of
+
+    spec = fleet([20, 20, 20, 20], ri())
+    plan = plan_of(spec)
+    assert len(plan.reservations) == 1
+    pf = build_portfolio(prepare(spec, small_catalog()), plan)
+    own = evaluate(pf, mean_path(pf.frame))
+    assert own.total_cost[0] == pytest.approx(378_432.0) and own.stranded[0] == pytest.approx(0.0)
+    half = evaluate(pf, scenarios(pf, 0.5))
+    assert half.total_cost[0] == pytest.approx(378_432.0)
+    assert half.stranded[0] == pytest.approx(189_216.0)
+    double = evaluate(pf, scenarios(pf, 2.0))
+    assert double.total_cost[0] == pytest.approx(378_432.0 + 630_720.0)
+    assert double.stranded[0] == pytest.approx(0.0)
+    assert double.year_cost[0].sum() == pytest.approx(double.total_cost[0])
