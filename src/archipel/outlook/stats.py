@@ -55,7 +55,8 @@ def default_threshold(pf: Portfolio, u: Uncertainty) -> float:
 def break_even(pf: Portfolio, r: BatchResult) -> FloatArray:
     """Per contract, the utilisation of its commitment below which it costs more than buying
     the same work at list prices: 1 − d for a commitment counted net, 1 / (1 + d) counted
-    gross, d the mean effective discount over the scenarios (tiers included)."""
+    gross, d the base discount of its contract years weighted by their mean in-scope spend
+    (volume tiers above the base are left out: the break-even is conservative for them)."""
     C = len(pf.contracts)
     out = np.ones(C)
     listed = r.term_list.mean(axis=0)
