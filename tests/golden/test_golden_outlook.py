@@ -10,6 +10,10 @@ At q* = 40: E[cost] = 0.6 · 40 + E[(W − 40)+] = 24 + 60² / 200 = 42. The mea
 commits the mean, 50: 30 + 50² / 200 = 42.5, so VSS = 0.5. With perfect information each
 scenario commits its own W: E[0.6 W] = 30, so EVPI = 42 − 30 = 12.
 
+Stranding cap. Stranded commitment in scenario W is 0.6 (q − W)+. Asking P(stranded > 0) ≤ 0.2
+means P(W < q) ≤ 0.2: q ≤ 20, the 0.2 quantile, below the unconstrained 40, so the cap binds
+and q* = 20; a cap of 0.6 does not bind (P(W < 40) = 0.4) and leaves q* = 40.
+
 CVaR. Costs 100, 200, 300, 1000 with probabilities 0.5, 0.3, 0.15, 0.05: the worst 5 % is the
 atom at 1000, so CVaR95 = 1000; the worst 10 % is 0.05 at 1000 and 0.05 of the 0.15 at 300, so
 CVaR90 = (0.05 · 1000 + 0.05 · 300) / 0.1 = 650; the worst 30 %: (50 + 45 + 0.1 · 200) / 0.3 =
@@ -21,7 +25,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archipel.outlook.saa import Terms, scenario_cost, solve_saa, wait_and_see
+from archipel.outlook.saa import (
+    StrandingCap,
+    Terms,
+    scenario_cost,
+    scenario_stranded,
+    solve_saa,
+    wait_and_see,
+)
 from archipel.outlook.stats import cvar
 
 ONE = Terms(discount=np.array([0.4]), hours=np.array([1.0]), group=np.array([-1]))
@@ -89,3 +100,19 @@ def test_a_cvar_weight_commits_more_against_the_costly_tail() -> None:
     averse = solve_saa(w, np.zeros(4000), ONE, cvar_weight=1.0).q[0]
     assert neutral == pytest.approx(40.0, abs=2.5)
     assert averse > 90.0
+
+
+def test_a_cap_on_the_probability_of_stranding_commits_its_quantile() -> None:
+    """N = 400: the capped answer is within the DKW bound of 20 (100 · sqrt(ln(200) / 800) =
+    8.1 with 99 % confidence) and strands in at most 20 % of the sample (one scenario more at
+    the solver's tolerance); the loose cap gives the unconstrained answer's cost."""
+    n = 400
+    w = demand(n, 6)
+    capped = solve_saa(w, np.zeros(n), ONE, cap=StrandingCap(0.0, 0.2))
+    assert "stranding cap" in capped.method
+    assert abs(capped.q[0] - 20.0) < 8.1
+    assert float(np.mean(scenario_stranded(capped.q, w, ONE) > 1e-6)) <= 0.2 + 1.0 / n
+    free = solve_saa(w, np.zeros(n), ONE)
+    loose = solve_saa(w, np.zeros(n), ONE, cap=StrandingCap(0.0, 0.6))
+    assert loose.objective_usd == pytest.approx(free.objective_usd, rel=2e-4)
+    assert capped.objective_usd > free.objective_usd

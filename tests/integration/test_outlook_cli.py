@@ -122,6 +122,20 @@ def test_optimize_shows_the_stochastic_answer_beside_the_baselines(plan_path: Pa
     assert text.exit_code == 0 and "VSS" in text.stdout and "EVPI" in text.stdout
 
 
+def test_a_stranding_cap_is_honoured_in_sample(plan_path: Path) -> None:
+    result = outlook(
+        "--plan", str(plan_path), "--count", "200", "--optimize", "--saa-count", "100",
+        "--out-of-sample", "1000", "--replications", "0", "--max-p-stranded", "0.1", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    opt = json.loads(result.stdout)["optimization"]
+    assert opt["max_p_stranded"] == 0.1 and "stranding cap" in opt["method"]
+    refused = outlook(
+        "--plan", str(plan_path), "--optimize", "--saa-method", "lshaped", "--max-p-stranded", "0.1"
+    )
+    assert refused.exit_code == 2 and "--saa-method" in refused.output
+
+
 def test_mistakes_in_the_scenarios_file_are_located(plan_path: Path, tmp_path: Path) -> None:
     bad = tmp_path / "risk.yaml"
     bad.write_text("demand:\n  - service: asistant\n    growth: {kind: lognormal}\n")

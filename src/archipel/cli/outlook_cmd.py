@@ -125,6 +125,17 @@ def outlook(
             min=0.0, max=1.0, help="Weight of CVaR95 against expected cost in --optimize."
         ),
     ] = 0.0,
+    max_p_stranded: Annotated[
+        float | None,
+        typer.Option(
+            "--max-p-stranded",
+            min=0.0,
+            max=1.0,
+            help="With --optimize: keep P(stranded commitment over the threshold) at most this "
+            "in sample (a chance constraint: a MIP, one binary per scenario; keep --saa-count "
+            "to a few thousand).",
+        ),
+    ] = None,
     saa_method: Annotated[
         SaaMethod,
         typer.Option(
@@ -151,10 +162,10 @@ def outlook(
     from archipel.plan.inputs import prepare
     from archipel.report.terminal import make_console
 
-    if saa_method == SaaMethod.lshaped and cvar_weight > 0:
+    if saa_method == SaaMethod.lshaped and (cvar_weight > 0 or max_p_stranded is not None):
         raise typer.BadParameter(
             "the L-shaped method here minimises expected cost: use --saa-method extensive "
-            "(or auto) with --cvar-weight",
+            "(or auto) with --cvar-weight or --max-p-stranded",
             param_hint="--saa-method",
         )
     for path, what in ((out, "outlook"), (report, "report")):
@@ -173,7 +184,9 @@ def outlook(
         ray_address=ray_address,
     )
     chosen = (
-        OptimizeOptions(saa_count, out_of_sample, replications, cvar_weight, saa_method.value)
+        OptimizeOptions(
+            saa_count, out_of_sample, replications, cvar_weight, saa_method.value, max_p_stranded
+        )
         if choose
         else None
     )

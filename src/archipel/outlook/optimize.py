@@ -32,6 +32,7 @@ from archipel.outlook.result import Candidate, Gap, Optimization, TermChoice
 from archipel.outlook.runner import Progress, RunOptions, run
 from archipel.outlook.saa import (
     SaaSolution,
+    StrandingCap,
     Terms,
     scenario_cost,
     scenario_stranded,
@@ -56,6 +57,7 @@ class OptimizeOptions:
     replications: int = 10  # for the gap; 0: no gap estimate
     cvar_weight: float = 0.0
     method: Literal["auto", "extensive", "lshaped"] = "auto"
+    max_p_stranded: float | None = None  # a cap on P(stranded > threshold) in sample
 
 
 def terms_of(pf: Portfolio) -> Terms:
@@ -151,7 +153,8 @@ def optimize(
     if say:
         say(f"evaluating {opts.scenarios:,} in-sample scenarios")
     w, c = sample_of(seeds[0], opts.scenarios)
-    sp: SaaSolution = solve_saa(w, c, t, beta, opts.method)
+    cap = StrandingCap(threshold, opts.max_p_stranded) if opts.max_p_stranded is not None else None
+    sp: SaaSolution = solve_saa(w, c, t, beta, opts.method, cap)
     ev = solve_saa(w.mean(axis=0, keepdims=True), np.array([c.mean()]), t, 0.0)
     cands: dict[str, FloatArray] = {
         "stochastic (SAA)": sp.q,
@@ -191,7 +194,7 @@ def optimize(
         vals = []
         for s in seeds[2:]:
             wr, cr = sample_of(s, opts.scenarios)
-            vals.append(solve_saa(wr, cr, t, beta, opts.method).objective_usd)
+            vals.append(solve_saa(wr, cr, t, beta, opts.method, cap).objective_usd)
         v = np.array(vals)
         M, N2 = v.size, wo.shape[0]
         lb, s_lb = float(v.mean()), float(v.std(ddof=1))
@@ -211,10 +214,11 @@ def optimize(
     return Optimization(
         method=f"sample-average approximation, {sp.method} ({sp.iterations} master solves)"
         if sp.method.startswith("L-shaped")
-        else "sample-average approximation, extensive form (HiGHS)",
+        else f"sample-average approximation, {sp.method} (HiGHS)",
         scenarios=opts.scenarios,
         out_of_sample_scenarios=opts.out_of_sample,
         cvar_weight=beta,
+        max_p_stranded=opts.max_p_stranded,
         terms_semantics=SEMANTICS,
         candidates=figures,
         terms=[

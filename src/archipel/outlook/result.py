@@ -97,6 +97,7 @@ class Optimization(_Data):
     scenarios: int
     out_of_sample_scenarios: int
     cvar_weight: float
+    max_p_stranded: float | None = None  # the cap on P(stranded > threshold), when asked
     terms_semantics: str
     candidates: list[Candidate]
     terms: list[TermChoice]

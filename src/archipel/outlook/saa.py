@@ -51,6 +51,18 @@ class Terms:
 
 
 EXTENSIVE_MAX_COLUMNS = 2_000_000
+CAP_TIME_LIMIT_S = 120.0
+
+
+@dataclass(frozen=True)
+class StrandingCap:
+    """P(stranded > threshold_usd) ≤ max_probability: a chance constraint, one binary per
+    scenario (z[s] = 1 lets scenario s strand more), Σ z ≤ ⌊max_probability · N⌋, and
+    Σ_k u[s,k] ≤ threshold + M z[s], u[s,k] ≥ (1 − d_k)(q[k] − W[s,k]), u ≥ 0, with q[k] at
+    most the sample's largest W[·,k] and M the most that can then be stranded."""
+
+    threshold_usd: float
+    max_probability: float
 
 
 @dataclass(frozen=True)
@@ -63,14 +75,23 @@ class SaaSolution:
 
 
 def build_extensive(
-    w: FloatArray, const: FloatArray, terms: Terms, cvar_weight: float = 0.0, alpha: float = 0.95
+    w: FloatArray,
+    const: FloatArray,
+    terms: Terms,
+    cvar_weight: float = 0.0,
+    alpha: float = 0.95,
+    cap: StrandingCap | None = None,
 ) -> LinearProgram:
-    """The extensive form for scenarios ``w[N, K]`` (equal weights) as one linear program."""
+    """The extensive form for scenarios ``w[N, K]`` (equal weights) as one linear program (a
+    mixed-integer one with a stranding cap)."""
     N, K = w.shape
     beta = float(cvar_weight)
     b = LPBuilder()
     unit = 1.0 - terms.discount
-    q = b.add_vars("commitment-covered-usd", K, cost=(1.0 - beta) * unit)
+    top = w.max(axis=0) if N else np.zeros(K)
+    q = b.add_vars(
+        "commitment-covered-usd", K, cost=(1.0 - beta) * unit, upper=top if cap else np.inf
+    )
     y = b.add_vars("spend-over-commitment-usd", N * K, cost=(1.0 - beta) / N)
     rows = np.repeat(np.arange(N * K), 2)
     cols = np.empty(2 * N * K, dtype=np.int64)
@@ -111,7 +132,54 @@ def build_extensive(
             "z[s] ≥ cost_s − η",
         )
     _tie_savings_plans(b, q, unit, terms)
+    if cap is not None:
+        _cap_stranding(b, q, w, unit, top, cap)
     return b.build()
+
+
+def _cap_stranding(
+    b: LPBuilder, q: VarBlock, w: FloatArray, unit: FloatArray, top: FloatArray, cap: StrandingCap
+) -> None:
+    """The chance constraint of :class:`StrandingCap`, as rows."""
+    N, K = w.shape
+    u = b.add_vars("stranded-usd", N * K)
+    z = b.add_vars("scenario-may-strand", N, upper=1.0, integer=True)
+    # u[s,k] − unit_k q[k] ≥ −unit_k W[s,k]
+    b.add_rows(
+        "scenario-stranded-lower",
+        N * K,
+        np.repeat(np.arange(N * K), 2),
+        np.ravel(np.column_stack([u.cols(), q.cols(np.tile(np.arange(K), N))])),
+        np.ravel(np.column_stack([np.ones(N * K), -np.tile(unit, N)])),
+        -(w * unit[None, :]).ravel(),
+        np.inf,
+        lambda r: [f"s{int(i) // K}/k{int(i) % K}" for i in r],
+        "u[s,k] ≥ (1 − d_k)(q[k] − W[s,k])",
+    )
+    big = float((unit * top).sum()) + 1.0
+    # Σ_k u[s,k] − M z[s] ≤ threshold
+    b.add_rows(
+        "scenario-stranded-upper",
+        N,
+        np.concatenate([np.repeat(np.arange(N), K), np.arange(N)]),
+        np.concatenate([u.cols(), z.cols()]),
+        np.concatenate([np.ones(N * K), np.full(N, -big)]),
+        -np.inf,
+        cap.threshold_usd,
+        lambda r: [f"s{int(i)}" for i in r],
+        "Σ_k u[s,k] ≤ threshold + M z[s]",
+    )
+    b.add_rows(
+        "scenarios-stranding-count-upper",
+        1,
+        np.zeros(N, dtype=np.int64),
+        z.cols(),
+        1.0,
+        -np.inf,
+        float(np.floor(cap.max_probability * N + 1e-9)),
+        lambda r: ["all"],
+        "Σ z[s] ≤ ⌊max_probability · N⌋",
+    )
 
 
 def _tie_savings_plans(b: LPBuilder, q: VarBlock, unit: FloatArray, terms: Terms) -> None:
@@ -145,23 +213,37 @@ def solve_saa(
     terms: Terms,
     cvar_weight: float = 0.0,
     method: Literal["auto", "extensive", "lshaped"] = "auto",
+    cap: StrandingCap | None = None,
 ) -> SaaSolution:
     """The SAA answer on scenarios ``w``: the extensive form while it has at most
-    ``EXTENSIVE_MAX_COLUMNS`` columns (or with a CVaR weight), else the L-shaped method; a
-    solver failure is a :class:`SolverError`."""
+    ``EXTENSIVE_MAX_COLUMNS`` columns (or with a CVaR weight or a stranding cap), else the
+    L-shaped method; a solver failure is a :class:`SolverError`."""
     big = w.size > EXTENSIVE_MAX_COLUMNS
-    if method == "lshaped" or (method == "auto" and big and cvar_weight == 0.0):
-        if cvar_weight != 0.0:
-            raise ValueError("the L-shaped method here is for expected cost (cvar_weight 0)")
+    simple = cvar_weight == 0.0 and cap is None
+    if method == "lshaped" or (method == "auto" and big and simple):
+        if not simple:
+            raise ValueError(
+                "the L-shaped method here is for expected cost (no CVaR weight, no stranding cap)"
+            )
         return solve_lshaped(w, const, terms)
-    lp = build_extensive(w, const, terms, cvar_weight)
-    sol = solve(lp, integer=False)
-    if sol.outcome != Outcome.OPTIMAL or sol.x is None or sol.objective is None:
+    lp = build_extensive(w, const, terms, cvar_weight, cap=cap)
+    if cap is None:
+        sol = solve(lp, integer=False)
+        ok = sol.outcome == Outcome.OPTIMAL
+    else:
+        sol = solve(lp, integer=True, mip_rel_gap=1e-4, time_limit_s=CAP_TIME_LIMIT_S)
+        ok = sol.outcome in (Outcome.OPTIMAL, Outcome.FEASIBLE)
+    if not ok or sol.x is None or sol.objective is None:
         raise SolverError(
             f"the stochastic program ended {sol.message!r}; this is a bug in Archipel"
         )
     K = w.shape[1]
-    return SaaSolution(np.maximum(sol.x[:K], 0.0), float(sol.objective), sol.seconds)
+    name = "extensive form"
+    if cap is not None:
+        name += " with a stranding cap (MIP" + (
+            ")" if sol.outcome == Outcome.OPTIMAL else f", stopped at {CAP_TIME_LIMIT_S:g} s)"
+        )
+    return SaaSolution(np.maximum(sol.x[:K], 0.0), float(sol.objective), sol.seconds, name)
 
 
 def _recourse(q: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -97,7 +97,13 @@ def optimization_lines(p: Optimization) -> list[str]:
         f"Choosing commitments: SAA on {p.scenarios:,} scenarios, compared on "
         f"{p.out_of_sample_scenarios:,} fresh ones",
         *textwrap.wrap(
-            f"({p.terms_semantics}; CVaR weight {p.cvar_weight:g}; solved in "
+            f"({p.terms_semantics}; CVaR weight {p.cvar_weight:g}; "
+            + (
+                f"P(stranded over the threshold) at most {p.max_p_stranded:g} in sample; "
+                if p.max_p_stranded is not None
+                else ""
+            )
+            + "solved in "
             f"{format_seconds(p.solve_seconds)})",
             WIDTH,
         ),
