@@ -51,7 +51,7 @@ class Terms:
 
 
 EXTENSIVE_MAX_COLUMNS = 2_000_000
-CAP_TIME_LIMIT_S = 120.0
+CAP_TIME_LIMIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class StrandingCap:
     """P(stranded > threshold_usd) ≤ max_probability: a chance constraint, one binary per
     scenario (z[s] = 1 lets scenario s strand more), Σ z ≤ ⌊max_probability · N⌋, and
     Σ_k u[s,k] ≤ threshold + M z[s], u[s,k] ≥ (1 − d_k)(q[k] − W[s,k]), u ≥ 0, with q[k] at
-    most the sample's largest W[·,k] and M the most that can then be stranded."""
+    most the sample's largest W[·,k] and M[s] the most scenario s can then strand. Solved as a
+    MIP with a time limit (``CAP_TIME_LIMIT_S``): the method says when it stopped there."""
 
     threshold_usd: float
     max_probability: float
@@ -156,14 +157,15 @@ def _cap_stranding(
         lambda r: [f"s{int(i) // K}/k{int(i) % K}" for i in r],
         "u[s,k] ≥ (1 − d_k)(q[k] − W[s,k])",
     )
-    big = float((unit * top).sum()) + 1.0
-    # Σ_k u[s,k] − M z[s] ≤ threshold
+    # the most scenario s can strand with q ≤ top: a big-M as small as it can be
+    big = (np.maximum(top[None, :] - w, 0.0) * unit[None, :]).sum(axis=1) + 1.0
+    # Σ_k u[s,k] − M[s] z[s] ≤ threshold
     b.add_rows(
         "scenario-stranded-upper",
         N,
         np.concatenate([np.repeat(np.arange(N), K), np.arange(N)]),
         np.concatenate([u.cols(), z.cols()]),
-        np.concatenate([np.ones(N * K), np.full(N, -big)]),
+        np.concatenate([np.ones(N * K), -big]),
         -np.inf,
         cap.threshold_usd,
         lambda r: [f"s{int(i)}" for i in r],
@@ -217,7 +219,8 @@ def solve_saa(
 ) -> SaaSolution:
     """The SAA answer on scenarios ``w``: the extensive form while it has at most
     ``EXTENSIVE_MAX_COLUMNS`` columns (or with a CVaR weight or a stranding cap), else the
-    L-shaped method; a solver failure is a :class:`SolverError`."""
+    L-shaped method; a solver failure is a :class:`SolverError`. Money is handed to the solver
+    in units of the sample's mean spend (flagship figures are 10^10 USD), and scaled back."""
     big = w.size > EXTENSIVE_MAX_COLUMNS
     simple = cvar_weight == 0.0 and cap is None
     if method == "lshaped" or (method == "auto" and big and simple):
@@ -226,7 +229,11 @@ def solve_saa(
                 "the L-shaped method here is for expected cost (no CVaR weight, no stranding cap)"
             )
         return solve_lshaped(w, const, terms)
-    lp = build_extensive(w, const, terms, cvar_weight, cap=cap)
+    unit_usd = float(np.abs(w).mean()) if w.size and np.abs(w).mean() > 0 else 1.0
+    scaled_cap = (
+        StrandingCap(cap.threshold_usd / unit_usd, cap.max_probability) if cap is not None else None
+    )
+    lp = build_extensive(w / unit_usd, const / unit_usd, terms, cvar_weight, cap=scaled_cap)
     if cap is None:
         sol = solve(lp, integer=False)
         ok = sol.outcome == Outcome.OPTIMAL
@@ -243,7 +250,8 @@ def solve_saa(
         name += " with a stranding cap (MIP" + (
             ")" if sol.outcome == Outcome.OPTIMAL else f", stopped at {CAP_TIME_LIMIT_S:g} s)"
         )
-    return SaaSolution(np.maximum(sol.x[:K], 0.0), float(sol.objective), sol.seconds, name)
+    q = np.maximum(sol.x[:K], 0.0) * unit_usd
+    return SaaSolution(q, float(sol.objective) * unit_usd, sol.seconds, name)
 
 
 def _recourse(q: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
