@@ -13,6 +13,6 @@
 - :mod:`~archipel.outlook.make`, :mod:`~archipel.outlook.result`, :mod:`~archipel.outlook.text`:
   the outlook as data, and as terminal lines.
 
-Pure: no files, clocks or environment here, except the runner's worker processes and the
-solver adapter the stochastic program uses.
+No files or environment are read here; the runner starts worker processes (or uses Ray), the
+stochastic program calls the solver adapter, and elapsed times are measured for the report.
 """
