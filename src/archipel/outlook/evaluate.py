@@ -228,16 +228,17 @@ def _carry(pf: Portfolio, counted: FloatArray, useful: FloatArray) -> tuple[Floa
     """Shortfall and unused commitment per contract year, carrying a shortfall into the next
     year of the same contract as far as its cap allows."""
     S, K = counted.shape
-    shortfall = np.zeros((S, K))
-    unused = np.zeros((S, K))
+    shortfall = np.zeros((K, S))  # a row per contract year: contiguous in the loop
+    unused = np.zeros((K, S))
+    counted_t, useful_t = np.ascontiguousarray(counted.T), np.ascontiguousarray(useful.T)
     carried = np.zeros(S)
     for k in range(K):
         if k == 0 or pf.term_contract[k] != pf.term_contract[k - 1]:
             carried = np.zeros(S)
-        need = pf.term_committed[k] + carried
-        out = np.minimum(pf.term_carry_cap[k], np.maximum(0.0, need - counted[:, k]))
-        shortfall[:, k] = np.maximum(0.0, need - out - counted[:, k])
+        left = pf.term_committed[k] + carried - counted_t[k]
+        out = np.clip(left, 0.0, pf.term_carry_cap[k])
+        np.maximum(left - out, 0.0, out=shortfall[k])
         if pf.term_take_or_pay[k]:
-            unused[:, k] = np.maximum(0.0, need - out - useful[:, k])
+            np.maximum(left - out + counted_t[k] - useful_t[k], 0.0, out=unused[k])
         carried = out
-    return shortfall, unused
+    return shortfall.T, unused.T
