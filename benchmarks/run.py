@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -13,6 +13,7 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
 - ``route`` (route_policy.py): routing-policy decisions per CPU-second on a 50-deployment table.
 - ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
+- ``outlook`` (outlook.py): 10^5 scenarios evaluated, SAA on 1,000, 1 vs 2 worker processes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim")
+NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim", "outlook")
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -47,6 +48,7 @@ def split(argv: list[str]) -> list[tuple[str, list[str]]]:
 def main(argv: list[str]) -> None:
     import build_ratio
     import main_job
+    import outlook
     import quality
     import route_policy
     import scale
@@ -61,6 +63,7 @@ def main(argv: list[str]) -> None:
         "solvers": solvers.main,
         "route": route_policy.main,
         "sim": sim.main,
+        "outlook": outlook.main,
     }
     for name, args in split(argv):
         runners[name](args)

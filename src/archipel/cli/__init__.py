@@ -24,7 +24,15 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from archipel.cli import catalog_cmd, plan_cmd, show_cmd, simulate_cmd, spec_cmd, whatif_cmd
+from archipel.cli import (
+    catalog_cmd,
+    outlook_cmd,
+    plan_cmd,
+    show_cmd,
+    simulate_cmd,
+    spec_cmd,
+    whatif_cmd,
+)
 from archipel.errors import RuntimeFailure, UserError
 
 EXIT_CODES = (
@@ -78,6 +86,7 @@ plan_cmd.register(app)
 show_cmd.register(app)
 simulate_cmd.register(app)
 whatif_cmd.register(app)
+outlook_cmd.register(app)
 
 INTERRUPTED = 130
 
