@@ -82,10 +82,7 @@ def unsupported(p: Placement) -> str | None:
     """Why SkyPilot cannot launch ``p`` (None when it can)."""
     if p.provider not in SKYPILOT_CLOUDS:
         known = ", ".join(sorted(SKYPILOT_CLOUDS))
-        return (
-            f"SkyPilot has no cloud {p.provider!r} (it knows {known}); deploy "
-            f"{p.workload} there with the Kubernetes manifests or the provider's own tools"
-        )
+        return f"SkyPilot has no cloud {p.provider!r} (it knows {known})"
     return None
 
 
