@@ -50,7 +50,7 @@ class Left:
 class Bundle:
     period: int
     period_label: str
-    period_reason: str  # why this period: "asked", "contains today (…)", "the first …"
+    period_reason: str  # why this period: "asked for", "contains today (…)", "the first …"
     plan_ref: str
     placements: tuple[Placement, ...]
     files: dict[str, str]  # relative path -> text

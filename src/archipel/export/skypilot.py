@@ -24,6 +24,7 @@ from typing import Any
 from archipel.export.placement import Facts, Placement
 from archipel.export.targets import (
     SKYPILOT_CLOUDS,
+    SKYPILOT_REFUSES,
     device_units,
     sky_resources,
     visible_devices_env,
@@ -83,6 +84,11 @@ def unsupported(p: Placement) -> str | None:
     if p.provider not in SKYPILOT_CLOUDS:
         known = ", ".join(sorted(SKYPILOT_CLOUDS))
         return f"SkyPilot has no cloud {p.provider!r} (it knows {known})"
+    if p.instance_type in SKYPILOT_REFUSES.get(p.provider, ()):
+        return (
+            f"SkyPilot does not launch {p.instance_type} with its {p.accelerator}s (its "
+            f"{p.provider} catalog attaches them to other machine types)"
+        )
     return None
 
 
