@@ -86,27 +86,17 @@ def export(
 ) -> None:
     """Hand a plan to execution: SkyPilot tasks, Kubernetes manifests, gateway endpoints.
 
-    For every allocation of the period (default: the one containing today, else the first):
+    For every allocation of one period (default: the one containing today, else the first) it writes:
 
-    - skypilot/NAME.yaml: a SkyPilot task (`sky launch skypilot/NAME.yaml`) with the
-      allocation's cloud, region, instance type, accelerators, spot and nodes; a service starts
-      its replicas of vLLM (`vllm serve $MODEL`, port 8000 up), a training run `torchrun` with
-      $TRAIN_SCRIPT (`sky launch FILE --env TRAIN_SCRIPT=train.py`). Clouds SkyPilot lacks
-      (Hyperstack, your own) are listed as not exported.
+    skypilot/NAME.yaml: a SkyPilot task (`sky launch`) with the allocation's cloud, region, instance type, accelerators, spot and nodes; a service starts its replicas of vLLM (`vllm serve $MODEL`, ports 8000 up), a training run `torchrun` with $TRAIN_SCRIPT (`sky launch FILE --env TRAIN_SCRIPT=train.py`). Clouds SkyPilot lacks (Hyperstack, your own) are listed as not exported.
 
-    - kubernetes/NAME.yaml: a Deployment + Service per serving allocation (a LeaderWorkerSet when
-      a replica spans nodes), a Job per training run (indexed for a gang), requesting the
-      vendor's accelerator resource (nvidia.com/gpu, amd.com/gpu, aws.amazon.com/neuron,
-      google.com/tpu) on nodes of the instance type and region. `kubectl apply -f kubernetes/`.
+    kubernetes/NAME.yaml: a Deployment and Service per serving allocation (a LeaderWorkerSet when a replica spans nodes), a Job per training run (indexed for a gang), requesting the vendor's accelerator resource (nvidia.com/gpu, amd.com/gpu, aws.amazon.com/neuron, google.com/tpu) on nodes of the instance type and region: `kubectl apply -f kubernetes/`.
 
-    - endpoints.yaml: the gateway's endpoints (`archipel gateway serve --endpoints`), one per
-      deployment; URLs from --endpoint-template (default: the Services above).
+    endpoints.yaml: the gateway's endpoints (`archipel gateway serve --endpoints`), one per deployment; URLs from --endpoint-template (default: the Services above).
 
-    - bundle.json: what was written and what was not, and why.
+    bundle.json: what was written, and what was not and why.
 
-    NAME is SERVICE-INDEX (INDEX: the deployment's place in the period's routing table) or
-    JOB-train-I. Review images and engine flags before deploying: the files say what the plan
-    places; how your models start is yours to check.
+    NAME is SERVICE-INDEX (INDEX: the deployment's place in the period's routing table) or JOB-train-I. Review images and engine flags before deploying: the files place what the plan says; how your models start is yours to check.
 
     Examples:
 
