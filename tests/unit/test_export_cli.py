@@ -75,6 +75,7 @@ def test_all_periods_writes_one_directory_each(plan_file: Path, tmp_path: Path) 
     assert code == 0, out
     top = json.loads((tmp_path / "b" / "bundle.json").read_text())
     assert [p["period"] for p in top["periods"]] == [0, 1, 2, 3]
+    assert {p["period_reason"] for p in top["periods"]} == {"every period (--all-periods)"}
     for p in top["periods"]:
         ep = yaml.safe_load((tmp_path / "b" / p["dir"] / "endpoints.yaml").read_text())
         assert ep["period"] == p["period"]

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import pathlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -337,9 +337,8 @@ def build_all(
     bundles: list[Bundle] = []
     for t in sorted({a.period for a in plan.allocations}):
         try:
-            bundles.append(
-                build(spec, catalog, plan, period=t, endpoint_template=endpoint_template)
-            )
+            b = build(spec, catalog, plan, period=t, endpoint_template=endpoint_template)
+            bundles.append(replace(b, period_reason="every period (--all-periods)"))
         except UserError as exc:
             if "places nothing" not in str(exc):
                 raise
@@ -347,7 +346,8 @@ def build_all(
         raise UserError("the plan places nothing in any period: there is nothing to export")
     files: dict[str, str] = {}
     for b in bundles:
-        files |= {f"{period_dir(b)}/{rel}": text for rel, text in b.files.items()}
+        own = b.files | {MANIFEST: json.dumps(summary(b), indent=2) + "\n"}
+        files |= {f"{period_dir(b)}/{rel}": text for rel, text in own.items()}
     top: dict[str, Any] = {"periods": [summary(b) | {"dir": period_dir(b)} for b in bundles]}
     top["files"] = sorted({*files, MANIFEST})
     files[MANIFEST] = json.dumps(top, indent=2) + "\n"
