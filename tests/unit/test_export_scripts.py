@@ -87,6 +87,7 @@ def test_replicas_fill_nodes_on_disjoint_gpus(tmp_path: Path) -> None:
     p = _placement("p5.48xlarge", nodes=3, replicas=10, apr=2)  # 4 a node: 4 + 4 + 2
     task = skypilot.task(p)
     assert task is not None
+    assert task["resources"]["ports"] == "8000-8003"  # the engines' ports are open
     calls = _run_nodes(task, tmp_path, 3)
     assert [len(c) for c in calls] == [4, 4, 2]
     for node in calls:  # engines start in the background: order lines by port

@@ -116,7 +116,12 @@ def task(p: Placement) -> dict[str, Any] | None:
     }
     out: dict[str, Any] = {"name": p.name, "resources": resources, "num_nodes": p.nodes}
     if p.kind == "service":
-        resources["ports"] = PORT
+        engines = (
+            1
+            if p.nodes_per_replica > 1
+            else p.accelerators_per_node // max(1, p.accelerators_per_replica)
+        )
+        resources["ports"] = PORT if engines == 1 else f"{PORT}-{PORT + engines - 1}"
         envs |= {
             "PORT": PORT,
             "ARCHIPEL_REPLICAS": p.replicas,
