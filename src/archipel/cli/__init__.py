@@ -26,6 +26,7 @@ from rich.text import Text
 
 from archipel.cli import (
     catalog_cmd,
+    export_cmd,
     outlook_cmd,
     plan_cmd,
     show_cmd,
@@ -87,6 +88,7 @@ show_cmd.register(app)
 simulate_cmd.register(app)
 whatif_cmd.register(app)
 outlook_cmd.register(app)
+export_cmd.register(app)
 
 INTERRUPTED = 130
 
