@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from archipel.cli import catalog_cmd, plan_cmd, show_cmd, simulate_cmd, spec_cmd
+from archipel.cli import catalog_cmd, gateway_cmd, plan_cmd, show_cmd, simulate_cmd, spec_cmd
 from archipel.errors import RuntimeFailure, UserError
 
 EXIT_CODES = (
@@ -77,6 +77,7 @@ catalog_cmd.register(app)
 plan_cmd.register(app)
 show_cmd.register(app)
 simulate_cmd.register(app)
+gateway_cmd.register(app)
 
 INTERRUPTED = 130
 
