@@ -31,8 +31,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> PlanFiles:
 def fakes(plan: PlanFiles) -> Iterator[list[Fake]]:
     started: list[Fake] = []
     try:
-        for d in range(plan.table.size):
-            started.append(Fake(f"f{d}").start())
+        started.extend(Fake(f"f{d}").start() for d in range(plan.table.size))
         yield started
     finally:
         for f in started:
@@ -147,7 +146,7 @@ def test_killing_one_of_two_eligible_backends_fails_no_request(
 def test_a_hung_backend_is_abandoned_within_the_deadline(
     client: httpx.Client, plan: PlanFiles, fakes: list[Fake]
 ) -> None:
-    allowed, inside, outside = _eu(plan, fakes)
+    _allowed, inside, outside = _eu(plan, fakes)
     before = [f.served() for f in outside]
     inside[0].configure(hang=True)
     for i in range(30):
@@ -161,7 +160,7 @@ def test_a_hung_backend_is_abandoned_within_the_deadline(
 def test_429_fails_over_inside_the_allowed_set(
     client: httpx.Client, plan: PlanFiles, fakes: list[Fake]
 ) -> None:
-    allowed, inside, outside = _eu(plan, fakes)
+    _allowed, inside, outside = _eu(plan, fakes)
     before = [f.served() for f in outside]
     inside[1].configure(status=429)
     for _ in range(40):
@@ -174,7 +173,7 @@ def test_429_fails_over_inside_the_allowed_set(
 def test_a_stream_cut_before_the_first_byte_fails_over(
     client: httpx.Client, plan: PlanFiles, fakes: list[Fake]
 ) -> None:
-    allowed, inside, _ = _eu(plan, fakes)
+    _allowed, inside, _ = _eu(plan, fakes)
     inside[0].configure(cut_before_first=True)
     for _ in range(20):
         r = chat(client, EU, stream=True)
@@ -205,7 +204,7 @@ def test_a_stream_cut_after_the_first_byte_ends_with_a_typed_error_event(
 def test_with_every_allowed_backend_down_the_request_is_refused_not_sent_abroad(
     client: httpx.Client, plan: PlanFiles, fakes: list[Fake]
 ) -> None:
-    allowed, inside, outside = _eu(plan, fakes)
+    _allowed, inside, outside = _eu(plan, fakes)
     before = [f.served() for f in outside]
     for f in inside:
         f.kill()
@@ -242,7 +241,7 @@ def test_residency_holds_under_each_fault(
 def test_reload_swaps_an_endpoint_without_dropping_requests(
     gateway: Gateway, client: httpx.Client, plan: PlanFiles, fakes: list[Fake], tmp_path: Path
 ) -> None:
-    allowed, inside, _ = _eu(plan, fakes)
+    _allowed, inside, _ = _eu(plan, fakes)
     spare = Fake("spare").start()
     try:
         codes: list[int] = []
