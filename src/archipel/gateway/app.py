@@ -48,6 +48,7 @@ import aiohttp
 
 from archipel.gateway.config import Tenant
 from archipel.gateway.fleet import NANO
+from archipel.gateway.health import Breaker
 from archipel.gateway.limits import Limits, Refusal
 from archipel.gateway.metrics import Metrics
 from archipel.gateway.state import State
@@ -170,7 +171,7 @@ class Gateway:
             st = self.state
             now = time.monotonic()
             st.board.tick(now)
-            if st.gate.tick(now):
+            if st.gate.tick(now, [b == Breaker.OPEN for b in st.board.state]):
                 t = st.fleet.table
                 for g in st.gate.gates:
                     self.metrics.ramp_cap.labels(t.services[g.service], g.provider).set(

@@ -9,6 +9,8 @@ provider's attempts for the service in the window just ended:
   ``slo_s``) of at most ``max_bad_share``: advance one step (up to the plan's cap);
 - a bad share above ``max_bad_share`` (with at least ``min_requests``): roll back one step;
   below step 0 the provider's cap is 0 (it takes no traffic the policy can send elsewhere);
+- a bad attempt while one of the provider's breakers is open (it failed hard enough to be taken
+  out of rotation, so few attempts will come): roll back one step whatever the count;
 - fewer attempts: hold.
 
 The effective caps become a new table (``dataclasses.replace(table, ramp=…)``) given to the
@@ -19,6 +21,7 @@ a cap gives way only when nothing else is usable). Pure: time and outcomes are p
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,14 +94,20 @@ class RampGate:
         if not ok or latency_s > self.cfg.slo_s:
             g.bad += 1
 
-    def tick(self, now: float) -> bool:
-        """Judge the window when it has ended; True when a cap changed (``self.table`` is new)."""
+    def tick(self, now: float, down: Sequence[bool] = ()) -> bool:
+        """Judge the window when it has ended (``down[d]``: ``d``'s breaker is open); True when
+        a cap changed (``self.table`` is new)."""
         if not self.gates or now - self.window_start < self.cfg.window_s:
             return False
         self.window_start = now
         changed = False
         for g in self.gates:
-            if g.n >= self.cfg.min_requests:
+            tripped = g.bad > 0 and any(down[c] for c in g.cols if c < len(down))
+            if tripped and g.step >= 0:
+                g.step -= 1
+                g.rollbacks += 1
+                changed = True
+            elif g.n >= self.cfg.min_requests:
                 if g.bad / g.n <= self.cfg.max_bad_share:
                     if g.step < len(self.cfg.steps) - 1:
                         g.step += 1
