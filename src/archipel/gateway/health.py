@@ -11,7 +11,9 @@ without sleeping.
   endpoint is always open.
 - **Load**: in-flight requests over ``replicas · slots_per_replica``.
 - **Provider share**: each service's recent traffic per provider, decayed with ``share_tau_s``,
-  as the policy's ``provider_share`` (compared with the ramp cap).
+  as the policy's ``provider_share`` (compared with the ramp cap) — only for deployments the
+  plan caps (``table.ramp < 1``); elsewhere 0, since the policy's test is ``share < ramp`` and a
+  provider carrying all of a service's traffic would otherwise count as over a cap of 1.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class HealthBoard:
         self._p_index = [self._providers.index(p) for p in table.provider]
         self._counts = np.zeros((len(table.services), len(self._providers)))
         self._last = [0.0] * len(table.services)
+        self._capped = table.ramp < 1.0
 
     # -- breakers ---------------------------------------------------------------------------
 
@@ -134,9 +137,10 @@ class HealthBoard:
         row *= decay
         row[self._p_index[d]] += 1.0
         total = float(row.sum())
-        cols = self.table.service == s
-        shares = row[[self._p_index[x] for x in np.flatnonzero(cols)]] / total
-        self.health.provider_share[cols] = shares
+        cols = (self.table.service == s) & self._capped
+        if cols.any():
+            shares = row[[self._p_index[x] for x in np.flatnonzero(cols)]] / total
+            self.health.provider_share[cols] = shares
 
     def view(self) -> Health:
         return self.health
