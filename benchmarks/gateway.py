@@ -51,9 +51,30 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK  # utime, stime
+    """utime + stime of ``pid`` and its living descendants (granian runs its workers as
+    children of a supervisor)."""
+    kids: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                kids.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, IndexError):
+                continue
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            f = _stat(p)
+        except OSError:
+            continue
+        total += (int(f[11]) + int(f[12])) / CLK
+        todo.extend(kids.get(p, []))
+    return total
 
 
 def _rss_mb(pid: int) -> float:
@@ -134,14 +155,83 @@ class Setup:
         self.port = _port()
         self.gateway = self._start(
             [
-                str(Path(sys.executable).parent / "archipel"), "gateway", "serve", str(SPEC),
-                "--plan", str(self.plan), "--endpoints", str(folder / "endpoints.yaml"),
-                "--keys", str(folder / "keys.yaml"), "--port", str(self.port), "--seed", "1",
-                "--health-interval", "0.2", "--open-s", "0.5", "--deadline", "10", "--ttft", "4",
+                str(Path(sys.executable).parent / "archipel"),
+                "gateway",
+                "serve",
+                str(SPEC),
+                "--plan",
+                str(self.plan),
+                "--endpoints",
+                str(folder / "endpoints.yaml"),
+                "--keys",
+                str(folder / "keys.yaml"),
+                "--port",
+                str(self.port),
+                "--seed",
+                "1",
+                "--health-interval",
+                "0.2",
+                "--open-s",
+                "0.5",
+                "--deadline",
+                "10",
+                "--ttft",
+                "4",
             ],
             1,
         )
         _wait(f"http://127.0.0.1:{self.port}/ready", self.gateway)
+
+    def start_bare(self, server: str) -> tuple[int, subprocess.Popen[bytes]]:
+        """The bare proxy (bare_proxy.py) in front of the first fake, on core 1."""
+        port = _port()
+        here = str(Path(__file__).parent)
+        if server == "granian":
+            cmd = [
+                str(Path(sys.executable).parent / "granian"),
+                "--interface",
+                "asgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--loop",
+                "uvloop",
+                "--no-ws",
+                "bare_proxy:app",
+            ]
+        else:
+            cmd = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare_proxy:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
+        env = {**os.environ, "UPSTREAM": f"http://127.0.0.1:{self.fakes[0][0]}", "PYTHONPATH": here}
+        p = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_pin(1),
+            env=env,
+            cwd=here,
+        )
+        self.procs.append(p)
+        _wait(f"http://127.0.0.1:{port}/ready", p)
+        return port, p
 
     def _start(self, cmd: list[str], core: int) -> subprocess.Popen[bytes]:
         p = subprocess.Popen(
@@ -165,10 +255,12 @@ BODY = b'{"model": "chat", "messages": [{"role": "user", "content": "hi"}]}'
 STREAM = b'{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]}'
 
 
-async def _load(s: Setup, n: int, concurrency: int, key: str = "bench-key") -> dict[str, int]:
+async def _load(
+    s: Setup, n: int, concurrency: int, key: str = "bench-key", port: int | None = None
+) -> dict[str, int]:
     import aiohttp
 
-    url = f"http://127.0.0.1:{s.port}/v1/chat/completions"
+    url = f"http://127.0.0.1:{port or s.port}/v1/chat/completions"
     hdr = {"authorization": f"Bearer {key}", "content-type": "application/json"}
     codes: dict[str, int] = {}
     served: dict[str, int] = {}
@@ -229,7 +321,9 @@ async def _relay_rate(s: Setup, chunks: int) -> dict[str, Any]:
 
     async with aiohttp.ClientSession() as session:
         for port, _ in s.fakes:
-            async with session.post(f"http://127.0.0.1:{port}/_fake/config", json={"chunks": chunks}):
+            async with session.post(
+                f"http://127.0.0.1:{port}/_fake/config", json={"chunks": chunks}
+            ):
                 pass
         hdr = {"authorization": "Bearer bench-key", "content-type": "application/json"}
         t = time.perf_counter()
@@ -288,7 +382,15 @@ async def _faults(s: Setup, n: int) -> dict[str, Any]:
             res = await task
             ok = res["codes"].get("200", 0)  # type: ignore[union-attr]
             leaks = sum(v for k, v in res["served"].items() if k not in allowed and k != "-")  # type: ignore[union-attr]
-            phases.append({"fault": fault, "requests": n, "ok": ok, "failed": n - ok, "leaks_by_header": leaks})
+            phases.append(
+                {
+                    "fault": fault,
+                    "requests": n,
+                    "ok": ok,
+                    "failed": n - ok,
+                    "leaks_by_header": leaks,
+                }
+            )
         after = await counts(session)
     out["phases"] = phases
     out["requests_reaching_disallowed_backends"] = sum(after) - sum(before)
@@ -302,6 +404,13 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--fault-requests", type=int, default=3_000, help="per fault phase")
     ap.add_argument("--relay-chunks", type=int, default=20_000)
+    ap.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        choices=["uvicorn", "granian"],
+        help="Also measure the bare proxy (bare_proxy.py) on this server the same way.",
+    )
     args = ap.parse_args(argv)
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {0})
@@ -317,20 +426,72 @@ def main(argv: list[str]) -> None:
             cpu0, t0 = _cpu_s(pid), time.perf_counter()
             res = asyncio.run(_load(s, args.requests, args.concurrency))
             wall, cpu = time.perf_counter() - t0, _cpu_s(pid) - cpu0
-            emit({
-                "bench": "gateway_cpu", **base, "requests": args.requests,
-                "concurrency": args.concurrency, "codes": res["codes"],
-                "gateway_cpu_ms_per_request": round(cpu / args.requests * 1000, 4),
-                "requests_per_s": round(args.requests / wall), "loadavg": loadavg(),
-            })
-            emit({
-                "bench": "gateway_rss", **base, "idle_mb": idle,
-                "after_requests": args.requests + 500, "after_mb": _rss_mb(pid), "loadavg": loadavg(),
-            })
-            emit({"bench": "gateway_added_latency", **base, **asyncio.run(_pairs(s, args.pairs, False)), "loadavg": loadavg()})
-            emit({"bench": "gateway_stream", **base, "ttfb": asyncio.run(_pairs(s, args.pairs // 2, True)),
-                  **asyncio.run(_relay_rate(s, args.relay_chunks)), "loadavg": loadavg()})
-            emit({"bench": "gateway_faults", **base, **asyncio.run(_faults(s, args.fault_requests)), "loadavg": loadavg()})
+            emit(
+                {
+                    "bench": "gateway_cpu",
+                    **base,
+                    "requests": args.requests,
+                    "concurrency": args.concurrency,
+                    "codes": res["codes"],
+                    "gateway_cpu_ms_per_request": round(cpu / args.requests * 1000, 4),
+                    "requests_per_s": round(args.requests / wall),
+                    "loadavg": loadavg(),
+                }
+            )
+            for server in args.baseline:
+                bport, bproc = s.start_bare(server)
+                asyncio.run(_load(s, 500, args.concurrency, port=bport))
+                bcpu0, bt0 = _cpu_s(bproc.pid), time.perf_counter()
+                bres = asyncio.run(_load(s, args.requests, args.concurrency, port=bport))
+                bwall, bcpu = time.perf_counter() - bt0, _cpu_s(bproc.pid) - bcpu0
+                emit(
+                    {
+                        "bench": "bare_proxy_cpu",
+                        "server": server,
+                        "upstream": "aiohttp",
+                        "requests": args.requests,
+                        "codes": bres["codes"],
+                        "cpu_ms_per_request": round(bcpu / args.requests * 1000, 4),
+                        "requests_per_s": round(args.requests / bwall),
+                        "loadavg": loadavg(),
+                    }
+                )
+                bproc.terminate()
+            emit(
+                {
+                    "bench": "gateway_rss",
+                    **base,
+                    "idle_mb": idle,
+                    "after_requests": args.requests + 500,
+                    "after_mb": _rss_mb(pid),
+                    "loadavg": loadavg(),
+                }
+            )
+            emit(
+                {
+                    "bench": "gateway_added_latency",
+                    **base,
+                    **asyncio.run(_pairs(s, args.pairs, False)),
+                    "loadavg": loadavg(),
+                }
+            )
+            emit(
+                {
+                    "bench": "gateway_stream",
+                    **base,
+                    "ttfb": asyncio.run(_pairs(s, args.pairs // 2, True)),
+                    **asyncio.run(_relay_rate(s, args.relay_chunks)),
+                    "loadavg": loadavg(),
+                }
+            )
+            emit(
+                {
+                    "bench": "gateway_faults",
+                    **base,
+                    **asyncio.run(_faults(s, args.fault_requests)),
+                    "loadavg": loadavg(),
+                }
+            )
         finally:
             s.stop()
 

@@ -13,6 +13,8 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
 - ``route`` (route_policy.py): routing-policy decisions per CPU-second on a 50-deployment table.
 - ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
+- ``gateway`` (gateway.py): the gateway on loopback: CPU per request, added latency, memory,
+  streaming, faults (starts processes pinned to cores 0 and 1).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim")
+NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim", "gateway")
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -46,6 +48,7 @@ def split(argv: list[str]) -> list[tuple[str, list[str]]]:
 
 def main(argv: list[str]) -> None:
     import build_ratio
+    import gateway
     import main_job
     import quality
     import route_policy
@@ -61,6 +64,7 @@ def main(argv: list[str]) -> None:
         "solvers": solvers.main,
         "route": route_policy.main,
         "sim": sim.main,
+        "gateway": gateway.main,
     }
     for name, args in split(argv):
         runners[name](args)

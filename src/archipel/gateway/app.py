@@ -130,6 +130,8 @@ class Gateway:
         self._freed: asyncio.Event | None = None
         self._key_cache: dict[bytes, Tenant | None] = {}
         self._rollbacks: dict[tuple[int, str], int] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._breakers: tuple[int, ...] = ()
         self._bind_metrics()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -184,8 +186,11 @@ class Gateway:
                         )
                         self._rollbacks[(g.service, g.provider)] = g.rollbacks
                 log.info("ramp", extra={"event": {"caps": [st.gate.cap(g) for g in st.gate.gates]}})
-            for d, key in enumerate(st.fleet.table.key):
-                self.metrics.breaker.labels(key).set(int(st.board.state[d]))
+            states = tuple(int(b) for b in st.board.state)
+            if states != self._breakers:
+                self._breakers = states
+                for key, b in zip(st.fleet.table.key, states, strict=True):
+                    self.metrics.breaker.labels(key).set(b)
 
     async def _prober(self) -> None:
         assert self._session is not None
@@ -225,6 +230,7 @@ class Gateway:
         self.state = state
         self._key_cache = {}
         self._rollbacks = {}
+        self._breakers = ()
         self._bind_metrics()
         self.metrics.reloads.labels("ok").inc()
         log.info("reloaded", extra={"event": {"deployments": state.fleet.table.size}})
@@ -460,7 +466,7 @@ class Gateway:
                 reserved = price
             if req.attempt > 0 or req.tried:
                 self.metrics.failovers.labels(service).inc()
-            served = await self._try(op, st, d, payload, stream, req, ctx, send, t0)
+            served = await self._try(op, st, d, payload, body, stream, req, ctx, send, t0)
             if served is None:
                 req = replace(req, attempt=req.attempt + 1, tried=(*req.tried, d))
                 continue
@@ -474,6 +480,14 @@ class Gateway:
                 child.inc(usd * share)
             ctx["cost_usd"] = usd
             return
+
+    def _count(self, counter: Any, *labels: str) -> None:
+        """``counter.labels(*labels).inc()``, the child kept (labels() costs a lock and a hash)."""
+        key = (id(counter), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*labels)
+        child.inc()
 
     def _refused(self, tenant: Tenant, refusal: Refusal) -> None:
         self.metrics.refused.labels(tenant.id, refusal.kind).inc()
@@ -491,6 +505,7 @@ class Gateway:
         st: State,
         d: int,
         payload: dict[str, Any],
+        raw: bytes,
         stream: bool,
         req: Request,
         ctx: dict[str, Any],
@@ -511,7 +526,11 @@ class Gateway:
             return None
         target = req.ttft_deadline_s if req.ttft_deadline_s is not None else req.deadline_s
         timeout = max(0.001, (target - now) * self.opt.attempt_share)
-        body = json.dumps({**payload, "model": fleet.model[d]}).encode()
+        body = (
+            raw
+            if fleet.model[d] == payload["model"]
+            else json.dumps({**payload, "model": fleet.model[d]}).encode()
+        )
         board.start(d)
         board.routed(d, now)
         t_up = time.perf_counter()
@@ -520,7 +539,7 @@ class Gateway:
         if not out.ok and out.kind != "client_error":
             board.finish(d, False, time.monotonic())
             self._freed.set()
-            self.metrics.attempts.labels(key, out.kind).inc()
+            self._count(self.metrics.attempts, key, out.kind)
             st.gate.record(d, False, time.monotonic() - req.arrival_s)
             return None
         head = [
@@ -533,7 +552,7 @@ class Gateway:
         if out.response is None:
             board.finish(d, True, time.monotonic())
             self._freed.set()
-            self.metrics.attempts.labels(key, "ok").inc()
+            self._count(self.metrics.attempts, key, "ok")
             head.append((b"content-length", str(len(out.body)).encode()))
             await send({"type": "http.response.start", "status": out.status, "headers": head})
             await send({"type": "http.response.body", "body": out.body})
@@ -590,10 +609,10 @@ class Gateway:
             }
             data = b"event: error\ndata: " + json.dumps(event).encode() + b"\n\n"
             await send({"type": "http.response.body", "body": data, "more_body": True})
-            self.metrics.attempts.labels(key, "stream_cut").inc()
+            self._count(self.metrics.attempts, key, "stream_cut")
             ctx["outcome"] = "stream_cut"
         else:
-            self.metrics.attempts.labels(key, "ok").inc()
+            self._count(self.metrics.attempts, key, "ok")
         await send({"type": "http.response.body", "body": b""})
         st.board.finish(d, ok, time.monotonic())
         self._freed.set()
@@ -607,7 +626,7 @@ class Gateway:
         total = time.perf_counter() - t0
         service = ctx.get("service", "-")
         outcome = ctx.setdefault("outcome", "ok" if ok else "error")
-        self.metrics.requests.labels(service, outcome).inc()
+        self._count(self.metrics.requests, service, outcome)
         self._service_latency[int(st.fleet.table.service[d])].observe(total)
         self.metrics.overhead.observe(max(0.0, total - ctx["upstream_s"]))
         st.gate.record(d, ok, time.monotonic() - req.arrival_s)

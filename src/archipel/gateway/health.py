@@ -62,9 +62,12 @@ class HealthBoard:
         )
         self._providers = sorted(set(table.provider))
         self._p_index = [self._providers.index(p) for p in table.provider]
-        self._counts = np.zeros((len(table.services), len(self._providers)))
+        self._counts = [[0.0] * len(self._providers) for _ in table.services]
         self._last = [0.0] * len(table.services)
-        self._capped = table.ramp < 1.0
+        self._capped = [
+            [(d, self._p_index[d]) for d in range(n) if table.service[d] == s and table.ramp[d] < 1]
+            for s in range(len(table.services))
+        ]
 
     # -- breakers ---------------------------------------------------------------------------
 
@@ -129,18 +132,22 @@ class HealthBoard:
     # -- provider shares --------------------------------------------------------------------
 
     def routed(self, d: int, now: float) -> None:
-        """A request of ``d``'s service went to ``d``: update its service's provider shares."""
+        """A request of ``d``'s service went to ``d``: update its service's provider shares
+        (plain lists: this runs once per request)."""
         s = int(self.table.service[d])
+        capped = self._capped[s]
+        if not capped:
+            return
         decay = math.exp(-max(0.0, now - self._last[s]) / self.cfg.share_tau_s)
         self._last[s] = now
         row = self._counts[s]
-        row *= decay
+        for i in range(len(row)):
+            row[i] *= decay
         row[self._p_index[d]] += 1.0
-        total = float(row.sum())
-        cols = (self.table.service == s) & self._capped
-        if cols.any():
-            shares = row[[self._p_index[x] for x in np.flatnonzero(cols)]] / total
-            self.health.provider_share[cols] = shares
+        total = sum(row)
+        share = self.health.provider_share
+        for c, p in capped:
+            share[c] = row[p] / total
 
     def view(self) -> Health:
         return self.health
