@@ -118,7 +118,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> Non
 
 
 class Setup:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extra: list[str] | None = None) -> None:
         from archipel.cli.plan_cmd import _load
         from archipel.gateway.config import hash_key
         from archipel.plan.inputs import prepare
@@ -177,6 +177,7 @@ class Setup:
                 "10",
                 "--ttft",
                 "4",
+                *(extra or []),
             ],
             1,
         )
@@ -280,11 +281,11 @@ async def _load(
     return {"codes": codes, "served": served}  # type: ignore[dict-item]
 
 
-async def _pairs(s: Setup, m: int, stream: bool) -> dict[str, Any]:
+async def _pairs(s: Setup, m: int, stream: bool, port: int | None = None) -> dict[str, Any]:
     import aiohttp
 
     direct = f"http://127.0.0.1:{s.fakes[0][0]}/v1/chat/completions"
-    via = f"http://127.0.0.1:{s.port}/v1/chat/completions"
+    via = f"http://127.0.0.1:{port or s.port}/v1/chat/completions"
     hdr = {"authorization": "Bearer bench-key", "content-type": "application/json"}
     body = STREAM if stream else BODY
     lat: dict[str, list[float]] = {"direct": [], "gateway": []}
@@ -411,13 +412,24 @@ def main(argv: list[str]) -> None:
         choices=["uvicorn", "granian"],
         help="Also measure the bare proxy (bare_proxy.py) on this server the same way.",
     )
+    ap.add_argument(
+        "--gateway-arg",
+        action="append",
+        default=[],
+        help="An extra option of `archipel gateway serve` (repeat), e.g. --gateway-arg=--no-access-log",
+    )
     args = ap.parse_args(argv)
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {0})
     pinned = (os.cpu_count() or 1) >= 2
-    base = {"pinned": pinned, "server": "uvicorn+uvloop+httptools", "upstream": "aiohttp"}
+    base = {
+        "pinned": pinned,
+        "server": "uvicorn+uvloop+httptools",
+        "upstream": "aiohttp",
+        "gateway_args": args.gateway_arg,
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        s = Setup(Path(tmp))
+        s = Setup(Path(tmp), args.gateway_arg)
         try:
             pid = s.gateway.pid
             time.sleep(1.0)
@@ -453,6 +465,15 @@ def main(argv: list[str]) -> None:
                         "codes": bres["codes"],
                         "cpu_ms_per_request": round(bcpu / args.requests * 1000, 4),
                         "requests_per_s": round(args.requests / bwall),
+                        "loadavg": loadavg(),
+                    }
+                )
+                pairs = asyncio.run(_pairs(s, args.pairs, False, port=bport))
+                emit(
+                    {
+                        "bench": "bare_proxy_added_latency",
+                        "server": server,
+                        **pairs,
                         "loadavg": loadavg(),
                     }
                 )
