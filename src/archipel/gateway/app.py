@@ -42,6 +42,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -138,6 +139,7 @@ class Gateway:
         self._children: dict[tuple[Any, ...], Any] = {}
         self._breakers: tuple[int, ...] = ()
         self._access: list[str] = []  # access-log lines, written by the ticker in one go
+        self._pid = os.getpid()
         self._bind_metrics()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -154,6 +156,7 @@ class Gateway:
             m.ramp_cap.labels(t.services[g.service], g.provider).set(st.gate.cap(g))
 
     async def startup(self) -> None:
+        self._pid = os.getpid()  # each worker process starts its own app
         self._session = make_session()
         self._freed = asyncio.Event()
         self._tasks = [
@@ -361,8 +364,13 @@ class Gateway:
             self.metrics.requests.labels(ctx.get("service", "-"), r.code).inc()
         if self.opt.access_log:
             ctx["latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
-            ctx["ts"] = round(time.time(), 6)
-            self._access.append(json.dumps(ctx, default=str))
+            line = {
+                "ts": round(time.time(), 6),
+                "level": "info",
+                "msg": "request",
+                "pid": self._pid,
+            }
+            self._access.append(json.dumps({**line, **ctx}, default=str))
 
     def _parse(
         self, op: str, scope: Scope, body: bytes, tenant: Tenant, st: State, ctx: dict[str, Any]
