@@ -9,6 +9,7 @@ The plan is made once per test module from ``examples/gateway.yaml`` (2 s): six 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -219,9 +220,8 @@ class Gateway:
 
 
 def _labels(head: str) -> str:
-    inner = head[head.index("{") + 1 : -1]
-    parts = sorted(p for p in inner.split('",') if p)
-    return ",".join(p if p.endswith('"') else p + '"' for p in parts)
+    pairs = re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', head[head.index("{") :])
+    return ",".join(f'{k}="{v}"' for k, v in sorted(pairs))
 
 
 def chat(client: httpx.Client, key: str, stream: bool = False, **headers: str) -> httpx.Response:

@@ -270,3 +270,27 @@ def test_reload_swaps_an_endpoint_without_dropping_requests(
     finally:
         gateway.write_endpoints(fakes)
         spare.stop()
+
+
+def test_every_openai_route_is_proxied_and_refusals_are_typed(
+    gateway: Gateway, client: httpx.Client, plan: PlanFiles
+) -> None:
+    auth = {"authorization": f"Bearer {GLOBAL}"}
+    for path in ("/v1/completions", "/v1/embeddings"):
+        r = client.post(path, json={"model": "chat", "input": "hi", "prompt": "hi"}, headers=auth)
+        assert r.status_code == 200 and r.headers["x-archipel-deployment"] in plan.table.key
+    r = client.post("/v1/chat/completions", json={"model": "nope"}, headers=auth)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+    assert r.headers["x-archipel-deployment"] == "-"
+    r = client.post("/v1/chat/completions", content=b"{", headers=auth)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    r = chat(client, GLOBAL, **{"x-archipel-geography": "atlantis"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unknown_geography"
+    assert client.get("/health").status_code == 200 and client.get("/ready").json() == {
+        "ready": True
+    }
+    spent = sum(
+        gateway.metric("archipel_gateway_spend_usd_total", provider=p, contract="")
+        for p in set(plan.table.provider)
+    )
+    assert spent > 0  # priced from the plan, per provider and contract ("" : none here)
