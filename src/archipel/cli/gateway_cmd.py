@@ -18,8 +18,8 @@ GATEWAY_HELP = (
     "never outside a tenant's allowed regions, with retries, circuit breakers, traffic ramps "
     "with an SLO gate, rate limits and USD budgets priced from the plan.\n\n"
     "Try it:  archipel plan examples/gateway.yaml --out gw-plan.json  then  archipel gateway "
-    "serve examples/gateway.yaml --plan gw-plan.json --endpoints examples/gateway-endpoints.yaml "
-    "--keys examples/gateway-keys.yaml  (see docs/cli.md, 'gateway')."
+    "serve examples/gateway.yaml --plan gw-plan.json --endpoints examples/gateway/endpoints.yaml "
+    "--keys examples/gateway/keys.yaml  (see docs/cli.md, 'gateway')."
 )
 
 PlanOpt = Annotated[Path, typer.Option("--plan", help="The plan (JSON) made from SPEC.")]
