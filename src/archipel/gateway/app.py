@@ -286,7 +286,7 @@ class Gateway:
         elif path == "/health":
             await _send_json(send, 200, b'{"status":"ok"}')
         elif path == "/ready":
-            up = bool(self.state.board.health.up.any())
+            up = any(self.state.board.health.up)
             await _send_json(send, 200 if up else 503, json.dumps({"ready": up}).encode())
         elif path == "/metrics":
             body = self.metrics.render()
@@ -453,19 +453,44 @@ class Gateway:
         t0: float,
     ) -> None:
         payload, s, c, stream, req = self._parse(op, scope, body, tenant, st, ctx)
-        service = req.service
         table = st.fleet.table
         k = st.dc_index[tenant.data_class]
         allowed = table.allowed[k]
-        reserved = -1
+        hold = _Hold()
+        try:
+            await self._route(
+                op, st, tenant, payload, body, s, c, stream, req, allowed, hold, ctx, send, t0
+            )
+        finally:  # a request that ends unserved, however, gives its reservation back
+            if hold.nusd >= 0 and not hold.settled:
+                await self.limits.settle(tenant, time.time(), hold.nusd, 0, 0)
+
+    async def _route(
+        self,
+        op: str,
+        st: State,
+        tenant: Tenant,
+        payload: dict[str, Any],
+        body: bytes,
+        s: int,
+        c: int,
+        stream: bool,
+        req: Request,
+        allowed: Any,
+        hold: _Hold,
+        ctx: dict[str, Any],
+        send: Send,
+        t0: float,
+    ) -> None:
+        """Ask the policy, reserve, attempt; again until served or refused (module docstring)."""
+        table = st.fleet.table
+        service = req.service
         rng = self._rng
         board = st.board
         while True:
             now = time.monotonic()
             dec = decide(req, st.gate.table, board.health, now, rng.random())
             if dec.action is Action.REJECT:
-                if reserved >= 0:
-                    await self.limits.settle(tenant, time.time(), reserved, 0, 0)
                 raise Reply(503, "service_unavailable", "no_deployment", dec.reason)
             if dec.action is Action.RETRY:
                 await asyncio.sleep(max(0.0, (dec.at_s or now) - now))
@@ -480,15 +505,13 @@ class Gateway:
             d = dec.deployment
             if not allowed[d] or table.service[d] != s:  # fail-closed, whatever the decision says
                 self.metrics.residency_blocks.inc()
-                if reserved >= 0:
-                    await self.limits.settle(tenant, time.time(), reserved, 0, 0)
                 raise Reply(503, "service_unavailable", "residency_block", "no allowed deployment")
-            if reserved < 0:
+            if hold.nusd < 0:
                 price = st.fleet.price_nusd[d][c] if c < len(st.fleet.price_nusd[d]) else 0
                 refusal = await self.limits.admit(tenant, time.time(), price)
                 if refusal is not None:
                     self._refused(tenant, refusal)
-                reserved = price
+                hold.nusd = price
             if req.attempt > 0 or req.tried:
                 self.metrics.failovers.labels(service).inc()
             served = await self._try(op, st, d, payload, body, stream, req, ctx, send, t0)
@@ -499,7 +522,8 @@ class Gateway:
             price_d = st.fleet.price_nusd[d][c] if c < len(st.fleet.price_nusd[d]) else 0
             nominal = st.fleet.class_tokens[s][c] if c < len(st.fleet.class_tokens[s]) else 0
             spent = price_d if tokens <= 0 or nominal <= 0 else round(price_d * tokens / nominal)
-            await self.limits.settle(tenant, time.time(), reserved, spent, max(tokens, 0))
+            hold.settled = True
+            await self.limits.settle(tenant, time.time(), hold.nusd, spent, max(tokens, 0))
             usd = spent / NANO
             for child, share in self._spend_children[d]:
                 child.inc(usd * share)
@@ -655,6 +679,14 @@ class Gateway:
         self._service_latency[int(st.fleet.table.service[d])].observe(total)
         self.metrics.overhead.observe(max(0.0, total - ctx["upstream_s"]))
         st.gate.record(d, ok, time.monotonic() - req.arrival_s)
+
+
+@dataclass
+class _Hold:
+    """A request's budget reservation (nano-USD; -1: none yet) and whether it was settled."""
+
+    nusd: int = -1
+    settled: bool = False
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
