@@ -14,6 +14,8 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``route`` (route_policy.py): routing-policy decisions per CPU-second on a 50-deployment table.
 - ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
 - ``outlook`` (outlook.py): 10^5 scenarios evaluated, SAA on 1,000, 1 vs 2 worker processes.
+- ``gateway`` (gateway.py): the gateway on loopback: CPU per request, added latency, memory,
+  streaming, faults (starts processes pinned to cores 0 and 1).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim", "outlook")
+NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim", "outlook", "gateway")
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -47,6 +49,7 @@ def split(argv: list[str]) -> list[tuple[str, list[str]]]:
 
 def main(argv: list[str]) -> None:
     import build_ratio
+    import gateway
     import main_job
     import outlook
     import quality
@@ -64,6 +67,7 @@ def main(argv: list[str]) -> None:
         "route": route_policy.main,
         "sim": sim.main,
         "outlook": outlook.main,
+        "gateway": gateway.main,
     }
     for name, args in split(argv):
         runners[name](args)

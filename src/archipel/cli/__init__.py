@@ -27,6 +27,7 @@ from rich.text import Text
 from archipel.cli import (
     catalog_cmd,
     export_cmd,
+    gateway_cmd,
     outlook_cmd,
     plan_cmd,
     show_cmd,
@@ -89,6 +90,7 @@ simulate_cmd.register(app)
 whatif_cmd.register(app)
 outlook_cmd.register(app)
 export_cmd.register(app)
+gateway_cmd.register(app)
 
 INTERRUPTED = 130
 
