@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|control ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook|gateway|control ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -15,6 +15,9 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
 - ``control`` (control.py): control-plane reads (a plan, a page of plans) with 10^4 plans stored,
   SQLite and PostgreSQL, p50/p99 over HTTP and at the store.
+- ``outlook`` (outlook.py): 10^5 scenarios evaluated, SAA on 1,000, 1 vs 2 worker processes.
+- ``gateway`` (gateway.py): the gateway on loopback: CPU per request, added latency, memory,
+  streaming, faults (starts processes pinned to cores 0 and 1).
 """
 
 from __future__ import annotations
@@ -24,7 +27,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim", "control")
+NAMES = (
+    "main",
+    "build",
+    "scale",
+    "quality",
+    "solvers",
+    "route",
+    "sim",
+    "outlook",
+    "gateway",
+    "control",
+)
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -49,7 +63,9 @@ def split(argv: list[str]) -> list[tuple[str, list[str]]]:
 def main(argv: list[str]) -> None:
     import build_ratio
     import control
+    import gateway
     import main_job
+    import outlook
     import quality
     import route_policy
     import scale
@@ -65,6 +81,8 @@ def main(argv: list[str]) -> None:
         "route": route_policy.main,
         "sim": sim.main,
         "control": control.main,
+        "outlook": outlook.main,
+        "gateway": gateway.main,
     }
     for name, args in split(argv):
         runners[name](args)

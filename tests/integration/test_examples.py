@@ -130,3 +130,25 @@ def test_migration_plan_is_what_its_comments_say() -> None:
     cost = {p: round(v / 1e6) for p, v in plan.cost_by_provider_usd.items()}
     assert cost == {"aws": 100, "azure": 189, "lab": 20}
     assert plan.objective_usd == pytest.approx(309e6, rel=0.005)
+
+
+def test_frontier_lab_without_its_survivability_rule_still_has_a_whole_node_plan() -> None:
+    """Dropping a rule makes the problem easier, yet the dive that rounds a training run's
+    choice of chip and region with the nodes found no plan here (nor did the MIP in 5 minutes):
+    the planner now dives again with the choices first. Also under a time limit, which the
+    dive's many re-solves of one HiGHS session used to exhaust early."""
+    from archipel.catalog.snapshot import load_builtin
+    from archipel.plan.planner import PlanOptions, make_plan
+    from archipel.spec.check import validate_text
+
+    text = (EXAMPLES / "frontier-lab.yaml").read_text()
+    start = text.index("  - kind: survivability")
+    end = text.index("services: [eu-assistant, api-open]", start)
+    text = text[:start] + text[text.index("\n", end) + 1 :]
+    catalog = load_builtin()
+    spec = validate_text(text, "frontier-lab-no-survivability.yaml", catalog)
+    plan = make_plan(spec, catalog, options=PlanOptions(time_limit_s=120.0, rule_costs=False))
+    assert plan.status == "optimal" and plan.verified and plan.whole_nodes
+    assert plan.gap is not None and plan.gap < 0.001
+    # cheaper than the plan that keeps 60 % of two services through a provider's loss
+    assert plan.objective_usd < 488e9

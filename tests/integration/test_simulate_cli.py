@@ -33,7 +33,7 @@ def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
         "--plan",
         str(plan),
         "--outage",
-        "provider:aws@10-40",
+        "provider:nebius@10-40",
         "--json",
     ]
     first = runner.invoke(app, argv)
@@ -45,6 +45,10 @@ def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
     assert run["residency_violations"] == 0
     assert any("time scaled by" in t for t in run["transforms"])
     assert run["replica_hours"] > 0 and run["capacity_cost_usd"] > 0  # at the plan's prices
+    # per service and geography: the groups add up to the run
+    assert sum(g["requests"] for g in run["groups"]) == run["requests"]
+    assert sum(g["lost"] for g in run["groups"]) == run["lost"]
+    assert len({(g["service"], g["geography"]) for g in run["groups"]}) == len(run["groups"])
     again = runner.invoke(app, argv)
     assert again.stdout == first.stdout  # same seed, same run
     page = tmp_path / "sim.html"
@@ -52,6 +56,8 @@ def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
     assert drawn.exit_code == 0, drawn.output
     html = page.read_text()
     assert "Plans compared" in html and "<svg" in html and "window by window" in html
+    for g in run["groups"]:
+        assert f"<td>{g['service']}</td>" in html or g["service"] in html
 
 
 def test_a_malformed_outage_is_refused_with_the_form_to_use(tmp_path: Path) -> None:
@@ -114,3 +120,38 @@ def test_fluid_mode_replays_two_weeks_and_an_outage_costs_capacity(tmp_path: Pat
     out = json.loads(runner.invoke(app, [*base, "--outage", "provider:nebius@0-86400"]).stdout)
     hit = out["runs"][0]
     assert hit["served_share"] < run["served_share"] and hit["worst_step_served_share"] == 0.0
+
+
+def test_hung_replicas_fail_their_requests_at_the_timeout_and_are_retried(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plan = tmp_path / "plan.json"
+    assert (
+        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
+        == 0
+    )
+    base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan), "--json"]
+    calm = json.loads(runner.invoke(app, base).stdout)["runs"][0]
+    hung = runner.invoke(app, [*base, "--hang", "provider:nebius@20-80=2"])
+    assert hung.exit_code == 0, hung.output
+    hit = json.loads(hung.stdout)["runs"][0]
+    assert hit["retried"] > calm["retried"]  # the hung replicas' requests come back to the policy
+    assert hit["residency_violations"] == 0
+    assert "hung" in json.loads(hung.stdout)["faults"]
+
+
+def test_a_fault_that_cannot_act_on_the_replay_is_refused(tmp_path: Path) -> None:
+    """A target with no deployment in the period, or a window after the replay's end, would
+    change nothing in silence: both are refused with what would work."""
+    runner = CliRunner()
+    plan = tmp_path / "plan.json"
+    assert (
+        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
+        == 0
+    )
+    base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan)]
+    nowhere = runner.invoke(app, [*base, "--outage", "provider:no-such-cloud@0-60"])
+    assert nowhere.exit_code == 2
+    assert "the period's providers: " in nowhere.output and "nebius" in nowhere.output
+    late = runner.invoke(app, [*base, "--outage", "provider:nebius@100000-100060"])
+    assert late.exit_code == 2
+    assert "would start after it ends" in late.output

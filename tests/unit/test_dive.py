@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from archipel.plan.dive import dive
+from archipel.plan.dive import decide_first, dive
 from archipel.plan.lp.program import LinearProgram
 from archipel.plan.solvers.highs import LPSession
 
@@ -56,3 +56,33 @@ def test_a_fractional_choice_of_one_becomes_one_choice() -> None:
     assert sorted(x[:2]) == pytest.approx([0.0, 1.0])
     chosen = int(np.argmax(x[:2]))
     assert x[2 + chosen] == pytest.approx(3.0) and x[3 - chosen] == pytest.approx(0.0)
+
+
+def test_choices_first_fix_the_most_chosen_option_or_rule_it_out() -> None:
+    """A run of 4 nodes in one of three regions (z1 + z2 + z3 = 1, y_r ≥ 4 z_r), with room for
+    2, 2 and 4 nodes and the third region dearest: the relaxation splits the run over the two
+    cheap regions (z = 0.5, 0.5, 0). Decided first, z1 = 1 leaves no plan, so z1 = 0; then
+    z2 = 1 neither, so z2 = 0; the run goes whole to the third region."""
+    # columns: z1, z2, z3, y1, y2, y3
+    rows = [
+        [1, 1, 1, 0, 0, 0],
+        [-4, 0, 0, 1, 0, 0],
+        [0, -4, 0, 0, 1, 0],
+        [0, 0, -4, 0, 0, 1],
+        [0, 0, 0, 1, 0, 0],
+        [0, 0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0, 1],
+    ]
+    lo = [1, 0, 0, 0, -np.inf, -np.inf, -np.inf]
+    hi = [1, np.inf, np.inf, np.inf, 2, 2, 4]
+    lp = _lp([0.0, 0.0, 0.0, 1.0, 1.0, 3.0], rows, lo, hi)
+    lp.col_upper[:3] = 1.0
+    session = LPSession(lp)
+    relaxed = session.solve()
+    assert relaxed.x is not None and relaxed.x[:3] == pytest.approx([0.5, 0.5, 0.0])
+    first = np.array([True, True, True, False, False, False])
+    decided = decide_first(lp, relaxed, session, first, deadline=None)
+    assert decided is not None
+    out = dive(lp, decided, session, deadline=None)
+    assert out is not None and out.x is not None
+    assert out.x == pytest.approx([0.0, 0.0, 1.0, 0.0, 0.0, 4.0])

@@ -146,3 +146,34 @@ def test_eu_class_never_leaves_allowed_even_all_down() -> None:
         assert "down" in d.reason
     d = decide(req(data_class=None), T, down, 0.0, 0.1)
     assert (d.action, d.deployment) == (Action.FAILOVER, 3)
+
+
+def test_failover_prefers_a_deployment_that_can_still_make_the_first_token() -> None:
+    """Planned d0 down. Tier 0 d1 is 300 ms away, spill-tier d2 10 ms: with the first token due
+    in 200 ms the spill tier goes first; with no first-token deadline, tier 0 does."""
+    t = table(
+        service=[0, 0, 0],
+        weight=[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+        rtt=[[5.0, 300.0, 10.0], [5.0, 300.0, 10.0]],
+        allowed=[[True] * 3, [True] * 3],
+        tier=[0, 0, 1],
+    )
+    h = health([False, True, True])
+    urgent = req(data_class=None, ttft_deadline_s=0.2)
+    d = decide(urgent, t, h, 0.0, 0.5)
+    assert (d.action, d.deployment) == (Action.FAILOVER, 2)
+    d = decide(req(data_class=None), t, h, 0.0, 0.5)
+    assert (d.action, d.deployment) == (Action.FAILOVER, 1)
+
+
+def test_a_deployment_further_than_the_deadline_is_not_used() -> None:
+    """40 ms left: the planned deployment 300 ms away cannot answer in time, the 10 ms one can."""
+    t = table(
+        service=[0, 0],
+        weight=[[1.0, 0.0], [0.0, 0.0]],
+        rtt=[[300.0, 10.0], [300.0, 10.0]],
+        allowed=[[True, True], [True, True]],
+        tier=[0, 0],
+    )
+    d = decide(req(data_class=None, deadline_s=0.04), t, health([True, True]), 0.0, 0.5)
+    assert (d.action, d.deployment) == (Action.FAILOVER, 1)

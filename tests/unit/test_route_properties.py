@@ -97,7 +97,36 @@ def test_policy_properties(case: tuple[Request, DeploymentTable, Health, float, 
     # nothing allowed is up and usable: no target at all
     if not (allowed & h.up).any():
         assert d.action not in TARGETED
-    # an allowed untried up deployment exists with room and under its ramp: it is used
-    if now < r.deadline_s and (allowed & h.up & (h.load < 1)).any() and not r.tried:
+    # an allowed untried up deployment exists with room, near enough to answer by the
+    # deadline: one is used, and never one further than that
+    g = GEOS.index(r.geography)
+    near = t.rtt_ms[g] / 1000.0 < r.deadline_s - now
+    if now < r.deadline_s and (allowed & h.up & (h.load < 1) & near).any() and not r.tried:
         assert d.action in TARGETED
+    if d.action in TARGETED:
+        assert near[d.deployment], "a deployment too far to answer by the deadline"
     assert decide(r, t, h, now, u) == d  # deterministic
+
+
+@settings(max_examples=400, deadline=None)
+@given(cases())
+def test_fast_path_decides_as_the_general_path(
+    case: tuple[Request, DeploymentTable, Health, float, float],
+) -> None:
+    """A request with nothing tried takes the fast path; with a deployment "tried" that is not
+    in the table it takes the general path over the same candidates: the same decision. Health
+    as plain lists (the simulator's) decides as numpy arrays do."""
+    r, t, h, now, u = case
+    fresh = Request(**{**_fields(r), "attempt": 0, "tried": ()})
+    general = Request(**{**_fields(r), "attempt": 0, "tried": (t.size + 7,)})
+    assert decide(fresh, t, h, now, u) == decide(general, t, h, now, u)
+    as_lists = Health(
+        [bool(x) for x in h.up],
+        [float(x) for x in h.load],
+        [float(x) for x in h.provider_share],
+    )
+    assert decide(r, t, as_lists, now, u) == decide(r, t, h, now, u)
+
+
+def _fields(r: Request) -> dict[str, object]:
+    return {f: getattr(r, f) for f in Request.__slots__}

@@ -16,7 +16,7 @@ def weighted_draw(
     req: Request, tb: DeploymentTable, h: Health, now: float, draw: float
 ) -> Decision:
     """Picks among up deployments by weight with the draw, so the seed steers the routing."""
-    w = tb.weight[0] * h.up * (h.load < 1.0)
+    w = tb.weight[0] * np.asarray(h.up) * (np.asarray(h.load) < 1.0)
     if w.sum() <= 0:
         return Decision(Action.REJECT, reason="none up")
     d = int(np.searchsorted(np.cumsum(w) / w.sum(), draw, side="right"))

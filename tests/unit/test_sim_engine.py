@@ -129,6 +129,15 @@ def test_prefill_decode_split_and_batch() -> None:
         config=SimConfig(service=ServiceModel(batch=4, prefill_weight=0.0)),
     )
     np.testing.assert_allclose(res.outcomes.e2e_s, [2.0, 2.0, 2.0, 2.0, 4.0])
+    # the engine times a request as the model does: one request alone on a replica of rate 2/s
+    # in 4 slots, 100 ms away: first token after RTT + prefill, the end after the decode too
+    tb = table(replicas=(1,), rate=(2.0,), weight=(1.0,), rtt_ms=100.0)
+    res = simulate(
+        tb, workload([0.0]), lambda *a: Decision(Action.ROUTE, 0), config=SimConfig(service=sm)
+    )
+    prefill, decode = sm.times(2.0, sm.cost(100, 100), 100.0, 100.0)
+    assert res.outcomes.ttft_s[0] == pytest.approx(0.1 + prefill)
+    assert res.outcomes.e2e_s[0] == pytest.approx(0.1 + prefill + decode)
 
 
 def test_breaker_opens_after_consecutive_failures() -> None:
@@ -151,7 +160,7 @@ def test_provider_share_over_the_previous_window() -> None:
     def three_to_one(
         req: Request, t: DeploymentTable, h: Health, now: float, draw: float
     ) -> Decision:
-        seen.append((now, h.provider_share.tolist()))
+        seen.append((now, list(h.provider_share)))
         return Decision(Action.ROUTE, 0 if int(now * 4) % 4 else 1)
 
     # 4 requests per second for 2 windows of 10 s: 3 of every 4 to r0 (provider p0)

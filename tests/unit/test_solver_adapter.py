@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from archipel.plan.lp.program import LinearProgram
 from archipel.plan.solvers import highs
-from archipel.plan.solvers.highs import Outcome, solve
+from archipel.plan.solvers.highs import LPSession, Outcome, solve
 
 
 class _Solver:
@@ -76,3 +76,32 @@ def test_the_solver_banner_never_reaches_stdout() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout == "1.0\n"
+
+
+def test_a_session_time_limit_counts_this_solve_not_the_sessions_past_ones() -> None:
+    """HiGHS bounds an object's run time summed over all its runs; a dive re-solves one session
+    a hundred times with the time left, so each solve must get the time left on top of what the
+    session already ran. A limit of half the session's past solving time, several times one
+    solve's, still lets the next solve finish."""
+    rng = np.random.default_rng(3)
+    n, m = 1500, 600
+    a = (sp.random(m, n, density=0.01, random_state=rng) + sp.eye(m, n)).tocsr()
+    lp = LinearProgram(
+        cost=rng.random(n),
+        col_lower=np.zeros(n),
+        col_upper=np.full(n, 10.0),
+        integer=np.zeros(n, bool),
+        matrix=a,
+        row_lower=np.ones(m),
+        row_upper=np.full(m, np.inf),
+        offset=0.0,
+        var_blocks={},
+        row_blocks=(),
+    )
+    session = LPSession(lp)
+    for k in range(6):  # different costs: each solve does real work
+        session._h.changeColsCost(n, np.arange(n, dtype=np.int32), rng.random(n))
+        assert session.solve().outcome == Outcome.OPTIMAL, k
+    past = session._h.getRunTime()
+    session._h.changeColsCost(n, np.arange(n, dtype=np.int32), rng.random(n))
+    assert session.solve(time_limit_s=past / 2).outcome == Outcome.OPTIMAL

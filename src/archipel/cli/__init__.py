@@ -27,11 +27,15 @@ from rich.text import Text
 from archipel.cli import (
     audit_cmd,
     catalog_cmd,
+    export_cmd,
+    gateway_cmd,
+    outlook_cmd,
     plan_cmd,
     server_cmd,
     show_cmd,
     simulate_cmd,
     spec_cmd,
+    whatif_cmd,
 )
 from archipel.errors import RuntimeFailure, UserError
 
@@ -87,6 +91,10 @@ show_cmd.register(app)
 simulate_cmd.register(app)
 server_cmd.register(app)
 audit_cmd.register(app)
+whatif_cmd.register(app)
+outlook_cmd.register(app)
+export_cmd.register(app)
+gateway_cmd.register(app)
 
 INTERRUPTED = 130
 

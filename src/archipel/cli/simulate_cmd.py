@@ -40,21 +40,58 @@ def _window(text: str, flag: str, valued: bool) -> tuple[str, float, float, floa
     return f"{scope}:{name}", a, b, float(m.group(5)) if valued else 0.0
 
 
-def _faults(outages: list[str], errors: list[str], spikes: list[str]) -> Any:
+def _faults(
+    outages: list[str], errors: list[str], spikes: list[str], hangs: list[str] | None = None
+) -> Any:
     from archipel.sim.faults import Fault, FaultKind, schedule
 
+    hangs = hangs or []
     faults = []
     for kind, texts, flag, valued in (
         (FaultKind.OUTAGE, outages, "--outage", False),
         (FaultKind.CAPACITY_ERROR, errors, "--errors", True),
         (FaultKind.LATENCY, spikes, "--latency", True),
+        (FaultKind.HUNG, hangs, "--hang", True),
     ):
         for text in texts:
             target, a, b, value = _window(text, flag, valued)
             if kind == FaultKind.CAPACITY_ERROR and not 0.0 < value <= 1.0:
                 raise typer.BadParameter(f"{text!r}: a 429 rate is in (0, 1]", param_hint=flag)
+            if kind == FaultKind.HUNG and (value < 1 or value != int(value)):
+                raise typer.BadParameter(
+                    f"{text!r}: the value is a whole number of replicas (1 or more) that hang",
+                    param_hint=flag,
+                )
             faults.append(Fault(kind, a, b, target, value))
-    return schedule(faults, "; ".join([*outages, *errors, *(f"{x} ms" for x in spikes)]))
+    notes = [*outages, *errors, *(f"{x} ms" for x in spikes), *(f"{x} hung" for x in hangs)]
+    return schedule(faults, "; ".join(notes))
+
+
+def _check_faults(faults: Any, table: Any, span_s: float, path: Path) -> None:
+    """Refuse a fault that cannot act on this replay: a target with no deployment in the period,
+    or a window that starts after the replay ends (it would silently change nothing)."""
+    for f in faults.faults:
+        scope, _, name = f.target.partition(":")
+        if not f.mask(table).any():
+            known = sorted(
+                set(
+                    {"provider": table.provider, "region": table.region, "deployment": table.key}[
+                        scope
+                    ]
+                )
+            )
+            raise typer.BadParameter(
+                f"{f.target}: no deployment of {path.name} in {table.period_label} is on "
+                f"{scope} {name!r}; the period's {scope}s: {', '.join(known)}",
+                param_hint="--outage/--errors/--latency/--hang",
+            )
+        if f.start_s >= span_s:
+            raise typer.BadParameter(
+                f"{f.target}@{f.start_s:g}-{f.end_s:g}: the replay of {path.name} spans "
+                f"0-{span_s:.0f} s, so this fault would start after it ends; give times within "
+                "it (they are seconds of the replay), or replay longer with a larger --sample",
+                param_hint="--outage/--errors/--latency/--hang",
+            )
 
 
 def _price_per_replica_hour(plan: Any, table: Any) -> Any:
@@ -123,6 +160,13 @@ def simulate(
         list[str] | None,
         typer.Option(
             help="Latency spikes: TARGET@START-END=MS, e.g. region:oci:us-ashburn-1@0-60=250."
+        ),
+    ] = None,
+    hang: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Hung replicas: TARGET@START-END=N, N replicas of each targeted deployment stop "
+            "answering (their requests fail at the client's timeout), e.g. provider:aws@30-90=1."
         ),
     ] = None,
     preempt_spot: Annotated[
@@ -211,7 +255,7 @@ def simulate(
     from archipel.sim.service import ServiceModel
     from archipel.sim.traces import load_azure, load_mooncake, shared_data_dir
 
-    faults = _faults(outage or [], errors or [], latency or [])
+    faults = _faults(outage or [], errors or [], latency or [], hang or [])
     spec, catalog = _load(spec_path, catalog_path)
     inputs = prepare(spec, catalog)  # type: ignore[arg-type]
     if fluid:
@@ -239,6 +283,8 @@ def simulate(
             table = scenario.table
         except ValueError as e:
             raise typer.BadParameter(f"{path}: {e}", param_hint="--plan") from e
+        if not fluid:
+            _check_faults(faults, table, float(scenario.workload.arrival_s[-1]), path)
         these = faults
         if preempt_spot:
             from archipel.sim.faults import spot_preemptions
@@ -285,6 +331,7 @@ def simulate(
                     }
                     for s in sorted({m.service for m in total})
                 },
+                "groups": [_group(m) for m in sorted(total, key=_group_key)],
                 "transforms": list(scenario.notes),
                 "windows": windows,
             }
@@ -317,7 +364,51 @@ def simulate(
         )
     console.print(table_out)
     for r in rows:
+        if len(r["groups"]) > 1:
+            console.print(_groups_table(r))
+    for r in rows:
         console.print(f"{Path(r['plan']).name}: " + "; ".join(r["transforms"]), style="dim")
+
+
+def _group_key(m: Any) -> tuple[str, str]:
+    return (m.service, m.geography)
+
+
+def _group(m: Any) -> dict[str, Any]:
+    """One service and geography over the whole replay (``archipel.sim.metrics.WindowMetrics``)."""
+    return {
+        "service": m.service,
+        "geography": m.geography,
+        "requests": m.requests,
+        "served_share": m.availability,
+        "e2e_slo_share": m.e2e_attained,
+        "ttft_slo_share": m.ttft_attained,
+        "lost": m.lost,
+        "retried": m.retried,
+        "failed_over": m.failed_over,
+        "spilled": m.spilled,
+        "residency_violations": m.residency_violations,
+    }
+
+
+def _groups_table(run: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    out = Table(title=f"{Path(run['plan']).name} by service and geography")
+    for head in ("service", "geo", "requests", "served", "e2e SLO", "TTFT SLO", "lost", "resid."):
+        out.add_column(head, justify="left" if head in ("service", "geo") else "right")
+    for g in run["groups"]:
+        out.add_row(
+            g["service"],
+            g["geography"],
+            f"{g['requests']:,}",
+            f"{g['served_share']:.2%}",
+            f"{g['e2e_slo_share']:.2%}",
+            f"{g['ttft_slo_share']:.2%}",
+            f"{g['lost']:,}",
+            f"{g['residency_violations']:,}",
+        )
+    return out
 
 
 def _fluid(plans: list[Path], inputs: Any, period: int, faults: Any, as_json: bool) -> None:

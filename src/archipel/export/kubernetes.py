@@ -63,10 +63,7 @@ A = "archipel.io/"
 def unsupported(p: Placement) -> str | None:
     """Why no manifest can place ``p`` (None when one can)."""
     if k8s_resource(p.accelerator) is None:
-        return (
-            f"no Kubernetes device plugin is known for accelerator {p.accelerator!r}; deploy "
-            f"{p.workload} with the tools of its provider {p.provider!r}"
-        )
+        return f"no Kubernetes device plugin is known for accelerator {p.accelerator!r}"
     if p.accelerator.startswith("TPU-") and _tpu_selector(p) is None:
         return (
             f"{p.instance_type} spans several GKE nodes; a multi-host TPU slice needs a "

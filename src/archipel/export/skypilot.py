@@ -24,6 +24,7 @@ from typing import Any
 from archipel.export.placement import Facts, Placement
 from archipel.export.targets import (
     SKYPILOT_CLOUDS,
+    SKYPILOT_REFUSES,
     device_units,
     sky_resources,
     visible_devices_env,
@@ -82,9 +83,11 @@ def unsupported(p: Placement) -> str | None:
     """Why SkyPilot cannot launch ``p`` (None when it can)."""
     if p.provider not in SKYPILOT_CLOUDS:
         known = ", ".join(sorted(SKYPILOT_CLOUDS))
+        return f"SkyPilot has no cloud {p.provider!r} (it knows {known})"
+    if p.instance_type in SKYPILOT_REFUSES.get(p.provider, ()):
         return (
-            f"SkyPilot has no cloud {p.provider!r} (it knows {known}); deploy "
-            f"{p.workload} there with the Kubernetes manifests or the provider's own tools"
+            f"SkyPilot does not launch {p.instance_type} with its {p.accelerator}s (its "
+            f"{p.provider} catalog attaches them to other machine types)"
         )
     return None
 
@@ -113,7 +116,12 @@ def task(p: Placement) -> dict[str, Any] | None:
     }
     out: dict[str, Any] = {"name": p.name, "resources": resources, "num_nodes": p.nodes}
     if p.kind == "service":
-        resources["ports"] = PORT
+        engines = (
+            1
+            if p.nodes_per_replica > 1
+            else p.accelerators_per_node // max(1, p.accelerators_per_replica)
+        )
+        resources["ports"] = PORT if engines == 1 else f"{PORT}-{PORT + engines - 1}"
         envs |= {
             "PORT": PORT,
             "ARCHIPEL_REPLICAS": p.replicas,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from archipel.catalog.pricing_rules import GCP_GPU_MACHINES
 from archipel.perf.accelerators import tpu_slice_chips
 
 # Archipel provider id -> SkyPilot cloud name, for the clouds SkyPilot 0.14 knows. Others
@@ -42,6 +43,23 @@ _SKYPILOT_ACCELERATOR: dict[str, str] = {
     "A100-PCIe": "A100",  # Lambda gpu_[124]x_a100
     "A100-80GB-PCIe": "A100-80GB",  # Azure NC A100 v4
     "H100-NVL": "H100",  # Azure NC(C)ads H100 v5
+}
+
+# GCP machine type -> SkyPilot's accelerator name where it is not Archipel's (a3-megagpu-8g is
+# SkyPilot's H100-MEGA, the SXM H100 Archipel calls H100), from the importer's own table.
+_SKYPILOT_BY_INSTANCE: dict[str, str] = {
+    machine: name
+    for (name, _), machines in GCP_GPU_MACHINES.items()
+    for machine in machines
+    if name.endswith("-MEGA")
+}
+
+# Instance types SkyPilot 0.14 knows but will not launch with the GPUs they carry (its GCP
+# catalog attaches H100s only to a3-highgpu and H200s only to a3-ultragpu-8g); the export
+# reports them instead of writing a task SkyPilot would refuse (checked against SkyPilot by
+# tests/integration/test_export_targets.py).
+SKYPILOT_REFUSES: dict[str, frozenset[str]] = {
+    "gcp": frozenset({"a3-edgegpu-8g", "a3-edgegpu-8g-nolssd", "a3-ultragpu-8g-nolssd"}),
 }
 
 NVIDIA = "nvidia.com/gpu"
@@ -94,6 +112,8 @@ def skypilot_accelerator(instance_type: str, accelerator: str, per_node: int) ->
     by the slice (``tpu-v5litepod-8: 1``); other chips keep their count under SkyPilot's name."""
     if accelerator.startswith("TPU-") and tpu_slice_chips(instance_type) is not None:
         return instance_type, 1
+    if instance_type in _SKYPILOT_BY_INSTANCE:
+        return _SKYPILOT_BY_INSTANCE[instance_type], per_node
     return _SKYPILOT_ACCELERATOR.get(accelerator, accelerator), per_node
 
 

@@ -68,15 +68,16 @@ def dive(
     failures = 0
     batch = ints.size  # the largest batch that worked lately: grows on success, halves on failure
     for n in range(max_rounds):
-        assert sol.x is not None
-        v = sol.x[ints]
+        x = sol.x
+        assert x is not None
+        v = x[ints]
         frac = np.abs(v - np.round(v)) > TOL
         if not frac.any():
             return sol
         limits = has_upper
         if late_mask is not None and (frac & ~late_mask).any():
             frac &= ~late_mask
-            limits = has_upper & ~_raisable(lp, sol.x, last_cols, has_upper)
+            limits = has_upper & ~_raisable(lp, x, last_cols, has_upper)
         if not (frac & ~deferred).any():
             deferred[:] = False  # everything left was deferred: try them all again, in bulk
             n = max(n, nearest_rounds)
@@ -90,10 +91,10 @@ def dive(
         while again is None:
             pick = np.zeros(ints.size, dtype=bool)
             pick[order[:count]] = True
-            nearest = _round(lp, sol.x, ints, by_col, limits, pick, up_only=late)
+            nearest = _round(lp, x, ints, by_col, limits, pick, up_only=late)
             again = _fix_and_solve(session, ints, pick, nearest, deadline)
             if again is None:  # rounding down left no plan: round these up instead
-                upward = _round(lp, sol.x, ints, by_col, limits, pick, up_only=True)
+                upward = _round(lp, x, ints, by_col, limits, pick, up_only=True)
                 again = _fix_and_solve(session, ints, pick, upward, deadline)
             if again is not None:
                 batch = 2 * count
@@ -119,6 +120,43 @@ def dive(
                 return None
         sol = again
     return None
+
+
+def decide_first(
+    lp: LinearProgram,
+    sol: Solution,
+    session: LPSession,
+    first: NDArray[np.bool_],
+    deadline: float | None,
+) -> Solution | None:
+    """Binary choices that shape the rest (``first``, a mask over the columns: a training run's
+    chip and region) decided before a dive rounds any node, one at a time: the most chosen
+    fixed to 1 (its alternatives follow to 0 in the re-solve), or to 0 when 1 leaves no plan;
+    then all of them fixed where they ended. None when neither value of one leaves a plan.
+
+    Rounded to the nearest with the nodes instead, a run spread over three options at about
+    0.3 each can be pushed to none while services take the capacity it needs, leaving no
+    whole-node plan (``session`` holds ``lp`` and has just solved it: ``sol``)."""
+    ints = np.nonzero(lp.integer)[0]
+    first = first[ints]
+    while True:
+        assert sol.x is not None
+        v = sol.x[ints]
+        pending = first & (np.abs(v - np.round(v)) > TOL)
+        if not pending.any():
+            done = np.flatnonzero(first)
+            session.fix(ints[done], np.round(v[done]), np.round(v[done]))
+            return sol
+        j = int(np.flatnonzero(pending)[np.argmax(v[pending])])
+        pick = np.zeros(ints.size, dtype=bool)
+        pick[j] = True
+        for value in (1.0, 0.0):
+            again = _fix_and_solve(session, ints, pick, np.full(ints.size, value), deadline)
+            if again is not None and again.x is not None:
+                sol = again
+                break
+        else:
+            return None
 
 
 def _raisable(

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from archipel.catalog.model import Catalog
 from archipel.errors import SolverError
 from archipel.plan.diagnose import explain
-from archipel.plan.dive import dive
+from archipel.plan.dive import decide_first, dive
 from archipel.plan.extract import binding_rules, to_plan
 from archipel.plan.inputs import PlanInputs, prepare, spec_sha256
 from archipel.plan.lp.blocks import Block, independent_blocks, restrict
@@ -127,6 +127,7 @@ def _solve_block(
     options: PlanOptions,
     deadline: float | None,
     last: NDArray[np.bool_] | None = None,
+    first: NDArray[np.bool_] | None = None,
 ) -> _Block:
     """The relaxation, the chosen solution and the proven bound of one block.
 
@@ -134,7 +135,9 @@ def _solve_block(
     relaxation when that is within the gap; else the better of the dive and a MIP on the
     relaxation's support; the full MIP for small blocks or when both fail. Every integer
     solution is checked against the relaxation's bound (a solver bug can break it). ``last``:
-    the columns the dive rounds last (reservation purchases, :func:`archipel.plan.dive.dive`).
+    the columns the dive rounds last (reservation purchases, :func:`archipel.plan.dive.dive`);
+    ``first``: binary choices (a training run's chip and region) that a second dive decides
+    first when the first dive, which rounds them with the nodes, finds no plan.
     """
     session = LPSession(sub)
     relaxed = session.solve(time_limit_s=_left(deadline))
@@ -148,6 +151,15 @@ def _solve_block(
     if np.all(np.abs(vals - np.round(vals)) <= 1e-6):
         return _Block(relaxed, relaxed, False, relaxed.objective)
     dived = dive(sub, relaxed, session, deadline, last=last)  # bounded by its rounds
+    if dived is None and first is not None and first.any():
+        # the dive is path-dependent: again from the relaxation, the binary choices first
+        # (a fresh session: the first dive left its bounds fixed)
+        again = LPSession(sub)
+        start = again.solve(time_limit_s=_left(deadline))
+        if start.outcome == Outcome.OPTIMAL and start.x is not None:
+            decided = decide_first(sub, start, again, first, deadline)
+            if decided is not None:
+                dived = dive(sub, decided, again, deadline, last=last)
     if dived is not None and _within(
         dived.objective or 0.0, relaxed.objective, options.mip_rel_gap
     ):
@@ -186,6 +198,7 @@ def _solve(
     t0: float,
     say: Progress,
     last: NDArray[np.bool_] | None = None,
+    first: NDArray[np.bool_] | None = None,
 ) -> _Solved:
     deadline = None if options.time_limit_s is None else t0 + options.time_limit_s
     blocks = independent_blocks(lp)
@@ -208,7 +221,8 @@ def _solve(
             say(f"solving block {i} of {len(big)}: {block.cols.size:,} variables")
         sub = restrict(lp, block)
         rounds_last = None if last is None else last[block.cols]
-        result = _solve_block(sub, free[block.cols], options, deadline, rounds_last)
+        rounds_first = None if first is None else first[block.cols]
+        result = _solve_block(sub, free[block.cols], options, deadline, rounds_last, rounds_first)
         relaxed, chosen = result.relaxed, result.chosen
         solved.mip_blocks += result.used_mip
         if chosen.x is None:
@@ -248,7 +262,10 @@ def plan_lp(inputs: PlanInputs, options: PlanOptions, progress: Progress | None 
             free[lp.var_blocks[name].cols()] = True
     last = np.zeros(lp.num_cols, dtype=bool)  # reservations: rounded after the nodes they hold
     last[built.purchases.cols.cols()] = True
-    solved = _solve(lp, free, options, t0, say, last)
+    first = np.zeros(lp.num_cols, dtype=bool)  # a training run's chip and region: decided first
+    if "gang_choice" in lp.var_blocks:
+        first[lp.var_blocks["gang_choice"].cols()] = True
+    solved = _solve(lp, free, options, t0, say, last, first)
     t_solve = time.perf_counter() - t0 - t_build
     timings = {"build": t_build, "solve": t_solve}
     stats = {

@@ -15,6 +15,29 @@ SERVED_COLOUR = "#2e7d32"
 LOST_COLOUR = "#c62828"
 
 
+def _groups(groups: Sequence[Mapping[str, Any]]) -> str:
+    """Per service and geography over the whole replay: where the losses fell."""
+    if not groups:
+        return ""
+    heads = ["service", "geography", "requests", "served", "e2e SLO", "TTFT SLO", "lost"]
+    heads += ["failed over", "residency violations"]
+    rows: list[list[Cell]] = [
+        [
+            str(g["service"]),
+            str(g["geography"]),
+            format_number(g["requests"]),
+            format_fraction(g["served_share"]),
+            format_fraction(g["e2e_slo_share"]),
+            format_fraction(g["ttft_slo_share"]),
+            format_number(g["lost"]),
+            format_number(g["failed_over"]),
+            format_number(g["residency_violations"]),
+        ]
+        for g in groups
+    ]
+    return table(heads, rows, list(range(2, 9)))
+
+
 def render_simulation(
     title: str, faults: str, runs: Sequence[Mapping[str, Any]], windows_s: float
 ) -> str:
@@ -58,7 +81,12 @@ def render_simulation(
         )
         listed = "".join(f"<li>{escape(t)}</li>" for t in r["transforms"])
         parts.append(
-            section(f"{escape(str(r['plan']))}: window by window", chart, f"<ul>{listed}</ul>")
+            section(
+                f"{r['plan']}: by service and geography, window by window",
+                _groups(r.get("groups", [])),
+                chart,
+                f"<ul>{listed}</ul>",
+            )
         )
     body = "\n".join(parts)
     return (

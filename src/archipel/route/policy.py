@@ -11,15 +11,20 @@ Rules, in order (``cand``: deployments of the request's service that its data cl
    below ever looks outside it, including failover, spill and retry. REJECT when the deadline has
    passed (``now_s >= deadline_s``), the service, geography or data class is unknown to the table,
    or no deployment is allowed.
-2. Usable: up (``health.up``), not in ``req.tried``, not saturated (``health.load < 1``) and
-   under its ramp cap (``health.provider_share < table.ramp``; no share given: under it).
+2. Usable: up (``health.up``), not in ``req.tried``, nearer than the deadline (its round trip
+   ``rtt_ms / 1000 < deadline_s − now_s``: a response cannot come back in time from further),
+   not saturated (``health.load < 1``) and under its ramp cap (``health.provider_share <
+   table.ramp``; a cap of 1 or more, or no share given: under it).
 3. ROUTE: among usable tier-0 deployments with planned weight for the request's geography,
    sample one by ``weight[g]`` with ``draw``.
 4. Otherwise the planned placement is down, tried, saturated or at its ramp cap:
    SPILL when some planned deployment is up, untried and saturated: the usable tier-1
    deployment with the lowest RTT; failing that, or when the planned one is down: FAILOVER to
-   the usable deployment with the lowest (tier, RTT), tier 0 first. (A geography the plan sends
-   nothing has no planned placement: its requests fail over to the nearest.)
+   the usable deployment with the lowest (tier, RTT), tier 0 first. When the request has a
+   first-token deadline, candidates whose round trip alone would miss it come after all others
+   in both choices (a spill or failover that can still make the first token beats one that
+   cannot). (A geography the plan sends nothing has no planned placement: its requests fail
+   over to the nearest.)
 5. Ramp caps give way last: when no deployment passes 2 but some would without the ramp cap,
    steps 3–4 run again ignoring it (better over the ramp than refused); ``reason`` says so.
 6. Nothing usable. Some allowed deployment is up and untried but saturated: QUEUE until
@@ -38,6 +43,7 @@ right away when one is usable, else waits out the backoff.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +55,9 @@ QUEUE_S = 5.0  # longest hold when every allowed deployment is busy (s), jittere
 QUEUE_MIN_S = 0.025  # a hold shorter than this (the deadline too close) is a rejection
 BACKOFF_BASE_S = 0.05  # first retry backoff (s); doubles per attempt, jittered in [1/2, 1]
 BACKOFF_CAP_S = 2.0
+
+Flags = Sequence[bool] | np.ndarray  # health.up: a numpy array, or a list on a driver's hot path
+Levels = Sequence[float] | np.ndarray
 
 
 def backoff_s(attempt: int, draw: float) -> float:
@@ -70,7 +79,12 @@ class _Cands:
     planned: tuple[bool, ...]  # weight > 0 and tier 0
     tier: tuple[int, ...]
     rtt: tuple[float, ...]
-    ramp: tuple[float, ...]
+    ramp: tuple[float, ...]  # the ramp cap; 1 or more is no cap
+    # the fast path (no deployment tried yet): the planned candidates as (deployment, weight,
+    # cap or None, RTT in seconds, the ROUTE decision), and whether any candidate has a ramp
+    # cap below 1
+    plan_route: tuple[tuple[int, float, float | None, float, Decision], ...]
+    capped: bool
 
 
 _cache: list[object] = [None, {}]  # the last table seen and its candidate sets
@@ -105,16 +119,24 @@ def _build(table: DeploymentTable, req: Request) -> _Cands | Decision:
     idx = np.flatnonzero((table.service == s) & table.allowed[k])
     if idx.size == 0:
         return _reject("no deployment allowed for the data class")
-    w = table.weight[g, idx]
-    tier = table.tier[idx]
-    return _Cands(
-        tuple(int(d) for d in idx),
-        tuple(float(x) for x in w),
-        tuple(bool(x) for x in (w > 0) & (tier == 0)),
-        tuple(int(x) for x in tier),
-        tuple(float(x) for x in table.rtt_ms[g, idx]),
-        tuple(float(x) for x in table.ramp[idx]),
+    index = tuple(int(d) for d in idx)
+    weight = tuple(float(x) for x in table.weight[g, idx])
+    tier = tuple(int(x) for x in table.tier[idx])
+    planned = tuple(w > 0 and t == 0 for w, t in zip(weight, tier, strict=True))
+    ramp = tuple(float(x) for x in table.ramp[idx])
+    rtt = tuple(float(x) for x in table.rtt_ms[g, idx])
+    plan_route = tuple(
+        (
+            d,
+            w,
+            r if r < 1.0 else None,
+            ms / 1000.0,
+            Decision(Action.ROUTE, deployment=d, reason="planned"),
+        )
+        for d, w, r, ms, p in zip(index, weight, ramp, rtt, planned, strict=True)
+        if p
     )
+    return _Cands(index, weight, planned, tier, rtt, ramp, plan_route, any(r < 1.0 for r in ramp))
 
 
 def _index(names: tuple[str, ...], name: str) -> int:
@@ -124,9 +146,51 @@ def _index(names: tuple[str, ...], name: str) -> int:
         return -1
 
 
-def _pick(c: _Cands, usable: list[bool], saturated_plan: bool, draw: float) -> Decision | None:
-    """Steps 3–4 over the usable candidates; None when nothing is usable."""
-    pool = [i for i, ok in enumerate(usable) if ok and c.planned[i]]
+def _route_fresh(
+    c: _Cands,
+    up: Flags,
+    load: Levels,
+    share: Levels | None,
+    draw: float,
+    left_s: float,
+) -> Decision | None:
+    """Step 3 for a request with nothing tried: the weighted draw over the planned candidates
+    that are up, below full load, under their ramp cap and nearer than the time left
+    (``left_s``); None when there is none (the general path decides). The same pool and draw
+    as :func:`_pick`, so the same decision."""
+    pool: list[tuple[int, float, float | None, float, Decision]] = []
+    total = 0.0
+    for entry in c.plan_route:
+        d, w, cap, rtt_s, _ = entry
+        if (
+            up[d]
+            and load[d] < 1.0
+            and rtt_s < left_s
+            and (cap is None or share is None or share[d] < cap)
+        ):
+            pool.append(entry)
+            total += w
+    if not pool:
+        return None
+    if len(pool) == 1:
+        return pool[0][4]
+    target, cum = draw * total, 0.0
+    for entry in pool:
+        cum += entry[1]
+        if cum > target:
+            return entry[4]
+    return pool[-1][4]
+
+
+def _pick(
+    c: _Cands, usable: list[int], saturated_plan: bool, draw: float, ttft_left_s: float
+) -> Decision | None:
+    """Steps 3–4 over the usable candidates (positions in ``c``, ascending); None when there
+    is none. Off the planned placement, a candidate whose round trip alone would miss the first
+    token's deadline (``ttft_left_s`` away) comes after every one that would not."""
+    if not usable:
+        return None
+    pool = [i for i in usable if c.planned[i]]
     if pool:
         total = sum(c.weight[i] for i in pool)
         target, cum = draw * total, 0.0
@@ -135,17 +199,18 @@ def _pick(c: _Cands, usable: list[bool], saturated_plan: bool, draw: float) -> D
             if cum > target:
                 return Decision(Action.ROUTE, deployment=c.index[i], reason="planned")
         return Decision(Action.ROUTE, deployment=c.index[pool[-1]], reason="planned")
-    ok = [i for i, u in enumerate(usable) if u]
-    if not ok:
-        return None
+
+    def late(j: int) -> bool:
+        return c.rtt[j] / 1000.0 >= ttft_left_s
+
     if saturated_plan:
-        spill = [i for i in ok if c.tier[i] == 1]
+        spill = [i for i in usable if c.tier[i] == 1]
         if spill:
-            i = min(spill, key=lambda j: (c.rtt[j], j))
+            i = min(spill, key=lambda j: (late(j), c.rtt[j], j))
             return Decision(
                 Action.SPILL, deployment=c.index[i], reason="planned capacity saturated"
             )
-    i = min(ok, key=lambda j: (c.tier[j], c.rtt[j], j))
+    i = min(usable, key=lambda j: (late(j), c.tier[j], c.rtt[j], j))
     why = "planned capacity saturated" if saturated_plan else "planned placement unavailable"
     if not any(c.planned):
         why = "no planned flow from this geography"
@@ -162,33 +227,74 @@ def decide(
     if isinstance(c, Decision):
         return c
     up_arr, load_arr, share = health.up, health.load, health.provider_share
-    ramps = share.size == table.size
-    tried = set(req.tried)
-    up = [bool(up_arr[d]) for d in c.index]
-    fresh = [u and d not in tried for u, d in zip(up, c.index, strict=True)]
-    below = [bool(load_arr[d] < 1.0) for d in c.index]
-    free = [f and b for f, b in zip(fresh, below, strict=True)]
-    under = (
-        [bool(share[d] < c.ramp[i]) for i, d in enumerate(c.index)] if ramps else [True] * len(free)
-    )
-    saturated_plan = any(p and f and not b for p, f, b in zip(c.planned, fresh, below, strict=True))
-    decision = _pick(c, [f and u for f, u in zip(free, under, strict=True)], saturated_plan, draw)
+    ramps = c.capped and len(share) == table.size
+    left_s = req.deadline_s - now_s
+    ttft_left_s = left_s if req.ttft_deadline_s is None else req.ttft_deadline_s - now_s
+    if not req.tried:  # the common case: step 3 over the planned candidates alone
+        routed = _route_fresh(c, up_arr, load_arr, share if ramps else None, draw, left_s)
+        if routed is not None:
+            return routed
+    scan = _scan(c, req.tried, up_arr, load_arr, share if ramps else None, left_s)
+    decision = _pick(c, scan.under, scan.saturated_plan, draw, ttft_left_s)
     if decision is not None:
         return decision
-    decision = _pick(c, free, saturated_plan, draw)
-    if decision is not None:
+    if scan.over:
+        decision = _pick(c, sorted(scan.under + scan.over), scan.saturated_plan, draw, ttft_left_s)
+        assert decision is not None
         return Decision(
             decision.action,
             deployment=decision.deployment,
             reason=decision.reason + "; over the ramp cap: nothing else usable",
         )
-    if any(fresh):  # up and untried, but all saturated
+    if scan.fresh:  # up, untried and near enough, but all saturated
         at = now_s + min(QUEUE_S * (1.0 + draw), (req.deadline_s - now_s) / 2.0)
         if at - now_s >= QUEUE_MIN_S:
             return Decision(Action.QUEUE, at_s=at, reason="every allowed deployment busy")
         return _reject("every allowed deployment busy and the deadline too close to queue")
+    if scan.far and not scan.tried_near:  # a new round cannot bring them nearer
+        return _reject("every allowed deployment up is too far to answer by the deadline")
     at = now_s + backoff_s(req.attempt, draw)
-    why = "every allowed deployment tried" if any(up) else "every allowed deployment down"
+    why = "every allowed deployment tried" if scan.up else "every allowed deployment down"
     if at < req.deadline_s:
         return Decision(Action.RETRY, at_s=at, reason=why)
     return _reject(why + " and the deadline too close to retry")
+
+
+@dataclass(slots=True)
+class _Scan:
+    under: list[int]  # free (up, untried, near enough, below full load), under the ramp cap
+    over: list[int]  # free but over the ramp cap
+    saturated_plan: bool  # a planned candidate is up, untried, near enough and saturated
+    up: bool  # some candidate is up
+    fresh: bool  # some candidate is up, untried and near enough
+    far: bool  # some candidate is up but further than the deadline allows
+    tried_near: bool  # some candidate is up, near enough and tried
+
+
+def _scan(
+    c: _Cands,
+    tried: tuple[int, ...],
+    up: Flags,
+    load: Levels,
+    share: Levels | None,
+    left_s: float,
+) -> _Scan:
+    """One pass over the candidates for the general path (steps 2 and 6)."""
+    out = _Scan([], [], False, False, False, False, False)
+    for i, d in enumerate(c.index):
+        if not up[d]:
+            continue
+        out.up = True
+        if c.rtt[i] / 1000.0 >= left_s:  # the round trip alone would miss the deadline
+            out.far = True
+            continue
+        if d in tried:
+            out.tried_near = True
+            continue
+        out.fresh = True
+        if load[d] < 1.0:
+            cap = c.ramp[i]
+            (out.under if share is None or cap >= 1.0 or share[d] < cap else out.over).append(i)
+        elif c.planned[i]:
+            out.saturated_plan = True
+    return out

@@ -77,11 +77,13 @@ class DeploymentTable:
 class Health:
     """What the driver knows of each deployment now: ``up`` (circuit closed, or half-open and
     this request may be the probe) and ``load`` (in-flight requests over the capacity the
-    replicas have, 0 = idle, 1 = at capacity)."""
+    replicas have, 0 = idle, 1 = at capacity), indexed by deployment. numpy arrays, or plain
+    lists where a driver updates them one element at a time (faster to read and write in pure
+    Python); the policy only indexes them."""
 
-    up: BoolArray  # [D]
-    load: FloatArray  # [D]
-    provider_share: FloatArray = field(default_factory=lambda: np.zeros(0))  # [D] recent share
+    up: BoolArray | list[bool]  # [D]
+    load: FloatArray | list[float]  # [D]
+    provider_share: FloatArray | list[float] = field(default_factory=lambda: np.zeros(0))  # [D]
 
 
 class Action(StrEnum):

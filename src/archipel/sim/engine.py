@@ -52,7 +52,6 @@ from archipel.sim.records import (
 Policy = Callable[[Request, DeploymentTable, Health, float, float], Decision]
 
 _BREAKER, _FAULT_END, _FAULT_START, _COMPLETE, _ATTEMPT, _ARRIVAL = range(6)
-_SEND = (Action.ROUTE, Action.FAILOVER, Action.SPILL)
 __all__ = [
     "FAILED",
     "REJECTED",
@@ -100,9 +99,11 @@ class _Sim:
         self.fails_in_row = [0] * D
         self.broken_until = [-np.inf] * D
         self.inflight: list[dict[int, int]] = [{} for _ in range(D)]
-        self.up = np.ones(D, dtype=bool)
-        self.load = np.zeros(D)
-        self.health = Health(self.up, self.load, np.zeros(D))
+        # plain lists: the engine writes and the policy reads them one element at a time
+        self.up = [True] * D
+        self.load = [0.0] * D
+        self.share = [0.0] * D
+        self.health = Health(self.up, self.load, self.share)
         # provider_share[d]: share of the service's sends that went to d's provider during the
         # previous window (same service and provider over same service), for ramp caps
         same_svc = table.service[:, None] == table.service[None, :]
@@ -251,8 +252,9 @@ class _Sim:
         ws = self.cfg.share_window_s
         if t >= self.win_end + ws:  # a whole window passed with no decision: no recent sends
             sent[:] = 0.0
-        np.divide(self.same_prov @ sent, total, out=self.health.provider_share, where=total > 0)
-        self.health.provider_share[total <= 0] = 0.0
+        share = np.zeros_like(total)
+        np.divide(self.same_prov @ sent, total, out=share, where=total > 0)
+        self.share[:] = share.tolist()
         self.sent = [0] * len(self.sent)
         self.win_end += ws * (1 + (t - self.win_end) // ws)
 
@@ -267,7 +269,7 @@ class _Sim:
             return
         dec = self.policy(req, self.table, self.health, t, self._draw())
         act = dec.action
-        if act in _SEND:
+        if act is Action.ROUTE or act is Action.FAILOVER or act is Action.SPILL:
             if act is Action.FAILOVER:
                 self.n_fo[i] += 1
             elif act is Action.SPILL:
@@ -317,7 +319,8 @@ class _Sim:
         cost = pw * x_in + x_out
         typical = self.typical[s][c]
         busy = self.slot_s[d][c] * (cost / typical if typical > 0 else 1.0)
-        prefill = busy * pw * x_in / cost if cost > 0 else 0.0
+        # the prompt's share of one request's work (not of the slot's batch-stretched time)
+        prefill = busy * pw * x_in / cost / self.batch if cost > 0 else 0.0
         decode = busy - prefill
         heap, ver = self.slots[d], self.version[d]
         active = (self.replicas[d] - self.lost[d]) * self.batch

@@ -455,7 +455,12 @@ def validate_text(text: str, filename: str, catalog: Catalog | CatalogLoader) ->
     ``catalog`` is the catalog to check names against, or a loader called with the spec's own
     ``catalog.source`` (made absolute against ``filename``'s folder).
     """
-    doc = read_document(text, filename)
+    return validate_document(read_document(text, filename), filename, catalog)
+
+
+def validate_document(doc: Document, filename: str, catalog: Catalog | CatalogLoader) -> Spec:
+    """:func:`validate_text` for a document already read (``archipel whatif`` changes one
+    before it is validated: :mod:`archipel.spec.overrides`)."""
     spec, issues, errors = build_spec(doc)
     cat, cat_issues = _catalog_for(doc, filename, catalog)
     issues += cat_issues

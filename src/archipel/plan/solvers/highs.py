@@ -234,8 +234,10 @@ class LPSession:
         started = time.perf_counter()
         if self._cols == 0:
             return _empty(self._lp, started)
-        if time_limit_s is not None:
-            self._h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
+        # HiGHS's time limit bounds the object's run time summed over every run, not this
+        # run's: a session re-solved a hundred times in a dive would hit it early
+        limit = np.inf if time_limit_s is None else max(time_limit_s, 0.01)
+        self._h.setOptionValue("time_limit", float(self._h.getRunTime() + limit))
         _run(self._h)
         return _read(self._h, False, time.perf_counter() - started)
 

@@ -1,0 +1,163 @@
+"""Rate limits and budgets through real gateway processes: a budget of N requests' price admits
+exactly N (one process in memory; two processes sharing Redis, requests sent to both at once),
+requests and tokens per minute."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from archipel.gateway.fleet import NANO
+from gateway_kit import Fake, Gateway, PlanFiles, allowed_keys, chat, make_plan_files
+from services import need
+
+N = 7
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory: pytest.TempPathFactory) -> PlanFiles:
+    return make_plan_files(tmp_path_factory.mktemp("gw-plan"))
+
+
+@pytest.fixture(scope="module")
+def fakes(plan: PlanFiles) -> Iterator[list[Fake]]:
+    started: list[Fake] = []
+    try:
+        started.extend(Fake(f"f{d}").start() for d in range(plan.table.size))
+        yield started
+    finally:
+        for f in started:
+            f.stop()
+
+
+def _one_eu_deployment(plan: PlanFiles, fakes: list[Fake]) -> tuple[int, Fake]:
+    """Leave one EU deployment (nebius) up: the other is killed, so every eu-personal request
+    is priced on the survivor. Its fake reports exactly the class's nominal tokens, so each
+    request costs exactly the survivor's price per request."""
+    allowed = allowed_keys(plan.table, "eu-personal")
+    eu = [d for d in range(plan.table.size) if plan.table.key[d] in allowed]
+    keep = next(d for d in eu if plan.table.provider[d] == "nebius")
+    for d in eu:
+        if d != keep:
+            fakes[d].kill()
+    tin, tout = plan.class_tokens
+    fakes[keep].configure(prompt_tokens=tin, completion_tokens=tout)
+    return keep, fakes[keep]
+
+
+def _wait_open(gw: Gateway, key: str) -> None:
+    for _ in range(200):
+        if gw.metric("archipel_gateway_breaker_state", deployment=key) == 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the breaker of {key} did not open")
+
+
+def _gateway(plan: PlanFiles, fakes: list[Fake], folder: object, extra: list[str]) -> Gateway:
+    return Gateway(
+        plan, folder, fakes, extra=["--health-interval", "0.1", "--open-s", "60", *extra]
+    )  # type: ignore[arg-type]
+
+
+def test_budget_of_n_requests_admits_exactly_n_and_rates_hold(
+    plan: PlanFiles, fakes: list[Fake], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    keep, _ = _one_eu_deployment(plan, fakes)
+    price = plan.price_nusd[keep][0]
+    tenants = [
+        {
+            "id": "budget",
+            "key": "b-key",
+            "data_class": "eu-personal",
+            "geography": "paris",
+            "budget_usd": N * price / NANO,
+        },
+        {"id": "rpm", "key": "r-key", "geography": "virginia", "requests_per_minute": 5},
+        {
+            "id": "tpm",
+            "key": "t-key",
+            "data_class": "eu-personal",
+            "geography": "paris",
+            "tokens_per_minute": 3 * sum(plan.class_tokens) + 1,
+        },
+    ]
+    gw = _gateway(plan, fakes, tmp_path_factory.mktemp("gw"), [])
+    try:
+        gw.start(tenants)
+        other = next(
+            k for k in allowed_keys(plan.table, "eu-personal") if k != plan.table.key[keep]
+        )
+        _wait_open(gw, other)
+        with httpx.Client(base_url=gw.url, timeout=10) as c:
+            codes = [chat(c, "b-key").status_code for _ in range(N + 3)]
+            assert codes == [200] * N + [429] * 3
+            assert chat(c, "b-key").json()["error"]["code"] == "insufficient_quota"
+            assert gw.metric("archipel_gateway_refused_total", tenant="budget", kind="budget") == 4
+            for _ in range(3):  # a minute's window may roll over during the run: try again
+                window = time.time() // 60
+                rpm = [chat(c, "r-key").status_code for _ in range(7)]
+                tpm = [chat(c, "t-key").status_code for _ in range(6)]
+                if time.time() // 60 == window:
+                    break
+            assert rpm == [200] * 5 + [429] * 2
+            # 3 requests' tokens + 1 is under the limit after 3: the 4th passes, the 5th not
+            assert tpm == [200] * 4 + [429] * 2
+    finally:
+        gw.stop()
+        for f in fakes:
+            f.reset()
+
+
+def test_two_processes_sharing_redis_cannot_overspend(
+    plan: PlanFiles, fakes: list[Fake], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    url = need("redis")
+    keep, _ = _one_eu_deployment(plan, fakes)
+    price = plan.price_nusd[keep][0]
+    n = 20
+    prefix = f"archipel:test:{uuid.uuid4().hex}"
+    tenants = [
+        {
+            "id": "shared",
+            "key": "s-key",
+            "data_class": "eu-personal",
+            "geography": "paris",
+            "budget_usd": n * price / NANO,
+        },
+    ]
+    folder = tmp_path_factory.mktemp("gw2")
+    extra = ["--redis", url, "--redis-prefix", prefix]
+    gws = [_gateway(plan, fakes, folder, extra), _gateway(plan, fakes, folder, extra)]
+    try:
+        for gw in gws:
+            gw.start(tenants)
+        other = next(
+            k for k in allowed_keys(plan.table, "eu-personal") if k != plan.table.key[keep]
+        )
+        for gw in gws:
+            _wait_open(gw, other)
+
+        def one(i: int) -> int:
+            with httpx.Client(base_url=gws[i % 2].url, timeout=10) as c:
+                return chat(c, "s-key").status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(one, range(3 * n)))
+        assert codes.count(200) == n
+        assert codes.count(429) == 2 * n
+    finally:
+        for gw in gws:
+            gw.stop()
+        for f in fakes:
+            f.reset()
+        import redis
+
+        r = redis.Redis.from_url(url)
+        for k in r.scan_iter(prefix + ":*"):
+            r.delete(k)
+        r.close()

@@ -1,0 +1,124 @@
+"""The endpoints and keys files: every mistake reported at its file:line, with a fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archipel.cli import app
+from archipel.errors import UserError
+from archipel.gateway.config import hash_key, load_endpoints, load_keys
+from archipel.gateway.errors import GatewayConfigError
+
+KEYS = (
+    "chat/aws:eu-north-1/aws:eu-north-1:p5:on_demand",
+    "chat/nebius:eu-north1/nebius:x:on_demand",
+)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_endpoints_are_read_and_deployments_without_one_are_listed(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        "e.yaml",
+        f'version: 1\nperiod: 2\nendpoints:\n  - deployment: "{KEYS[0]}"\n'
+        '    url: "http://10.0.3.7:8000/"\n    model: llama\n    api_key_env: K\n',
+    )
+    eps = load_endpoints(p, KEYS)
+    assert eps.file.period == 2
+    assert eps.by_key[KEYS[0]].model == "llama"
+    assert eps.missing == (KEYS[1],)
+
+
+def test_an_unknown_deployment_is_an_error_at_its_line_with_the_nearest_key(tmp_path: Path) -> None:
+    typo = KEYS[1].replace("eu-north1", "eu-nort1")
+    p = _write(
+        tmp_path,
+        "e.yaml",
+        f'version: 1\nendpoints:\n  - deployment: "{KEYS[0]}"\n    url: "http://a:1"\n'
+        f'  - deployment: "{typo}"\n    url: "http://b:1"\n',
+    )
+    with pytest.raises(GatewayConfigError) as exc:
+        load_endpoints(p, KEYS)
+    (issue,) = exc.value.issues
+    assert (issue.file, issue.line) == (str(p), 5)
+    assert "unknown deployment" in issue.message and KEYS[1] in issue.hint
+
+
+def test_bad_fields_are_each_reported_with_their_line(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        "e.yaml",
+        'version: 1\nendpoints:\n  - deployment: "x"\n    url: "ftp://nope"\n    colour: red\n',
+    )
+    with pytest.raises(GatewayConfigError) as exc:
+        load_endpoints(p)
+    lines = sorted(i.line for i in exc.value.issues)
+    assert lines == [4, 5]
+    assert str(exc.value).startswith("2 problems in the endpoints file")
+
+
+def test_a_missing_file_and_broken_yaml_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(GatewayConfigError, match="no such file"):
+        load_endpoints(tmp_path / "absent.yaml")
+    with pytest.raises(GatewayConfigError) as exc:
+        load_endpoints(_write(tmp_path, "b.yaml", "version: 1\nendpoints: [\n"))
+    assert exc.value.issues[0].line >= 2
+
+
+def test_keys_store_hashes_and_names_are_checked_against_the_table(tmp_path: Path) -> None:
+    h = hash_key("secret")
+    assert h == "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+    p = _write(
+        tmp_path,
+        "k.yaml",
+        "version: 1\ntenants:\n  - id: eu\n    data_class: eu-personl\n    services: [chat]\n"
+        f"keys:\n  - {{sha256: {h}, tenant: eu}}\n  - {{sha256: {h}, tenant: nobody}}\n",
+    )
+    with pytest.raises(GatewayConfigError) as exc:
+        load_keys(p, ["chat"], ["eu-personal"], ["paris"])
+    found = {(i.line, i.message) for i in exc.value.issues}
+    assert (4, "unknown data class 'eu-personl'") in found
+    assert (8, "unknown tenant 'nobody'") in found
+    good = _write(
+        tmp_path,
+        "g.yaml",
+        f"version: 1\ntenants: [{{id: eu}}]\nkeys: [{{sha256: {h}, tenant: eu}}]\n",
+    )
+    keys = load_keys(good, ["chat"], [], [])
+    assert keys.tenant_of_hash[h].id == "eu" and "secret" not in good.read_text()
+
+
+def test_the_cli_reports_a_bad_endpoints_file_with_exit_2(tmp_path: Path) -> None:
+    bad = _write(tmp_path, "e.yaml", "version: 2\nendpoints: []\n")
+    keys = _write(tmp_path, "k.yaml", "version: 1\n")
+    spec = Path(__file__).resolve().parents[2] / "examples" / "gateway.yaml"
+    plan = tmp_path / "absent-plan.json"
+    r = CliRunner().invoke(
+        app,
+        [
+            "gateway",
+            "check",
+            str(spec),
+            "--plan",
+            str(plan),
+            "--endpoints",
+            str(bad),
+            "--keys",
+            str(keys),
+        ],
+    )
+    assert isinstance(r.exception, UserError)  # exit 2 through archipel's main
+    assert "absent-plan.json" in str(r.exception)
+
+
+def test_hash_key_command_prints_the_digest() -> None:
+    r = CliRunner().invoke(app, ["gateway", "hash-key", "secret"])
+    assert r.exit_code == 0 and r.output.strip() == hash_key("secret")
