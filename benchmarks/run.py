@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook|gateway|control ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -13,6 +13,8 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``solvers`` (solvers.py): the main job under different highspy versions, interleaved.
 - ``route`` (route_policy.py): routing-policy decisions per CPU-second on a 50-deployment table.
 - ``sim`` (sim.py): simulator throughput, per-request and fluid mode (reads ../shared/data).
+- ``control`` (control.py): control-plane reads (a plan, a page of plans) with 10^4 plans stored,
+  SQLite and PostgreSQL, p50/p99 over HTTP and at the store.
 - ``outlook`` (outlook.py): 10^5 scenarios evaluated, SAA on 1,000, 1 vs 2 worker processes.
 - ``gateway`` (gateway.py): the gateway on loopback: CPU per request, added latency, memory,
   streaming, faults (starts processes pinned to cores 0 and 1).
@@ -25,7 +27,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-NAMES = ("main", "build", "scale", "quality", "solvers", "route", "sim", "outlook", "gateway")
+NAMES = (
+    "main",
+    "build",
+    "scale",
+    "quality",
+    "solvers",
+    "route",
+    "sim",
+    "outlook",
+    "gateway",
+    "control",
+)
 DEFAULT = ("main", "build", "scale", "quality")
 
 
@@ -49,6 +62,7 @@ def split(argv: list[str]) -> list[tuple[str, list[str]]]:
 
 def main(argv: list[str]) -> None:
     import build_ratio
+    import control
     import gateway
     import main_job
     import outlook
@@ -66,6 +80,7 @@ def main(argv: list[str]) -> None:
         "solvers": solvers.main,
         "route": route_policy.main,
         "sim": sim.main,
+        "control": control.main,
         "outlook": outlook.main,
         "gateway": gateway.main,
     }

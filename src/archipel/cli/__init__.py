@@ -25,11 +25,13 @@ from rich.console import Console
 from rich.text import Text
 
 from archipel.cli import (
+    audit_cmd,
     catalog_cmd,
     export_cmd,
     gateway_cmd,
     outlook_cmd,
     plan_cmd,
+    server_cmd,
     show_cmd,
     simulate_cmd,
     spec_cmd,
@@ -87,6 +89,8 @@ catalog_cmd.register(app)
 plan_cmd.register(app)
 show_cmd.register(app)
 simulate_cmd.register(app)
+server_cmd.register(app)
+audit_cmd.register(app)
 whatif_cmd.register(app)
 outlook_cmd.register(app)
 export_cmd.register(app)

@@ -1,0 +1,1 @@
+"""The control plane's HTTP API: app, auth, jobs, planning, review, spend, hand-off."""
