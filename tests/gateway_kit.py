@@ -8,6 +8,7 @@ The plan is made once per test module from ``examples/gateway.yaml`` (2 s): six 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,3 +235,15 @@ def chat(client: httpx.Client, key: str, stream: bool = False, **headers: str) -
 def allowed_keys(table: DeploymentTable, data_class: str | None) -> set[str]:
     k = len(table.data_classes) if data_class is None else table.data_classes.index(data_class)
     return {table.key[d] for d in range(table.size) if table.allowed[k, d]}
+
+
+@contextlib.contextmanager
+def running_fakes(count: int) -> Iterator[list[Fake]]:
+    """``count`` fake backends ``f0``, ``f1``, ... on free loopback ports, stopped at the end."""
+    started: list[Fake] = []
+    try:
+        started.extend(Fake(f"f{d}").start() for d in range(count))
+        yield started
+    finally:
+        for f in started:
+            f.stop()

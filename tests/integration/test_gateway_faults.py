@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway_kit import Fake, Gateway, PlanFiles, allowed_keys, chat, make_plan_files
+from gateway_kit import Fake, Gateway, PlanFiles, allowed_keys, chat, make_plan_files, running_fakes
 
 EU, GLOBAL = "eu-key", "global-key"
 TENANTS = [
@@ -29,13 +29,8 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> PlanFiles:
 
 @pytest.fixture(scope="module")
 def fakes(plan: PlanFiles) -> Iterator[list[Fake]]:
-    started: list[Fake] = []
-    try:
-        started.extend(Fake(f"f{d}").start() for d in range(plan.table.size))
+    with running_fakes(plan.table.size) as started:
         yield started
-    finally:
-        for f in started:
-            f.stop()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from archipel.gateway.fleet import NANO
-from gateway_kit import Fake, Gateway, PlanFiles, allowed_keys, chat, make_plan_files
+from gateway_kit import Fake, Gateway, PlanFiles, allowed_keys, chat, make_plan_files, running_fakes
 from services import need
 
 N = 7
@@ -26,13 +26,8 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> PlanFiles:
 
 @pytest.fixture(scope="module")
 def fakes(plan: PlanFiles) -> Iterator[list[Fake]]:
-    started: list[Fake] = []
-    try:
-        started.extend(Fake(f"f{d}").start() for d in range(plan.table.size))
+    with running_fakes(plan.table.size) as started:
         yield started
-    finally:
-        for f in started:
-            f.stop()
 
 
 def _one_eu_deployment(plan: PlanFiles, fakes: list[Fake]) -> tuple[int, Fake]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gateway_kit import Fake, Gateway, PlanFiles, allowed_keys, chat, make_plan_files
+from gateway_kit import Fake, Gateway, PlanFiles, allowed_keys, chat, make_plan_files, running_fakes
 
 CAP = "archipel_gateway_ramp_cap"
 
@@ -22,13 +22,8 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> PlanFiles:
 
 @pytest.fixture(scope="module")
 def fakes(plan: PlanFiles) -> Iterator[list[Fake]]:
-    started: list[Fake] = []
-    try:
-        started.extend(Fake(f"f{d}").start() for d in range(plan.table.size))
+    with running_fakes(plan.table.size) as started:
         yield started
-    finally:
-        for f in started:
-            f.stop()
 
 
 def _drive(c: httpx.Client, gw: Gateway, until: float, codes: list[int], served: list[str]) -> None:

@@ -22,11 +22,18 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path) -> None:
-    runner = CliRunner()
-    plan = tmp_path / "plan.json"
-    made = runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)])
+@pytest.fixture(scope="module")
+def small_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small example's plan, made once for the module."""
+    plan = tmp_path_factory.mktemp("sim") / "plan.json"
+    made = CliRunner().invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)])
     assert made.exit_code == 0, made.output
+    return plan
+
+
+def test_simulate_replays_the_trace_through_the_plan(tmp_path: Path, small_plan: Path) -> None:
+    runner = CliRunner()
+    plan = small_plan
     argv = [
         "simulate",
         str(EXAMPLES / "small.yaml"),
@@ -76,13 +83,9 @@ def test_a_malformed_outage_is_refused_with_the_form_to_use(tmp_path: Path) -> N
     assert "TARGET@START-END" in result.output
 
 
-def test_429_windows_latency_spikes_and_spot_preemptions_are_injected(tmp_path: Path) -> None:
+def test_429_windows_latency_spikes_and_spot_preemptions_are_injected(small_plan: Path) -> None:
     runner = CliRunner()
-    plan = tmp_path / "plan.json"
-    assert (
-        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
-        == 0
-    )
+    plan = small_plan
     base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan), "--json"]
     calm = json.loads(runner.invoke(app, base).stdout)["runs"][0]
     stormy = runner.invoke(
@@ -105,13 +108,9 @@ def test_429_windows_latency_spikes_and_spot_preemptions_are_injected(tmp_path: 
     assert bad.exit_code == 2 and "429 rate" in bad.output
 
 
-def test_fluid_mode_replays_two_weeks_and_an_outage_costs_capacity(tmp_path: Path) -> None:
+def test_fluid_mode_replays_two_weeks_and_an_outage_costs_capacity(small_plan: Path) -> None:
     runner = CliRunner()
-    plan = tmp_path / "plan.json"
-    assert (
-        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
-        == 0
-    )
+    plan = small_plan
     base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan), "--fluid", "--json"]
     calm = json.loads(runner.invoke(app, base).stdout)
     (run,) = calm["runs"]
@@ -122,13 +121,9 @@ def test_fluid_mode_replays_two_weeks_and_an_outage_costs_capacity(tmp_path: Pat
     assert hit["served_share"] < run["served_share"] and hit["worst_step_served_share"] == 0.0
 
 
-def test_hung_replicas_fail_their_requests_at_the_timeout_and_are_retried(tmp_path: Path) -> None:
+def test_hung_replicas_fail_their_requests_at_the_timeout_and_are_retried(small_plan: Path) -> None:
     runner = CliRunner()
-    plan = tmp_path / "plan.json"
-    assert (
-        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
-        == 0
-    )
+    plan = small_plan
     base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan), "--json"]
     calm = json.loads(runner.invoke(app, base).stdout)["runs"][0]
     hung = runner.invoke(app, [*base, "--hang", "provider:nebius@20-80=2"])
@@ -139,15 +134,11 @@ def test_hung_replicas_fail_their_requests_at_the_timeout_and_are_retried(tmp_pa
     assert "hung" in json.loads(hung.stdout)["faults"]
 
 
-def test_a_fault_that_cannot_act_on_the_replay_is_refused(tmp_path: Path) -> None:
+def test_a_fault_that_cannot_act_on_the_replay_is_refused(small_plan: Path) -> None:
     """A target with no deployment in the period, or a window after the replay's end, would
     change nothing in silence: both are refused with what would work."""
     runner = CliRunner()
-    plan = tmp_path / "plan.json"
-    assert (
-        runner.invoke(app, ["plan", str(EXAMPLES / "small.yaml"), "--out", str(plan)]).exit_code
-        == 0
-    )
+    plan = small_plan
     base = ["simulate", str(EXAMPLES / "small.yaml"), "--plan", str(plan)]
     nowhere = runner.invoke(app, [*base, "--outage", "provider:no-such-cloud@0-60"])
     assert nowhere.exit_code == 2
