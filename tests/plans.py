@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archipel.catalog.model import Offering
 from archipel.plan.result import (
     Allocation,
     BindingRule,
@@ -88,6 +89,42 @@ def alloc(
         utilisation=utilisation,
         throughput_source=source,
         availability=availability,
+    )
+
+
+def alloc_on(
+    o: Offering,
+    workload: str,
+    kind: str,
+    nodes: float,
+    replicas: float,
+    accelerators_per_replica: int,
+    nodes_per_replica: int = 1,
+    *,
+    period: int = 0,
+    period_label: str = "2027-Q1",
+    hours: float = 2000.0,
+) -> Allocation:
+    """One allocation on a catalog offering (its provider, region, instance and chip), with
+    the replica shape given: the export tests' plans."""
+    return Allocation(
+        workload=workload,
+        workload_kind=kind,  # type: ignore[arg-type]
+        provider=o.provider,
+        region=o.region_id,
+        instance_type=o.instance_type,
+        accelerator=o.accelerator,
+        purchase_option=str(o.purchase_option),
+        offering_id=o.id,
+        period=period,
+        period_label=period_label,
+        nodes=nodes,
+        accelerators=nodes * o.accelerators_per_node,
+        hours=hours,
+        cost_usd=1.0,
+        replicas=replicas,
+        accelerators_per_replica=accelerators_per_replica,
+        nodes_per_replica=nodes_per_replica,
     )
 
 

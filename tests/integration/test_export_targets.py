@@ -45,6 +45,7 @@ from archipel.export.placement import Facts, Placement, placement
 from archipel.plan.planner import PlanOptions, make_plan
 from archipel.plan.result import Allocation
 from archipel.spec.models import Spec
+from plans import alloc_on
 
 REPO = Path(__file__).resolve().parents[2]
 LWS_SCHEMA = REPO / "tests" / "data" / "crds" / "leaderworkerset-x-k8s-io-v1.yaml"
@@ -100,25 +101,7 @@ print(json.dumps(out))
 def _allocation(
     o: Offering, kind: str, nodes: int, replicas: int, apr: int, npr: int
 ) -> Allocation:
-    return Allocation(
-        workload=f"{o.provider}-{o.accelerator}-{kind}",
-        workload_kind=kind,  # type: ignore[arg-type]
-        provider=o.provider,
-        region=o.region_id,
-        instance_type=o.instance_type,
-        accelerator=o.accelerator,
-        purchase_option=str(o.purchase_option),
-        offering_id=o.id,
-        period=0,
-        period_label="2027-Q1",
-        nodes=nodes,
-        accelerators=nodes * o.accelerators_per_node,
-        hours=2000.0,
-        cost_usd=1.0,
-        replicas=replicas,
-        accelerators_per_replica=apr,
-        nodes_per_replica=npr,
-    )
+    return alloc_on(o, f"{o.provider}-{o.accelerator}-{kind}", kind, nodes, replicas, apr, npr)
 
 
 def catalog_placements() -> list[Placement]:

@@ -24,7 +24,7 @@ from archipel.plan.inputs import PlanInputs, prepare, spec_sha256
 from archipel.plan.result import Allocation, Plan
 from archipel.route.table import deployment_table
 from archipel.spec.models import Spec
-from plans import make_plan
+from plans import alloc_on, make_plan
 
 SMALL = Path(__file__).resolve().parents[2] / "examples" / "small.yaml"
 OFFERINGS = load_builtin().offerings
@@ -52,24 +52,17 @@ def allocations(draw: st.DrawFn, o: Offering, period: int, training_id: str) -> 
             nodes = max(nodes, npr)
             apr = npr * a
             replicas = draw(st.integers(1, nodes // npr))
-    return Allocation(
-        workload="chat" if kind == "service" else training_id,
-        workload_kind=kind,  # type: ignore[arg-type]
-        provider=o.provider,
-        region=o.region_id,
-        instance_type=o.instance_type,
-        accelerator=o.accelerator,
-        purchase_option=str(o.purchase_option),
-        offering_id=o.id,
+    workload = "chat" if kind == "service" else training_id
+    return alloc_on(
+        o,
+        workload,
+        kind,
+        float(nodes),
+        float(replicas),
+        apr,
+        npr,
         period=period,
         period_label=f"p{period}",
-        nodes=float(nodes),
-        accelerators=float(nodes * a),
-        hours=2000.0,
-        cost_usd=1.0,
-        replicas=float(replicas),
-        accelerators_per_replica=apr,
-        nodes_per_replica=npr,
     )
 
 

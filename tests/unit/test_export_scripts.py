@@ -15,7 +15,7 @@ import pytest
 from archipel.catalog.snapshot import load_builtin
 from archipel.export import skypilot
 from archipel.export.placement import Placement, placement
-from archipel.plan.result import Allocation
+from plans import alloc_on
 
 BASH = shutil.which("bash")
 pytestmark = pytest.mark.skipif(BASH is None, reason="bash is not installed")
@@ -28,25 +28,8 @@ ${NEURON_RT_VISIBLE_CORES:+NEURON=$NEURON_RT_VISIBLE_CORES}" >> "$STUB_LOG"
 
 def _placement(instance_type: str, nodes: int, replicas: int, apr: int, npr: int = 1) -> Placement:
     o = next(o for o in load_builtin().offerings if o.instance_type == instance_type)
-    a = Allocation(
-        workload="chat",
-        workload_kind="service" if replicas else "training",
-        provider=o.provider,
-        region=o.region_id,
-        instance_type=o.instance_type,
-        accelerator=o.accelerator,
-        purchase_option=str(o.purchase_option),
-        offering_id=o.id,
-        period=0,
-        period_label="2027-Q1",
-        nodes=nodes,
-        accelerators=nodes * o.accelerators_per_node,
-        hours=1.0,
-        cost_usd=1.0,
-        replicas=replicas,
-        accelerators_per_replica=apr,
-        nodes_per_replica=npr,
-    )
+    kind = "service" if replicas else "training"
+    a = alloc_on(o, "chat", kind, nodes, replicas, apr, npr, hours=1.0)
     return placement(a, "chat-0", "llama")
 
 
