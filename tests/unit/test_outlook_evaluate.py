@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from archipel.catalog.model import PurchaseOption
 from archipel.outlook.evaluate import Evaluator, evaluate, tier_savings_v
 from archipel.outlook.portfolio import Portfolio, build_portfolio
-from archipel.outlook.runner import RunOptions, batch_sizes, run
+from archipel.outlook.runner import RunOptions, batch_sizes, run, tasks
 from archipel.outlook.scenarios import Scenarios, mean_path
 from archipel.plan.contract_books import tier_savings
 from archipel.plan.inputs import PlanInputs, prepare
@@ -145,6 +145,23 @@ def test_the_batches_do_not_depend_on_the_worker_count() -> None:
     assert np.array_equal(one.total_cost, again.total_cost)
     other = run(pf, u, RunOptions(scenarios=2500, seed=12, batch_size=400))
     assert not np.array_equal(one.total_cost, other.total_cost)
+
+
+@given(
+    st.lists(st.integers(1, 5000), min_size=1, max_size=300),
+    st.integers(1, 8),
+    st.integers(1, 50_000),
+)
+def test_tasks_cover_the_batches_in_order_and_stay_big_or_many(
+    sizes: list[int], workers: int, least: int
+) -> None:
+    groups = tasks(sizes, workers, least)
+    assert [b for g in groups for b in g] == list(range(len(sizes)))
+    assert len({len(g) for g in groups[:-1]}) <= 1  # equal groups, the last one shorter
+    per = len(groups[0])
+    # a task holds enough batches for `least` full-size scenarios, unless that would leave
+    # fewer than four tasks per worker
+    assert per * max(sizes) >= least or len(groups) >= min(len(sizes), 4 * workers)
 
 
 def test_the_evaluator_is_reusable_across_batches() -> None:

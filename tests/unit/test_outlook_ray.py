@@ -1,8 +1,8 @@
 """The Ray path of the scenario batches, on a local Ray instance (one CPU, no dashboard).
 
 Skipped, saying so, where Ray is not installed (``pip install 'archipel[ray]'``; the ``dev``
-extra brings it). Ray's workers run numpy with one BLAS thread, so sums may differ from this
-process's in the last bits: the figures are compared to 1e-12, relatively.
+extra brings it). Every path runs numpy with one BLAS thread, so Ray's figures are this
+process's to the bit.
 """
 
 from __future__ import annotations
@@ -42,4 +42,4 @@ def test_ray_batches_give_the_local_figures() -> None:
     assert not ray.is_initialized()  # started here, shut down here
     assert seen[-1] == (4, 4)
     for field in ("total_cost", "stranded", "term_list", "contract_cost"):
-        assert np.allclose(getattr(on_ray, field), getattr(here, field), rtol=1e-12, atol=1e-6)
+        assert np.array_equal(getattr(on_ray, field), getattr(here, field))
