@@ -16,6 +16,9 @@ Lines printed (JSON):
 - ``gateway_rss``: resident memory (``/proc/PID/status`` VmRSS) idle and after the N requests.
 - ``gateway_stream``: added time to first byte of a stream (interleaved pairs, p50/p99) and the
   relay rate of a long stream (events per second through the gateway).
+- ``gateway_soak`` (with ``--soak-seconds S``): closed-loop load at the same concurrency for S
+  seconds, resident memory sampled every ``--soak-every`` seconds: the samples, the requests
+  served, the codes, and the growth from the first sample to the last (MB per 10 minutes).
 - ``gateway_faults``: an EU tenant's load while one of its two allowed backends is killed, then
   hangs, then answers 429: client-visible failures and requests that reached a backend outside
   the allowed set (counted by the fakes).
@@ -398,6 +401,35 @@ async def _faults(s: Setup, n: int) -> dict[str, Any]:
     return out
 
 
+def _soak(s: Setup, pid: int, seconds: float, every: float, concurrency: int) -> dict[str, Any]:
+    """Load for ``seconds``, in rounds of ``every`` seconds' worth of requests, RSS after each."""
+    rate = 1000.0  # requests per second, a first guess; each round re-measures it
+    samples: list[tuple[float, float]] = [(0.0, _rss_mb(pid))]
+    codes: dict[str, int] = {}
+    served = 0
+    t0 = time.perf_counter()
+    while (elapsed := time.perf_counter() - t0) < seconds:
+        n = max(100, int(rate * min(every, seconds - elapsed)))
+        r0 = time.perf_counter()
+        res = asyncio.run(_load(s, n, concurrency))
+        rate = n / max(1e-3, time.perf_counter() - r0)
+        served += n
+        for code, k in res["codes"].items():  # type: ignore[attr-defined]
+            codes[code] = codes.get(code, 0) + k
+        samples.append((round(time.perf_counter() - t0, 1), _rss_mb(pid)))
+    span_min = max(1e-9, samples[-1][0] - samples[1][0]) / 60 if len(samples) > 2 else 0
+    growth = (samples[-1][1] - samples[1][1]) / span_min * 10 if span_min else 0.0
+    return {
+        "soak_s": round(time.perf_counter() - t0, 1),
+        "requests": served,
+        "codes": codes,
+        "rss_mb_samples": samples,
+        "rss_mb_max": max(m for _, m in samples),
+        # from the first sample after load began (warm caches) to the last
+        "rss_growth_mb_per_10min": round(growth, 2),
+    }
+
+
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="run.py gateway", description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=20_000)
@@ -405,6 +437,8 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--fault-requests", type=int, default=3_000, help="per fault phase")
     ap.add_argument("--relay-chunks", type=int, default=20_000)
+    ap.add_argument("--soak-seconds", type=float, default=0, help="10 minutes: 600")
+    ap.add_argument("--soak-every", type=float, default=30, help="RSS sample interval (s)")
     ap.add_argument(
         "--baseline",
         action="append",
@@ -505,6 +539,15 @@ def main(argv: list[str]) -> None:
                     "loadavg": loadavg(),
                 }
             )
+            if args.soak_seconds > 0:
+                emit(
+                    {
+                        "bench": "gateway_soak",
+                        **base,
+                        **_soak(s, pid, args.soak_seconds, args.soak_every, args.concurrency),
+                        "loadavg": loadavg(),
+                    }
+                )
             emit(
                 {
                     "bench": "gateway_faults",
