@@ -164,7 +164,13 @@ class Gateway:
     def write_keys(self, tenants: list[dict[str, Any]]) -> Path:
         import yaml
 
-        keys = [{"sha256": hash_key(t.pop("key")), "tenant": t["id"]} for t in tenants]
+        # a tenant's "key" (one plain key) or "keys" (dicts of a key and its own fields: name,
+        # limits)
+        keys = []
+        for t in tenants:
+            for k in t.pop("keys", None) or [{"key": t.pop("key")}]:
+                own = {f: v for f, v in k.items() if f != "key"}
+                keys.append({"sha256": hash_key(k["key"]), "tenant": t["id"], **own})
         path = self.folder / f"keys-{self.port}.yaml"
         path.write_text(yaml.safe_dump({"version": 1, "tenants": tenants, "keys": keys}))
         return path

@@ -73,6 +73,16 @@ def test_budget_of_n_requests_admits_exactly_n_and_rates_hold(
             "budget_usd": N * price / NANO,
         },
         {"id": "rpm", "key": "r-key", "geography": "virginia", "requests_per_minute": 5},
+        {  # two keys: one with a budget of 2 requests of its own, one bound by the tenant's
+            "id": "keyed",
+            "data_class": "eu-personal",
+            "geography": "paris",
+            "budget_usd": 5 * price / NANO,
+            "keys": [
+                {"key": "k-small", "name": "small", "budget_usd": 2 * price / NANO},
+                {"key": "k-rest", "name": "rest"},
+            ],
+        },
         {
             "id": "tpm",
             "key": "t-key",
@@ -92,7 +102,16 @@ def test_budget_of_n_requests_admits_exactly_n_and_rates_hold(
             codes = [chat(c, "b-key").status_code for _ in range(N + 3)]
             assert codes == [200] * N + [429] * 3
             assert chat(c, "b-key").json()["error"]["code"] == "insufficient_quota"
-            assert gw.metric("archipel_gateway_refused_total", tenant="budget", kind="budget") == 4
+            assert gw.metric("archipel_gateway_refused_total", quota="budget", kind="budget") == 4
+            assert gw.metric("archipel_gateway_budget_spent_usd", quota="budget") == pytest.approx(
+                N * price / NANO
+            )
+            # the key's own budget (2) binds first; the tenant's (5) then binds the other key
+            small = [chat(c, "k-small").status_code for _ in range(3)]
+            rest = [chat(c, "k-rest").status_code for _ in range(5)]
+            assert small == [200, 200, 429] and rest == [200] * 3 + [429] * 2
+            assert chat(c, "k-small").json()["error"]["message"].startswith("key 'keyed/small'")
+            assert gw.metric("archipel_gateway_refused_total", quota="keyed/small", kind="budget")
             for _ in range(3):  # a minute's window may roll over during the run: try again
                 window = time.time() // 60
                 rpm = [chat(c, "r-key").status_code for _ in range(7)]

@@ -93,7 +93,35 @@ def test_keys_store_hashes_and_names_are_checked_against_the_table(tmp_path: Pat
         f"version: 1\ntenants: [{{id: eu}}]\nkeys: [{{sha256: {h}, tenant: eu}}]\n",
     )
     keys = load_keys(good, ["chat"], [], [])
-    assert keys.tenant_of_hash[h].id == "eu" and "secret" not in good.read_text()
+    assert keys.caller_of_hash[h].tenant.id == "eu" and "secret" not in good.read_text()
+    assert [x.id for x in keys.caller_of_hash[h].quotas] == ["eu"]
+
+
+def test_a_key_with_limits_needs_a_name_unique_in_its_tenant(tmp_path: Path) -> None:
+    a, b, c = (hash_key(x) for x in "abc")
+    p = _write(
+        tmp_path,
+        "k.yaml",
+        "version: 1\ntenants: [{id: eu, budget_usd: 10}]\nkeys:\n"
+        f"  - {{sha256: {a}, tenant: eu, budget_usd: 1}}\n"
+        f"  - {{sha256: {b}, tenant: eu, name: ci, requests_per_minute: 5}}\n"
+        f"  - {{sha256: {c}, tenant: eu, name: ci}}\n",
+    )
+    with pytest.raises(GatewayConfigError) as exc:
+        load_keys(p)
+    found = sorted((i.line, i.message) for i in exc.value.issues)
+    assert found == [
+        (4, "a key with limits of its own needs a name"),
+        (6, "tenant 'eu' has two keys named 'ci'"),
+    ]
+    assert "add name:" in str(exc.value)
+    text = p.read_text().replace("eu, budget_usd: 1}", "eu, name: x, budget_usd: 1}")
+    p.write_text(text.replace("name: ci}", "name: cd}"))
+    keys = load_keys(p)
+    limited = keys.caller_of_hash[b]
+    assert [(x.scope, x.id) for x in limited.quotas] == [("key", "eu/ci"), ("tenant", "eu")]
+    assert limited.quotas[0].requests_per_minute == 5 and limited.quotas[1].budget_nusd == 10**10
+    assert [x.id for x in keys.caller_of_hash[c].quotas] == ["eu"]  # a name, no limits
 
 
 def test_the_cli_reports_a_bad_endpoints_file_with_exit_2(tmp_path: Path) -> None:

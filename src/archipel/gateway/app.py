@@ -9,7 +9,8 @@ names the service; the geography is the ``x-archipel-geography`` header, else th
 the table's first; the request class is ``x-archipel-request-class``, else the service's first.
 Then, until served or refused, the pure policy (:func:`archipel.route.policy.decide`) picks a
 deployment from the tenant's allowed set with wall-clock time and the health board, the limits
-reserve the price of one nominal request there (once), and one attempt is made. A failed
+(the key's own, if it has any, and the tenant's) reserve the price of one nominal request there
+(once), and one attempt is made. A failed
 attempt (connect error, 5xx, 429, no first byte within half the time left to the TTFT deadline
 for streams or to the deadline otherwise: a hung backend is abandoned with time left to fail
 over) is fed to the breaker and the policy is asked again with the deployment in ``tried``.
@@ -30,7 +31,8 @@ stream ends (never a silent truncation)::
 
 An upstream that closes the stream without ``data: [DONE]`` counts as interrupted.
 
-Access log: one JSON object per request (``ts``, ``tenant``, ``service``, ``deployment``,
+Access log: one JSON object per request (``ts``, ``tenant``, ``key`` (its name, when it has
+one), ``service``, ``deployment``,
 ``status``, ``outcome``, ``attempts``, ``upstream_s``, ``latency_ms``, ``cost_usd``) on stderr,
 buffered and written every tick (50 ms) in one call; other events go through ``logging``.
 """
@@ -52,7 +54,7 @@ from typing import Any
 
 import aiohttp
 
-from archipel.gateway.config import Tenant
+from archipel.gateway.config import Caller, Tenant
 from archipel.gateway.fleet import NANO
 from archipel.gateway.health import Breaker
 from archipel.gateway.limits import Limits, Refusal
@@ -134,7 +136,7 @@ class Gateway:
         self._session: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._freed: asyncio.Event | None = None
-        self._key_cache: dict[bytes, Tenant | None] = {}
+        self._key_cache: dict[bytes, Caller | None] = {}
         self._rollbacks: dict[tuple[int, str], int] = {}
         self._children: dict[tuple[Any, ...], Any] = {}
         self._breakers: tuple[int, ...] = ()
@@ -305,34 +307,31 @@ class Gateway:
                 _error_body("invalid_request_error", "not_found", f"no route {method} {path}"),
             )
 
-    def _tenant(self, scope: Scope) -> Tenant | None:
+    def _caller(self, scope: Scope) -> Caller | None:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 if value in self._key_cache:
                     return self._key_cache[value]
                 token = value[7:] if value[:7].lower() == b"bearer " else value
-                tenant = self.state.keys.tenant_of_hash.get(
+                caller = self.state.keys.caller_of_hash.get(
                     hashlib.sha256(token.strip()).hexdigest()
                 )
                 if len(self._key_cache) < 10_000:
-                    self._key_cache[value] = tenant
-                return tenant
+                    self._key_cache[value] = caller
+                return caller
         return None
 
     async def _models(self, scope: Scope, send: Send) -> None:
-        tenant = self._tenant(scope)
-        if tenant is None:
+        caller = self._caller(scope)
+        if caller is None:
             await _send_json(
                 send,
                 401,
                 _error_body("invalid_request_error", "invalid_api_key", "unknown API key"),
             )
             return
-        names = [
-            s
-            for s in self.state.fleet.table.services
-            if tenant.services is None or s in tenant.services
-        ]
+        allowed = caller.tenant.services
+        names = [s for s in self.state.fleet.table.services if allowed is None or s in allowed]
         data = [{"id": s, "object": "model", "owned_by": "archipel"} for s in names]
         await _send_json(send, 200, json.dumps({"object": "list", "data": data}).encode())
 
@@ -341,14 +340,16 @@ class Gateway:
     async def _proxy(self, op: str, scope: Scope, receive: Receive, send: Send) -> None:
         t0 = time.perf_counter()
         st = self.state
-        tenant = self._tenant(scope)
+        caller = self._caller(scope)
         ctx: dict[str, Any] = {"op": op, "attempts": 0, "upstream_s": 0.0, "deployment": "-"}
         try:
-            if tenant is None:
+            if caller is None:
                 raise Reply(401, "invalid_request_error", "invalid_api_key", "unknown API key")
-            ctx["tenant"] = tenant.id
+            ctx["tenant"] = caller.tenant.id
+            if caller.key:
+                ctx["key"] = caller.key
             body = await _read_body(receive)
-            await self._serve(op, scope, body, tenant, st, ctx, send, t0)
+            await self._serve(op, scope, body, caller, st, ctx, send, t0)
         except Reply as r:
             ctx["status"] = r.status
             ctx["outcome"] = r.code
@@ -446,30 +447,30 @@ class Gateway:
         op: str,
         scope: Scope,
         body: bytes,
-        tenant: Tenant,
+        caller: Caller,
         st: State,
         ctx: dict[str, Any],
         send: Send,
         t0: float,
     ) -> None:
-        payload, s, c, stream, req = self._parse(op, scope, body, tenant, st, ctx)
+        payload, s, c, stream, req = self._parse(op, scope, body, caller.tenant, st, ctx)
         table = st.fleet.table
-        k = st.dc_index[tenant.data_class]
+        k = st.dc_index[caller.tenant.data_class]
         allowed = table.allowed[k]
         hold = _Hold()
         try:
             await self._route(
-                op, st, tenant, payload, body, s, c, stream, req, allowed, hold, ctx, send, t0
+                op, st, caller, payload, body, s, c, stream, req, allowed, hold, ctx, send, t0
             )
         finally:  # a request that ends unserved, however, gives its reservation back
             if hold.nusd >= 0 and not hold.settled:
-                await self.limits.settle(tenant, time.time(), hold.nusd, 0, 0)
+                await self.limits.settle(caller.quotas, time.time(), hold.nusd, 0, 0)
 
     async def _route(
         self,
         op: str,
         st: State,
-        tenant: Tenant,
+        caller: Caller,
         payload: dict[str, Any],
         body: bytes,
         s: int,
@@ -508,9 +509,9 @@ class Gateway:
                 raise Reply(503, "service_unavailable", "residency_block", "no allowed deployment")
             if hold.nusd < 0:
                 price = st.fleet.price_nusd[d][c] if c < len(st.fleet.price_nusd[d]) else 0
-                refusal = await self.limits.admit(tenant, time.time(), price)
+                refusal = await self.limits.admit(caller.quotas, time.time(), price)
                 if refusal is not None:
-                    self._refused(tenant, refusal)
+                    self._refused(refusal)
                 hold.nusd = price
             if req.attempt > 0 or req.tried:
                 self.metrics.failovers.labels(service).inc()
@@ -523,7 +524,12 @@ class Gateway:
             nominal = st.fleet.class_tokens[s][c] if c < len(st.fleet.class_tokens[s]) else 0
             spent = price_d if tokens <= 0 or nominal <= 0 else round(price_d * tokens / nominal)
             hold.settled = True
-            await self.limits.settle(tenant, time.time(), hold.nusd, spent, max(tokens, 0))
+            spends = await self.limits.settle(
+                caller.quotas, time.time(), hold.nusd, spent, max(tokens, 0)
+            )
+            for q, nusd in zip(caller.quotas, spends, strict=True):
+                if q.budget_nusd >= 0:
+                    self._set(self.metrics.budget_spent, nusd / NANO, q.id)
             usd = spent / NANO
             for child, share in self._spend_children[d]:
                 child.inc(usd * share)
@@ -538,8 +544,16 @@ class Gateway:
             child = self._children[key] = counter.labels(*labels)
         child.inc()
 
-    def _refused(self, tenant: Tenant, refusal: Refusal) -> None:
-        self.metrics.refused.labels(tenant.id, refusal.kind).inc()
+    def _set(self, gauge: Any, value: float, *labels: str) -> None:
+        """``gauge.labels(*labels).set(value)``, the child kept."""
+        key = (id(gauge), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = gauge.labels(*labels)
+        child.set(value)
+
+    def _refused(self, refusal: Refusal) -> None:
+        self.metrics.refused.labels(refusal.quota, refusal.kind).inc()
         code = "insufficient_quota" if refusal.kind == "budget" else "rate_limit_exceeded"
         raise Reply(
             429,

@@ -12,7 +12,10 @@ down.
 only where ``table.allowed`` lets that class go), the ``services`` it may call (default: all), a
 default ``geography``, rate limits (``requests_per_minute``, ``tokens_per_minute``, 0 = none) and
 a ``budget_usd`` (none = unlimited); and API keys stored as SHA-256 hashes
-(``archipel gateway hash-key``), never the keys themselves.
+(``archipel gateway hash-key``), never the keys themselves. A key may carry limits of its own
+(the same three fields): a request is admitted when it fits the key's and its tenant's, and
+counts toward both. A key with limits needs a ``name`` unique within its tenant (logs, metrics
+and refusals name it as ``tenant/name``).
 """
 
 from __future__ import annotations
@@ -65,7 +68,51 @@ class Tenant(_Frozen):
 class Key(_Frozen):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     tenant: str
-    name: str = ""
+    name: str = Field("", max_length=200)
+    requests_per_minute: int = Field(0, ge=0, le=10**9)
+    tokens_per_minute: int = Field(0, ge=0, le=10**12)
+    budget_usd: float | None = Field(None, ge=0, le=1e12)
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.requests_per_minute or self.tokens_per_minute) or (
+            self.budget_usd is not None
+        )
+
+
+NANO = 1_000_000_000  # money is integer nano-USD throughout the gateway
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One set of limits a request counts toward: its tenant's, or its key's."""
+
+    id: str  # "tenant" or "tenant/key"; the state's name in memory and in Redis
+    scope: str  # "tenant" | "key"
+    requests_per_minute: int
+    tokens_per_minute: int
+    budget_nusd: int  # -1: no budget
+
+    @staticmethod
+    def of(scope: str, id: str, limits: Tenant | Key) -> Quota:
+        b = limits.budget_usd
+        return Quota(
+            id,
+            scope,
+            limits.requests_per_minute,
+            limits.tokens_per_minute,
+            -1 if b is None else round(b * NANO),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: the key's tenant, the key's name and the quotas it counts toward
+    (the key's first when it has limits, then the tenant's)."""
+
+    tenant: Tenant
+    key: str
+    quotas: tuple[Quota, ...]
 
 
 class KeysFile(_Frozen):
@@ -156,7 +203,7 @@ def read_endpoints_period(path: str | Path) -> int | None:
 class Keys:
     file: KeysFile
     tenants: dict[str, Tenant]
-    tenant_of_hash: dict[str, Tenant]
+    caller_of_hash: dict[str, Caller]
 
 
 def load_keys(
@@ -191,14 +238,34 @@ def load_keys(
         check(t.geography, geographies, ("tenants", i, "geography"), "geography")
         for j, s in enumerate(t.services or ()):
             check(s, services, ("tenants", i, "services", j), "service")
-    by_hash: dict[str, Tenant] = {}
+    by_hash: dict[str, Caller] = {}
+    names: set[tuple[str, str]] = set()
     for i, k in enumerate(parsed.keys):
         if k.tenant not in tenants:
             check(k.tenant, list(tenants), ("keys", i, "tenant"), "tenant")
             continue
         if k.sha256 in by_hash:
             issues.append(doc.source.issue(("keys", i, "sha256"), "this key hash is listed twice"))
-        by_hash[k.sha256] = tenants[k.tenant]
+        t = tenants[k.tenant]
+        own = Quota.of("tenant", t.id, t)
+        if k.limited and not k.name:
+            issues.append(
+                doc.source.issue(
+                    ("keys", i),
+                    "a key with limits of its own needs a name",
+                    "add name: (unique within the tenant; refusals and metrics use it)",
+                )
+            )
+        elif k.name and (k.tenant, k.name) in names:
+            issues.append(
+                doc.source.issue(
+                    ("keys", i, "name"), f"tenant {k.tenant!r} has two keys named {k.name!r}"
+                )
+            )
+        names.add((k.tenant, k.name))
+        kid = f"{t.id}/{k.name}" if k.name else t.id
+        quotas = (Quota.of("key", kid, k), own) if k.limited else (own,)
+        by_hash[k.sha256] = Caller(t, k.name, quotas)
     if issues:
         raise GatewayConfigError(what, issues)
     return Keys(parsed, tenants, by_hash)

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archipel.gateway.config import NANO as NANO  # money is integer nano-USD
 from archipel.gateway.config import Endpoints
 from archipel.plan.inputs import PlanInputs
 from archipel.plan.result import Plan
 from archipel.route.table import deployment_table
 from archipel.route.types import DeploymentTable
-
-NANO = 1_000_000_000
 
 
 def default_period(inputs: PlanInputs, today: dt.date) -> int:

@@ -1,5 +1,10 @@
-"""Rate limits and budgets per tenant: reserve before sending, reconcile with the usage the
-backend reports. Money is integer nano-USD, so a budget of N requests' price admits exactly N.
+"""Rate limits and budgets per tenant and per key: reserve before sending, reconcile with the
+usage the backend reports. Money is integer nano-USD, so a budget of N requests' price admits
+exactly N.
+
+A request counts toward its caller's quotas (:class:`~archipel.gateway.config.Quota`): its
+key's when the key has limits of its own, and always its tenant's. It is admitted only when it
+fits every one of them, and then counts toward all of them at once.
 
 Two backends with one contract (:class:`Limits`):
 
@@ -16,127 +21,156 @@ The budget is spent + reserved; a request is admitted when its reservation fits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from archipel.gateway.config import Tenant
-from archipel.gateway.fleet import NANO
+from archipel.gateway.config import Quota
 
 WINDOW_S = 60
+_KINDS = ("", "requests_per_minute", "tokens_per_minute", "budget")
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     kind: str  # "requests_per_minute" | "tokens_per_minute" | "budget"
     message: str
-
-
-def _budget_nusd(t: Tenant) -> int:
-    return -1 if t.budget_usd is None else round(t.budget_usd * NANO)
+    quota: str  # the quota's id: "tenant" or "tenant/key"
 
 
 class Limits(Protocol):
-    async def admit(self, tenant: Tenant, now: float, reserve_nusd: int) -> Refusal | None: ...
+    async def admit(
+        self, quotas: Sequence[Quota], now: float, reserve_nusd: int
+    ) -> Refusal | None: ...
 
     async def settle(
-        self, tenant: Tenant, now: float, reserved_nusd: int, spent_nusd: int, tokens: int
-    ) -> None: ...
+        self, quotas: Sequence[Quota], now: float, reserved_nusd: int, spent_nusd: int, tokens: int
+    ) -> list[int]:
+        """Reconcile; the spend of each quota afterwards (nano-USD), in order."""
+        ...
 
-    async def spent_nusd(self, tenant: Tenant) -> int: ...
+    async def spent_nusd(self, quota: Quota) -> int: ...
 
     async def close(self) -> None: ...
 
 
-def _refusal(code: int, t: Tenant) -> Refusal | None:
+def _refusal(code: int, q: Quota) -> Refusal:
+    who = f"{q.scope} {q.id!r}"
     if code == 1:
-        return Refusal(
-            "requests_per_minute",
-            f"tenant {t.id!r}: over {t.requests_per_minute} requests a minute",
-        )
-    if code == 2:
-        return Refusal(
-            "tokens_per_minute", f"tenant {t.id!r}: over {t.tokens_per_minute} tokens a minute"
-        )
-    if code == 3:
-        return Refusal("budget", f"tenant {t.id!r}: the USD budget of {t.budget_usd} is spent")
-    return None
+        msg = f"{who}: over {q.requests_per_minute} requests a minute"
+    elif code == 2:
+        msg = f"{who}: over {q.tokens_per_minute} tokens a minute"
+    else:
+        msg = f"{who}: the USD budget of {q.budget_nusd / 1e9:g} is spent"
+    return Refusal(_KINDS[code], msg, q.id)
 
 
 class MemoryLimits:
     """In-process state (one gateway process)."""
 
     def __init__(self) -> None:
-        self._req: dict[tuple[str, int], int] = {}
-        self._tok: dict[tuple[str, int], int] = {}
-        self._spent: dict[str, int] = {}
+        self._req: dict[tuple[str, str, int], int] = {}
+        self._tok: dict[tuple[str, str, int], int] = {}
+        self._spent: dict[tuple[str, str], int] = {}
 
     def _gc(self, window: int) -> None:
         for d in (self._req, self._tok):
             if len(d) > 10_000:
-                for k in [k for k in d if k[1] < window - 1]:
+                for k in [k for k in d if k[2] < window - 1]:
                     del d[k]
 
-    async def admit(self, tenant: Tenant, now: float, reserve_nusd: int) -> Refusal | None:
+    def _code(self, q: Quota, w: int, reserve_nusd: int) -> int:
+        key = (q.scope, q.id, w)
+        if q.requests_per_minute and self._req.get(key, 0) >= q.requests_per_minute:
+            return 1
+        if q.tokens_per_minute and self._tok.get(key, 0) >= q.tokens_per_minute:
+            return 2
+        spent = self._spent.get((q.scope, q.id), 0)
+        if q.budget_nusd >= 0 and spent + reserve_nusd > q.budget_nusd:
+            return 3
+        return 0
+
+    async def admit(self, quotas: Sequence[Quota], now: float, reserve_nusd: int) -> Refusal | None:
         w = int(now // WINDOW_S)
         self._gc(w)
-        key = (tenant.id, w)
-        if tenant.requests_per_minute and self._req.get(key, 0) >= tenant.requests_per_minute:
-            return _refusal(1, tenant)
-        if tenant.tokens_per_minute and self._tok.get(key, 0) >= tenant.tokens_per_minute:
-            return _refusal(2, tenant)
-        budget = _budget_nusd(tenant)
-        spent = self._spent.get(tenant.id, 0)
-        if budget >= 0 and spent + reserve_nusd > budget:
-            return _refusal(3, tenant)
-        self._spent[tenant.id] = spent + reserve_nusd
-        self._req[key] = self._req.get(key, 0) + 1
+        for q in quotas:
+            code = self._code(q, w, reserve_nusd)
+            if code:
+                return _refusal(code, q)
+        for q in quotas:
+            s = (q.scope, q.id)
+            self._spent[s] = self._spent.get(s, 0) + reserve_nusd
+            self._req[(*s, w)] = self._req.get((*s, w), 0) + 1
         return None
 
     async def settle(
-        self, tenant: Tenant, now: float, reserved_nusd: int, spent_nusd: int, tokens: int
-    ) -> None:
-        key = (tenant.id, int(now // WINDOW_S))
-        self._spent[tenant.id] = self._spent.get(tenant.id, 0) + spent_nusd - reserved_nusd
-        if tokens:
-            self._tok[key] = self._tok.get(key, 0) + tokens
+        self, quotas: Sequence[Quota], now: float, reserved_nusd: int, spent_nusd: int, tokens: int
+    ) -> list[int]:
+        w = int(now // WINDOW_S)
+        out = []
+        for q in quotas:
+            s = (q.scope, q.id)
+            self._spent[s] = self._spent.get(s, 0) + spent_nusd - reserved_nusd
+            if tokens:
+                self._tok[(*s, w)] = self._tok.get((*s, w), 0) + tokens
+            out.append(self._spent[s])
+        return out
 
-    async def spent_nusd(self, tenant: Tenant) -> int:
-        return self._spent.get(tenant.id, 0)
+    async def spent_nusd(self, quota: Quota) -> int:
+        return self._spent.get((quota.scope, quota.id), 0)
 
     async def close(self) -> None:
         return None
 
 
+# KEYS: three per quota (requests in the window, tokens in the window, spent); ARGV: cost, ttl,
+# then three per quota (request limit, token limit, budget). Returns 0, or 10 * (the quota's
+# position, from 1) + the refusal code.
 _ADMIT = """
-local limit_req = tonumber(ARGV[1])
-local limit_tok = tonumber(ARGV[2])
-local budget = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local ttl = tonumber(ARGV[5])
-if limit_req > 0 and tonumber(redis.call('GET', KEYS[1]) or '0') >= limit_req then return 1 end
-if limit_tok > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= limit_tok then return 2 end
-if budget >= 0 then
-  local spent = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if spent + cost > budget then return 3 end
+local cost = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local n = #KEYS / 3
+for i = 0, n - 1 do
+  local limit_req = tonumber(ARGV[3 + 3 * i])
+  local limit_tok = tonumber(ARGV[4 + 3 * i])
+  local budget = tonumber(ARGV[5 + 3 * i])
+  if limit_req > 0 and tonumber(redis.call('GET', KEYS[1 + 3 * i]) or '0') >= limit_req then
+    return 10 * (i + 1) + 1
+  end
+  if limit_tok > 0 and tonumber(redis.call('GET', KEYS[2 + 3 * i]) or '0') >= limit_tok then
+    return 10 * (i + 1) + 2
+  end
+  if budget >= 0 then
+    local spent = tonumber(redis.call('GET', KEYS[3 + 3 * i]) or '0')
+    if spent + cost > budget then return 10 * (i + 1) + 3 end
+  end
 end
-redis.call('INCRBY', KEYS[3], cost)
-redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ttl)
+for i = 0, n - 1 do
+  redis.call('INCRBY', KEYS[3 + 3 * i], cost)
+  redis.call('INCR', KEYS[1 + 3 * i])
+  redis.call('EXPIRE', KEYS[1 + 3 * i], ttl)
+end
 return 0
 """
 
+# KEYS: two per quota (tokens in the window, spent); ARGV: spend change, tokens, ttl.
+# Returns each quota's spend afterwards.
 _SETTLE = """
-redis.call('INCRBY', KEYS[1], tonumber(ARGV[1]))
-if tonumber(ARGV[2]) > 0 then
-  redis.call('INCRBY', KEYS[2], tonumber(ARGV[2]))
-  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+local out = {}
+for i = 0, #KEYS / 2 - 1 do
+  out[i + 1] = redis.call('INCRBY', KEYS[2 + 2 * i], tonumber(ARGV[1]))
+  if tonumber(ARGV[2]) > 0 then
+    redis.call('INCRBY', KEYS[1 + 2 * i], tonumber(ARGV[2]))
+    redis.call('EXPIRE', KEYS[1 + 2 * i], tonumber(ARGV[3]))
+  end
 end
-return 0
+return out
 """
 
 
 class RedisLimits:
-    """Shared state in Redis (redis-py asyncio); keys under ``prefix``."""
+    """Shared state in Redis (redis-py asyncio); keys under ``prefix``: a tenant's under
+    ``prefix:<tenant>:``, a key's under ``prefix/key:<tenant>/<name>:``."""
 
     def __init__(self, url: str, prefix: str = "archipel:gw") -> None:
         from redis.asyncio import Redis
@@ -146,33 +180,33 @@ class RedisLimits:
         self._admit = self._redis.register_script(_ADMIT)
         self._settle = self._redis.register_script(_SETTLE)
 
-    def _keys(self, tenant: Tenant, now: float) -> tuple[str, str, str]:
-        w = int(now // WINDOW_S)
-        p = f"{self._prefix}:{tenant.id}"
-        return f"{p}:req:{w}", f"{p}:tok:{w}", f"{p}:spent"
+    def _base(self, q: Quota) -> str:
+        return f"{self._prefix}:{q.id}" if q.scope == "tenant" else f"{self._prefix}/key:{q.id}"
 
-    async def admit(self, tenant: Tenant, now: float, reserve_nusd: int) -> Refusal | None:
-        keys = self._keys(tenant, now)
-        args = [
-            tenant.requests_per_minute,
-            tenant.tokens_per_minute,
-            _budget_nusd(tenant),
-            reserve_nusd,
-            2 * WINDOW_S,
-        ]
-        code = int(await self._admit(keys=list(keys), args=args))
-        return _refusal(code, tenant)
+    async def admit(self, quotas: Sequence[Quota], now: float, reserve_nusd: int) -> Refusal | None:
+        w = int(now // WINDOW_S)
+        keys: list[str] = []
+        args: list[int] = [reserve_nusd, 2 * WINDOW_S]
+        for q in quotas:
+            b = self._base(q)
+            keys += [f"{b}:req:{w}", f"{b}:tok:{w}", f"{b}:spent"]
+            args += [q.requests_per_minute, q.tokens_per_minute, q.budget_nusd]
+        code = int(await self._admit(keys=keys, args=args))
+        return None if code == 0 else _refusal(code % 10, quotas[code // 10 - 1])
 
     async def settle(
-        self, tenant: Tenant, now: float, reserved_nusd: int, spent_nusd: int, tokens: int
-    ) -> None:
-        _, tok, spent = self._keys(tenant, now)
-        await self._settle(
-            keys=[spent, tok], args=[spent_nusd - reserved_nusd, tokens, 2 * WINDOW_S]
-        )
+        self, quotas: Sequence[Quota], now: float, reserved_nusd: int, spent_nusd: int, tokens: int
+    ) -> list[int]:
+        w = int(now // WINDOW_S)
+        keys: list[str] = []
+        for q in quotas:
+            b = self._base(q)
+            keys += [f"{b}:tok:{w}", f"{b}:spent"]
+        out = await self._settle(keys=keys, args=[spent_nusd - reserved_nusd, tokens, 2 * WINDOW_S])
+        return [int(x) for x in out]
 
-    async def spent_nusd(self, tenant: Tenant) -> int:
-        raw = await self._redis.get(self._keys(tenant, 0.0)[2])
+    async def spent_nusd(self, quota: Quota) -> int:
+        raw = await self._redis.get(f"{self._base(quota)}:spent")
         return int(raw or 0)
 
     async def close(self) -> None:

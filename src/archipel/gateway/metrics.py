@@ -55,12 +55,16 @@ class Metrics:
         )
         self.budget_spent = Gauge(
             p + "budget_spent_usd",
-            "Tenant spend counted against its budget (this process's view)",
-            ["tenant"],
+            "Spend counted against a budget, by quota ('tenant' or 'tenant/key'), as of this "
+            "process's last settlement (shared across processes with Redis)",
+            ["quota"],
             registry=r,
         )
         self.refused = Counter(
-            p + "refused", "Requests refused by limits", ["tenant", "kind"], registry=r
+            p + "refused",
+            "Requests refused by limits, by quota ('tenant' or 'tenant/key') and kind",
+            ["quota", "kind"],
+            registry=r,
         )
         self.residency_blocks = Counter(
             p + "residency_blocks",
