@@ -175,3 +175,35 @@ def test_two_processes_sharing_redis_cannot_overspend(
         for k in r.scan_iter(prefix + ":*"):
             r.delete(k)
         r.close()
+
+
+def test_a_reload_keeps_an_open_breaker_open(
+    plan: PlanFiles, fakes: list[Fake], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A reload used to close every breaker: the next requests went to a dead backend again.
+    Now the breaker of a deployment that kept its endpoint survives the reload."""
+    keep, _ = _one_eu_deployment(plan, fakes)
+    other = next(k for k in allowed_keys(plan.table, "eu-personal") if k != plan.table.key[keep])
+    tenants = [{"id": "eu", "key": "e-key", "data_class": "eu-personal", "geography": "paris"}]
+    # no active check after the first (at start): only the carried breaker keeps it open
+    extra = ["--reload-s", "0.1", "--health-interval", "600"]
+    gw = _gateway(plan, fakes, tmp_path_factory.mktemp("gw3"), extra)
+    try:
+        gw.start(tenants)
+        _wait_open(gw, other)
+        before = gw.metric("archipel_gateway_reloads_total", result="ok")
+        gw.write_endpoints()  # the same endpoints: a reload that changes nothing it serves
+        for _ in range(100):
+            if gw.metric("archipel_gateway_reloads_total", result="ok") > before:
+                break
+            time.sleep(0.05)
+        assert gw.metric("archipel_gateway_reloads_total", result="ok") > before
+        assert gw.metric("archipel_gateway_breaker_state", deployment=other) == 1
+        with httpx.Client(base_url=gw.url, timeout=10) as c:
+            for _ in range(5):
+                r = chat(c, "e-key")
+                assert r.status_code == 200 and r.headers["x-archipel-attempts"] == "1"
+    finally:
+        gw.stop()
+        for f in fakes:
+            f.reset()

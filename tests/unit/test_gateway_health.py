@@ -116,3 +116,42 @@ def test_ramp_caps_stay_between_zero_and_the_plans_cap(
         gate.tick(float(i + 1), down=[False, open_, False])
         assert 0.0 <= gate.table.ramp[1] <= cap + 1e-12
         assert gate.table.ramp[0] == 1.0 and gate.table.ramp[2] == 1.0
+
+
+def test_a_reload_keeps_breakers_of_unchanged_backends_and_ramp_steps() -> None:
+    """carry: an open breaker stays open (its open time kept) where the deployment kept its
+    endpoint; a moved one (-1) starts closed; a ramp part-way keeps its step unless the new
+    plan changed its cap."""
+    cfg = HealthConfig(failures_to_open=1, open_s=10.0)
+    old = HealthBoard(_table(), [True, True, True], cfg)
+    for d in (0, 1):
+        old.start(d)
+        old.finish(d, False, 5.0)
+    new = HealthBoard(_table(), [True, True, True], cfg)
+    new.carry(old, [0, -1, 2])
+    assert new.state == [Breaker.OPEN, Breaker.CLOSED, Breaker.CLOSED]
+    assert new.opened_at[0] == 5.0 and new.health.up.tolist() == [False, True, True]
+    new.tick(15.0)
+    assert new.state[0] == Breaker.HALF_OPEN  # the old open time still counts
+
+    rc = RampConfig(steps=(0.25, 0.5, 1.0), window_s=1.0, min_requests=1)
+    gate = RampGate(_table(ramp=[1.0, 0.6, 1.0]), rc, 0.0)
+    gate.record(1, True, 0.1)
+    assert gate.tick(1.0) and gate.table.ramp[1] == 0.3
+    kept = RampGate(_table(ramp=[1.0, 0.6, 1.0]), rc, 2.0)
+    kept.carry(gate, [0, 1, 2])
+    assert kept.table.ramp[1] == 0.3 and kept.gates[0].advances == 1
+    assert kept.window_start == gate.window_start
+    recapped = RampGate(_table(ramp=[1.0, 0.8, 1.0]), rc, 2.0)  # the plan's cap changed
+    recapped.carry(gate, [0, 1, 2])
+    assert recapped.table.ramp[1] == 0.2  # step 0 of the new cap
+    moved = RampGate(_table(ramp=[1.0, 0.6, 1.0]), rc, 2.0)
+    moved.carry(gate, [0, -1, 2])  # a new endpoint behind the ramped deployment
+    assert moved.table.ramp[1] == 0.15
+    for _ in range(3):  # roll back to nothing
+        gate.record(1, False, 0.1)
+        gate.tick(gate.window_start + 1.0, down=[False, True, False])
+    assert gate.gates[0].step == -1 and gate.table.ramp[1] == 0.0
+    again = RampGate(_table(ramp=[1.0, 0.6, 1.0]), rc, 9.0)
+    again.carry(gate, [0, 1, 2])
+    assert again.table.ramp[1] == 0.15  # a stopped ramp starts again at its first step

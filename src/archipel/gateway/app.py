@@ -59,7 +59,7 @@ from archipel.gateway.fleet import NANO
 from archipel.gateway.health import Breaker
 from archipel.gateway.limits import Limits, Refusal
 from archipel.gateway.metrics import Metrics
-from archipel.gateway.state import State
+from archipel.gateway.state import State, carry_over
 from archipel.gateway.upstream import attempt, make_session, probe, stream_usage, usage_tokens
 from archipel.route.policy import decide
 from archipel.route.types import Action, Request
@@ -248,9 +248,10 @@ class Gateway:
             self.metrics.reloads.labels("error").inc()
             log.error("reload refused", extra={"event": {"error": str(exc)}})
             return False
+        carry_over(state, self.state)
         self.state = state
         self._key_cache = {}
-        self._rollbacks = {}
+        self._rollbacks = {(g.service, g.provider): g.rollbacks for g in state.gate.gates}
         self._breakers = ()
         self._bind_metrics()
         self.metrics.reloads.labels("ok").inc()

@@ -129,6 +129,19 @@ class HealthBoard:
             self.probing[d] = False
             self.health.up[d] = True
 
+    def carry(self, old: HealthBoard, same: list[int]) -> None:
+        """Take over ``old``'s breakers after a reload: ``same[d]`` is the old index of the
+        deployment ``d`` when it kept its endpoint, else -1 (a new or moved backend starts
+        closed). A probe in flight on the old board finishes there; this one may probe again.
+        In-flight counts start at zero (the old requests finish on the old board)."""
+        for d, o in enumerate(same):
+            if o < 0 or not self.has_endpoint[d]:
+                continue
+            self.state[d] = old.state[o]
+            self.fails[d] = old.fails[o]
+            self.opened_at[d] = old.opened_at[o]
+            self.health.up[d] = old.state[o] != Breaker.OPEN
+
     # -- provider shares --------------------------------------------------------------------
 
     def routed(self, d: int, now: float) -> None:

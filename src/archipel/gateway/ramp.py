@@ -73,6 +73,28 @@ class RampGate:
         self.window_start = now
         self.table = self._apply()
 
+    def carry(self, old: RampGate, same: Sequence[int]) -> None:
+        """Take over ``old``'s steps after a reload (``same[d]``: the old index of deployment
+        ``d`` when it kept its key and endpoint, else -1). A gate keeps its step and its window
+        when every deployment of it kept its endpoint and the plan kept its cap; otherwise it
+        starts again at its first step. A gate that rolled back to nothing (step -1) also
+        starts again: the reload is the operator's signal, and the SLO gate stops it again if
+        the fault persists."""
+        for g in self.gates:
+            cols = [same[int(c)] if int(c) < len(same) else -1 for c in g.cols]
+            o = old._of.get(cols[0]) if cols and min(cols) >= 0 else None
+            if (
+                o is None
+                or o.step < 0
+                or sorted(int(c) for c in o.cols) != sorted(cols)
+                or float(old.base.ramp[o.cols[0]]) != float(self.base.ramp[g.cols[0]])
+            ):
+                continue
+            g.step, g.advances, g.rollbacks = o.step, o.advances, o.rollbacks
+            g.n, g.bad = o.n, o.bad
+        self.window_start = old.window_start
+        self.table = self._apply()
+
     def _apply(self) -> DeploymentTable:
         if not self.gates:
             return self.base

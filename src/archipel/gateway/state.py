@@ -2,7 +2,8 @@
 
 :class:`Sources` names the files (spec, plan, endpoints, keys); :func:`load_state` reads them
 into one immutable-by-convention :class:`State` (fleet, keys, health board, ramp gate). A reload
-builds a new State and swaps it in: requests in flight finish on the State they started with.
+builds a new State and swaps it in: requests in flight finish on the State they started with;
+open breakers and ramp steps carry over (:func:`carry_over`).
 The spec and plan are re-read only when their files changed (they take seconds); endpoints and
 keys files are cheap.
 """
@@ -50,6 +51,21 @@ class State:
     class_index: list[dict[str, int]] = field(default_factory=list)
     geo_index: dict[str, int] = field(default_factory=dict)
     dc_index: dict[str | None, int] = field(default_factory=dict)
+
+
+def carry_over(new: State, old: State) -> None:
+    """Keep what the running gateway learned across a reload: breakers of deployments that kept
+    their key and endpoint URL, and ramp steps of gates whose deployments all kept theirs and
+    whose planned cap is unchanged (run on the event loop, after the new State is built)."""
+    was: dict[tuple[str, str | None], int] = {
+        (k, u): o
+        for o, (k, u) in enumerate(zip(old.fleet.table.key, old.fleet.url, strict=True))
+        if u is not None
+    }
+    t = new.fleet.table
+    same = [was.get((t.key[d], new.fleet.url[d]), -1) for d in range(t.size)]
+    new.board.carry(old.board, same)
+    new.gate.carry(old.gate, same)
 
 
 @dataclass
