@@ -207,3 +207,69 @@ def test_a_reload_keeps_an_open_breaker_open(
         gw.stop()
         for f in fakes:
             f.reset()
+
+
+def _total(text: str, name: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") or line.startswith(name + " ")
+    )
+
+
+def test_two_workers_share_one_port_one_budget_and_one_metrics_page(
+    plan: PlanFiles, fakes: list[Fake], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """--workers 2: whichever worker a scrape reaches, /metrics counts both workers' requests
+    (prometheus_client's multiprocess mode), and the Redis budget admits exactly N in all."""
+    url = need("redis")
+    keep, _ = _one_eu_deployment(plan, fakes)
+    price = plan.price_nusd[keep][0]
+    prefix = f"archipel:test:{uuid.uuid4().hex}"
+    tenants = [
+        {
+            "id": "pair",
+            "key": "p-key",
+            "data_class": "eu-personal",
+            "geography": "paris",
+            "budget_usd": N * price / NANO,
+        },
+        {"id": "free", "key": "f-key", "geography": "virginia"},
+    ]
+    extra = ["--workers", "2", "--redis", url, "--redis-prefix", prefix]
+    gw = _gateway(plan, fakes, tmp_path_factory.mktemp("gw4"), extra)
+    try:
+        gw.start(tenants)
+        other = next(
+            k for k in allowed_keys(plan.table, "eu-personal") if k != plan.table.key[keep]
+        )
+        for _ in range(200):  # each worker's prober opens the dead backend's breaker
+            text = httpx.get(gw.url + "/metrics", timeout=5).text
+            states = [
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("archipel_gateway_breaker_state{") and other in line
+            ]
+            if len(states) == 2 and states == [1.0, 1.0]:
+                break
+            time.sleep(0.05)
+        with httpx.Client(base_url=gw.url, timeout=10) as c:
+            # a fresh connection per request: the kernel spreads them over both workers
+            served = [chat(c, "f-key", connection="close").status_code for _ in range(40)]
+            assert served == [200] * 40
+            budget = [chat(c, "p-key", connection="close").status_code for _ in range(N + 2)]
+            assert budget == [200] * N + [429] * 2
+        pids = set()
+        for _ in range(6):
+            text = httpx.get(gw.url + "/metrics", timeout=5).text
+            assert _total(text, "archipel_gateway_requests_total") == 40 + N + 2
+            pids |= {
+                line.split('pid="', 1)[1].split('"', 1)[0]
+                for line in text.splitlines()
+                if line.startswith("archipel_gateway_breaker_state{")
+            }
+        assert len(pids) == 2  # each worker's breakers, one series each
+    finally:
+        gw.stop()
+        for f in fakes:
+            f.reset()

@@ -150,3 +150,14 @@ def test_the_cli_reports_a_bad_endpoints_file_with_exit_2(tmp_path: Path) -> Non
 def test_hash_key_command_prints_the_digest() -> None:
     r = CliRunner().invoke(app, ["gateway", "hash-key", "secret"])
     assert r.exit_code == 0 and r.output.strip() == hash_key("secret")
+
+
+def test_several_workers_without_redis_are_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    """Each process would keep its own budget: a budget of N requests would admit N each."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "gateway.yaml"
+    files = [_write(tmp_path, n, "version: 1\n") for n in ("p.json", "e.yaml", "k.yaml")]
+    args = ["gateway", "serve", str(spec), "--plan", str(files[0]), "--endpoints"]
+    r = CliRunner().invoke(app, [*args, str(files[1]), "--keys", str(files[2]), "--workers", "2"])
+    assert r.exit_code == 2 and "--redis" in r.output and "budget" in r.output

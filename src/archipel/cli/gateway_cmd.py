@@ -95,7 +95,10 @@ def serve(
     period: PeriodOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(help="Processes (one per core).", min=1)] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(help="Processes (one per core); more than one needs --redis.", min=1),
+    ] = 1,
     redis: Annotated[
         str | None,
         typer.Option(
@@ -166,6 +169,13 @@ def serve(
     if not steps or any(not 0 < s <= 1 for s in steps) or list(steps) != sorted(steps):
         raise typer.BadParameter(
             "steps are increasing shares in (0, 1], e.g. 0.1,0.25,0.5,1", param_hint="--ramp-steps"
+        )
+    if workers > 1 and redis is None:
+        raise typer.BadParameter(
+            "several processes would each keep their own rate limits and budgets (a budget "
+            "of N requests would admit N per process): add --redis redis://HOST:6379 to "
+            "share them, or run one worker",
+            param_hint="--workers",
         )
     cfg = ServeConfig(
         spec=str(spec_path),

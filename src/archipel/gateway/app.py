@@ -178,6 +178,7 @@ class Gateway:
             await self._session.close()
         await self.limits.close()
         self.flush_access_log()
+        Metrics.process_exited(self._pid)
 
     def flush_access_log(self) -> None:
         """Write the buffered access-log lines (one JSON object each) to stderr in one call:

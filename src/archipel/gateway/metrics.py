@@ -1,12 +1,27 @@
-"""Prometheus metrics of one gateway process (its own registry: nothing at module level).
+"""Prometheus metrics of the gateway (its own registry: nothing at module level).
 
-With ``--workers N`` each process serves its own ``/metrics``; sum them in Prometheus (a
-scrape of the port reaches one process at a time).
+With ``--workers N`` the processes share one port, so a scrape reaches one of them at a time:
+``serve`` then runs prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, a
+fresh directory per run, set before the workers start). Counters and histograms are summed
+over the workers; gauges of a worker's own view (breaker state, ramp cap) keep one series per
+worker (``pid`` label) while it lives; budget spend shows the most recent value written (with
+``--redis`` every worker sees the same budget).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1)
@@ -59,6 +74,7 @@ class Metrics:
             "process's last settlement (shared across processes with Redis)",
             ["quota"],
             registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.refused = Counter(
             p + "refused",
@@ -76,12 +92,14 @@ class Metrics:
             "Circuit breaker: 0 closed, 1 open, 2 half-open",
             ["deployment"],
             registry=r,
+            multiprocess_mode="liveall",
         )
         self.ramp_cap = Gauge(
             p + "ramp_cap",
             "Effective traffic-ramp cap of a provider for a service",
             ["service", "provider"],
             registry=r,
+            multiprocess_mode="liveall",
         )
         self.ramp_rollbacks = Counter(
             p + "ramp_rollbacks",
@@ -92,4 +110,14 @@ class Metrics:
         self.reloads = Counter(p + "reloads", "Configuration reloads", ["result"], registry=r)
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):  # every worker's values, from the shared directory
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
         return generate_latest(self.registry)
+
+    @staticmethod
+    def process_exited(pid: int) -> None:
+        """Drop a worker's live gauges when it stops (multiprocess mode only)."""
+        if os.environ.get(MULTIPROC_ENV):
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

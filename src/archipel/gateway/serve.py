@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from archipel.gateway.app import Gateway, Options
 from archipel.gateway.health import HealthConfig
 from archipel.gateway.limits import Limits, MemoryLimits, RedisLimits
+from archipel.gateway.metrics import MULTIPROC_ENV
 from archipel.gateway.ramp import RampConfig
 from archipel.gateway.state import Loaded, Sources, load_state
 
@@ -121,6 +123,12 @@ def serve(cfg: ServeConfig, host: str, port: int, workers: int) -> None:
     }
     if workers > 1:
         os.environ[ENV] = cfg.to_env()
-        uvicorn.run("archipel.gateway.serve:app_factory", factory=True, workers=workers, **common)
+        # one /metrics for all workers (gateway.metrics): set before the workers import
+        # prometheus_client; a fresh directory, so no stale values of an earlier run
+        with tempfile.TemporaryDirectory(prefix="archipel-metrics-") as folder:
+            os.environ[MULTIPROC_ENV] = folder
+            uvicorn.run(
+                "archipel.gateway.serve:app_factory", factory=True, workers=workers, **common
+            )
     else:
         uvicorn.run(build_app(cfg), **common)
