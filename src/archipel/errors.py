@@ -59,10 +59,10 @@ class SpecError(UserError):
     max_listed = 200
     """The message lists at most this many issues; ``issues`` (and ``validate --json``) all."""
 
-    def __init__(self, issues: Sequence[Issue]) -> None:
+    def __init__(self, issues: Sequence[Issue], what: str = "the spec") -> None:
         self.issues = tuple(issues)
         n = len(self.issues)
-        head = f"{n} problem{'s' if n != 1 else ''} in the spec"
+        head = f"{n} problem{'s' if n != 1 else ''} in {what}"
         lines = [head, *(str(i) for i in self.issues[: self.max_listed])]
         if n > self.max_listed:
             lines.append(f"… and {n - self.max_listed} more (`archipel validate --json` lists all)")

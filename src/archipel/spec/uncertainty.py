@@ -30,6 +30,8 @@ from archipel.errors import Issue, SpecError
 from archipel.spec.types import Frozen, Id, Name, Pct, PlanDate, Usd
 from archipel.spec.yaml_reader import SourceMap
 
+SCENARIOS = "the scenarios file"
+
 MAX_SCENARIOS = 10_000_000
 Spread = Annotated[float, Field(ge=0.0, le=3.0)]
 GrowthPct = Annotated[float, Field(ge=-99.0, le=1000.0)]
@@ -156,11 +158,11 @@ def load_uncertainty(path: str | Path) -> tuple[Uncertainty, SourceMap]:
 
     doc = read_document(read_text(path), str(path))
     if doc.issues:
-        raise SpecError(by_position(doc.issues))
+        raise SpecError(by_position(doc.issues), SCENARIOS)
     try:
         return Uncertainty.model_validate(doc.data), doc.source
     except ValidationError as exc:
-        raise SpecError(by_position(validation_issues(exc, doc))) from None
+        raise SpecError(by_position(validation_issues(exc, doc)), SCENARIOS) from None
 
 
 def check_names(
@@ -189,7 +191,7 @@ def check_names(
     for i, o in enumerate(u.outages):
         unknown(("outages", i, "provider"), o.provider, providers, "provider")
     if issues:
-        raise SpecError(issues)
+        raise SpecError(issues, SCENARIOS)
 
 
 def to_datetime(d: dt.date) -> dt.datetime:
