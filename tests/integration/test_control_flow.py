@@ -280,3 +280,31 @@ def test_the_cli_client(server: Server, tmp_path: Path) -> None:
         env={"ARCHIPEL_SERVER": server.url, "ARCHIPEL_KEY": server.keys["bob"]},
     )
     assert denied.exit_code != 0
+
+
+def test_keys_are_listed_added_and_revoked_from_the_cli(server: Server) -> None:
+    runner = CliRunner()
+
+    def run(who: str, *args: str) -> Any:
+        env = {"ARCHIPEL_SERVER": server.url, "ARCHIPEL_KEY": server.keys[who]}
+        return runner.invoke(cli_app, list(args), env=env)
+
+    made = run("admin", "keys", "add", "ci-bot", "--role", "viewer", "--json")
+    assert made.exit_code == 0, made.output
+    token = json.loads(made.stdout)["key"]
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        me = http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["name"] == "ci-bot"
+        listed = run("admin", "keys", "list").stdout
+        assert "ci-bot" in listed and all(len(line) <= 80 for line in listed.splitlines())
+        denied = run("pat", "keys", "list")  # a planner is not an admin
+        assert denied.exit_code != 0 and "admin role" in str(denied.exception)
+        key_id = json.loads(made.stdout)["id"]
+        assert run("admin", "keys", "revoke", key_id).exit_code == 0
+        me = http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 401
+        rows = json.loads(run("admin", "keys", "list", "--json").stdout)
+        assert next(k for k in rows if k["id"] == key_id)["revoked"] is True
+        admin_id = next(k["id"] for k in rows if k["name"] == "admin")
+        last = run("admin", "keys", "revoke", admin_id)
+        assert last.exit_code != 0 and "last admin key" in str(last.exception)

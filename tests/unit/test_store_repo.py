@@ -88,6 +88,54 @@ def test_keys_are_stored_hashed_and_checked(store: Store) -> None:
         store.add_key("ann", "viewer", "lab", "admin")
 
 
+def test_a_revoked_key_stops_working_and_the_last_admin_stays(store: Store) -> None:
+    root, root_token = store.add_key("root", "admin", "ops", "setup")
+    ann, token = store.add_key("ann", "approver", "lab", "root")
+    assert store.key_for(token) == ann  # now cached
+    assert store.revoke_key(ann.id, "root") == ann
+    assert store.key_for(token) is None  # the cache forgets it at once in this process
+    with pytest.raises(Conflict, match="revoked already"):
+        store.revoke_key(ann.id, "root")
+    with pytest.raises(NotFound):
+        store.revoke_key("0" * 12, "root")
+    with pytest.raises(Conflict, match="last admin key"):
+        store.revoke_key(root.id, "root")
+    store.add_key("root2", "admin", "ops", "root")
+    store.revoke_key(root.id, "root2")
+    assert store.key_for(root_token) is None
+    listed = {k.name: k.revoked for k in store.list_keys()}
+    assert listed == {"root": True, "ann": True, "root2": False}
+    with store.read() as conn:
+        actions = conn.execute(select(audit_log.c.action).order_by(audit_log.c.seq)).scalars()
+        assert list(actions)[-2:] == ["key.create", "key.revoke"]
+    assert store.verify_audit().ok
+
+
+def test_two_admins_revoking_each_other_at_once_leave_one(store: Store) -> None:
+    """The admin rows are locked for the check: one revocation wins, the other is refused."""
+    import threading
+
+    a, _ = store.add_key("a", "admin", "ops", "setup")
+    b, _ = store.add_key("b", "admin", "ops", "setup")
+    errors: list[Exception] = []
+    start = threading.Barrier(2)
+
+    def revoke(key_id: str, actor: str) -> None:
+        start.wait()
+        try:
+            store.revoke_key(key_id, actor)
+        except Conflict as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=revoke, args=x) for x in ((a.id, "b"), (b.id, "a"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(errors) == 1 and "last admin key" in str(errors[0])
+    assert sum(not k.revoked for k in store.list_keys()) == 1
+
+
 def test_the_audit_chain_finds_a_changed_row(store: Store) -> None:
     for name in ("a", "b", "c"):
         store.add_key(name, "viewer", "lab", "admin")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from importlib.metadata import version
 from typing import Annotated, Any
 
@@ -48,6 +49,7 @@ MAX_INT = 2**31 - 1  # what an INTEGER column holds on both databases
 PlanId = Annotated[str, PathParam(pattern=PLAN_ID, description="A plan's 64-hex content address.")]
 JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")]
 ApplyId = Annotated[int, PathParam(ge=1, le=MAX_INT)]
+KeyId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{1,32}$", description="A key's id.")]
 Viewer = Annotated[Key, Depends(requires("viewer"))]
 Planner = Annotated[Key, Depends(requires("planner"))]
 Approver = Annotated[Key, Depends(requires("approver"))]
@@ -153,6 +155,19 @@ def create_key(body: models.KeyIn, key: Admin, store: StoreDep) -> models.KeyOut
     """A new API key (admin). The key is in this answer only."""
     made, token = store.add_key(body.name, body.role, body.group, key.name)
     return models.KeyOut(id=made.id, name=made.name, role=made.role, group=made.group, key=token)
+
+
+@router.get("/api/keys", response_model=list[models.KeyInfoOut], responses=ERRORS, tags=["admin"])
+def list_keys(key: Admin, store: StoreDep) -> list[models.KeyInfoOut]:
+    """Every API key (admin): id, name, role, group, whether revoked; never a secret."""
+    return [models.KeyInfoOut(**asdict(k)) for k in store.list_keys()]
+
+
+@router.delete("/api/keys/{key_id}", status_code=204, responses=ERRORS, tags=["admin"])
+def revoke_key(key_id: KeyId, key: Admin, store: StoreDep) -> Response:
+    """Revoke a key for good (admin; audited). 409 for the last admin key."""
+    store.revoke_key(key_id, key.name)
+    return Response(status_code=204)
 
 
 @router.post(

@@ -29,6 +29,7 @@ from archipel.cli import (
     catalog_cmd,
     export_cmd,
     gateway_cmd,
+    keys_cmd,
     outlook_cmd,
     plan_cmd,
     server_cmd,
@@ -90,6 +91,7 @@ plan_cmd.register(app)
 show_cmd.register(app)
 simulate_cmd.register(app)
 server_cmd.register(app)
+keys_cmd.register(app)
 audit_cmd.register(app)
 whatif_cmd.register(app)
 outlook_cmd.register(app)

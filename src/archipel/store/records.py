@@ -58,6 +58,18 @@ class Key:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A stored key as an admin lists it (never its secret)."""
+
+    id: str
+    name: str
+    role: str
+    group: str
+    revoked: bool
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlanSummary:
     id: str
     seq: int

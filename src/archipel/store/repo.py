@@ -29,6 +29,7 @@ from archipel.store.records import (
     Head,
     Job,
     Key,
+    KeyInfo,
     NewPlan,
     NotFound,
     PlanRecord,
@@ -63,6 +64,7 @@ __all__ = [
     "Head",
     "Job",
     "Key",
+    "KeyInfo",
     "NewPlan",
     "NotFound",
     "PlanRecord",
@@ -111,8 +113,8 @@ class Store:
     """A migrated database and the operations on it. Thread-safe (one engine, pooled)."""
 
     KEY_CACHE_S = 10.0
-    """How long a checked key is trusted without asking the database again (keys are never
-    changed in place; a new key is seen at once)."""
+    """How long a checked key is trusted without asking the database again (a new key is seen
+    at once; a key revoked through another process, within this time)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -191,6 +193,43 @@ class Store:
             return None
         if not secrets.compare_digest(row.secret_sha256, sha256_text(secret)):
             return None
+        return Key(row.id, row.name, row.role, row.key_group)
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every key, oldest first, revoked ones included (marked)."""
+        with self.read() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id))
+            return [
+                KeyInfo(r.id, r.name, r.role, r.key_group, bool(r.revoked), str(r.created_at))
+                for r in rows
+            ]
+
+    def revoke_key(self, key_id: str, actor: str) -> Key:
+        """Revoke a key for good (audited). Refused for the last admin key that is not revoked,
+        which would lock every admin out. This process stops trusting the key at once; other
+        server processes sharing the database within ``KEY_CACHE_S``."""
+        with self.write() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+            if row is None:
+                raise NotFound(f"no key {key_id!r}; `GET /api/keys` lists them")
+            if row.revoked:
+                raise Conflict(f"the key {row.name!r} is revoked already")
+            if row.role == "admin":
+                admins = conn.execute(  # locked: two revocations cannot both pass this check
+                    select(api_keys.c.id)
+                    .where(api_keys.c.role == "admin", api_keys.c.revoked == 0)
+                    .order_by(api_keys.c.id)  # one lock order: no deadlock between two
+                    .with_for_update()
+                ).all()
+                if len(admins) <= 1:
+                    raise Conflict(
+                        f"{row.name!r} is the last admin key; create another admin key first"
+                    )
+            conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked=1))
+            audit.append(conn, actor, "key.revoke", f"key/{key_id}", {"name": row.name})
+        with self._keys_lock:
+            for digest in [d for d, (k, _) in self._keys.items() if k.id == key_id]:
+                del self._keys[digest]
         return Key(row.id, row.name, row.role, row.key_group)
 
     def count_keys(self) -> int:
