@@ -155,6 +155,8 @@ def test_the_audit_chain_finds_a_changed_row(store: Store) -> None:
 def test_the_audit_chain_finds_a_removed_row_and_a_cut_tail(store: Store) -> None:
     for name in ("a", "b", "c"):
         store.add_key(name, "viewer", "lab", "admin")
+    kept = store.verify_audit().head  # recorded outside the database
+    assert kept.startswith("3:") and store.verify_audit(audit.parse_anchor(kept)).ok
     with store.write() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 3))
     report = store.verify_audit()
@@ -169,6 +171,10 @@ def test_the_audit_chain_finds_a_removed_row_and_a_cut_tail(store: Store) -> Non
             )
         )
     assert store.verify_audit().ok  # a consistent cut is only seen against a kept head copy
+    anchor = (3, kept.split(":")[1])  # ...which the anchor is
+    cut = store.verify_audit(anchor)
+    assert (cut.ok, cut.broken_at) == (False, 3) and "cut together" in cut.problem
+    assert store.verify_audit((2, kept.split(":")[1])).broken_at == 2  # not the row recorded
     with store.write() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 1))
     assert store.verify_audit().broken_at == 2

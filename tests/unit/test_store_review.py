@@ -3,6 +3,7 @@ reader, the policy file, and ``archipel audit verify`` on a tampered database.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,14 @@ def test_audit_verify_command_finds_a_tampered_row(tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(cli_app, ["audit", "verify", "--db", str(db)])
     assert ok.exit_code == 0 and "3 rows" in ok.output
+    head = json.loads(runner.invoke(cli_app, ["audit", "verify", "--db", str(db), "--json"]).stdout)
+    assert head["head"].startswith("3:") and head["head"] in ok.output
+    anchored = runner.invoke(
+        cli_app, ["audit", "verify", "--db", str(db), "--anchor", head["head"]]
+    )
+    assert anchored.exit_code == 0
+    bad = runner.invoke(cli_app, ["audit", "verify", "--db", str(db), "--anchor", "3:xyz"])
+    assert bad.exit_code == 2 and "SEQ:HASH" in bad.output
     with store.write() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor="mallory"))
     store.close()

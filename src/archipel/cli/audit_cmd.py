@@ -26,14 +26,30 @@ def verify(
             help="The server's database: a SQLite file or postgresql://… URL.",
         ),
     ] = "archipel.db",
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            help="SEQ:HASH printed by an earlier verify, kept outside the database: that row "
+            "must still be in the chain (catches a tail cut together with the head row).",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Recompute every audit row's hash; exit 1 naming the first row changed or removed.
 
+    Prints the chain's head as SEQ:HASH: keep it somewhere the database's writers cannot
+    change (a ticket, another system) and pass it back with --anchor later.
+
     Example:
 
-      archipel audit verify --db archipel.db
+      archipel audit verify --db archipel.db --anchor 1042:9f2c…(64 hex)
     """
+    from archipel.store.audit import parse_anchor
+
+    try:
+        mark = parse_anchor(anchor) if anchor is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--anchor") from None
     try:
         from archipel.store.repo import Store
     except ModuleNotFoundError as exc:
@@ -45,14 +61,18 @@ def verify(
             raise UserError(f"{db}: no such database file (--db or ARCHIPEL_DB)")
     store = Store.open(db)
     try:
-        report = store.verify_audit()
+        report = store.verify_audit(mark)
     finally:
         store.close()
     if json_out:
-        out = {"ok": report.ok, "rows": report.rows, "broken_at": report.broken_at}
-        sys.stdout.write(json.dumps({**out, "problem": report.problem}) + "\n")
+        out: dict[str, object] = {"ok": report.ok, "rows": report.rows}
+        out |= {"broken_at": report.broken_at, "problem": report.problem}
+        out["head"] = report.head or None
+        sys.stdout.write(json.dumps(out) + "\n")
     elif report.ok:
         typer.echo(f"audit chain intact: {report.rows} rows")
+        if report.head:
+            typer.echo(f"head (keep it outside the database; --anchor later): {report.head}")
     else:
         typer.echo(f"audit chain BROKEN at row {report.broken_at}: {report.problem}", err=True)
     if not report.ok:

@@ -4,6 +4,9 @@
 the first row's ``prev_hash`` being 64 zeros. Changing, removing or reordering any row breaks
 the chain from that row on; :func:`verify_chain` names the first row that does not hold, and
 also checks the chain's recorded head (``audit_head``), so cutting rows off the end is seen too.
+Someone who can write the database can cut the tail *and* rewrite the head row to match; an
+anchor closes that gap: a ``SEQ:HASH`` recorded outside the database (``archipel audit
+verify`` prints the head each time) must still be in the chain (``verify_chain(anchor=…)``).
 
 Rows are appended by :func:`append` inside the caller's transaction, after locking the head
 row: the record it audits and its audit row commit together or not at all.
@@ -80,6 +83,7 @@ class ChainReport:
     rows: int
     broken_at: int | None
     problem: str
+    head: str = ""  # "SEQ:HASH" of the last row: record it outside the database (an anchor)
 
     @property
     def ok(self) -> bool:
@@ -98,13 +102,27 @@ def _rows(conn: Connection, batch: int = 5000) -> Iterator[Any]:
         last = int(chunk[-1].seq)
 
 
-def verify_chain(conn: Connection) -> ChainReport:
-    """Recompute every row's hash in order and compare with the stored chain and its head."""
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as printed by ``archipel audit verify``; ValueError when malformed."""
+    seq, sep, digest = text.strip().partition(":")
+    if not sep or not seq.isdigit() or int(seq) < 1 or len(digest) != 64:
+        raise ValueError(f"{text!r}: write SEQ:HASH, e.g. 42:{'ab' * 32}")
+    int(digest, 16)
+    return int(seq), digest.lower()
+
+
+def verify_chain(conn: Connection, anchor: tuple[int, str] | None = None) -> ChainReport:
+    """Recompute every row's hash in order and compare with the stored chain and its head; with
+    an ``anchor`` (seq, hash) recorded earlier, that row must still be there, unchanged."""
     prev = GENESIS
     expected_seq = 1
     count = 0
     for row in _rows(conn):
         count += 1
+        if anchor is not None and row.seq == anchor[0] and row.hash != anchor[1]:
+            return ChainReport(
+                count, int(row.seq), f"row {row.seq} is not the row the anchor recorded"
+            )
         if row.seq != expected_seq:
             return ChainReport(
                 count, int(row.seq), f"row {expected_seq} is missing (next row is {row.seq})"
@@ -131,4 +149,11 @@ def verify_chain(conn: Connection) -> ChainReport:
             count + 1,
             f"the chain's head says {head.seq} rows but {count} remain: rows were removed",
         )
-    return ChainReport(count, None, "")
+    if anchor is not None and anchor[0] > count:
+        return ChainReport(
+            count,
+            count + 1,
+            f"the anchor recorded row {anchor[0]} but only {count} rows remain: the tail and "
+            "the head were cut together",
+        )
+    return ChainReport(count, None, "", f"{count}:{prev}" if count else "")

@@ -714,9 +714,9 @@ class Store:
 
     # audit ---------------------------------------------------------------------------------
 
-    def verify_audit(self) -> audit.ChainReport:
+    def verify_audit(self, anchor: tuple[int, str] | None = None) -> audit.ChainReport:
         with self.read() as conn:
-            return audit.verify_chain(conn)
+            return audit.verify_chain(conn, anchor)
 
     def audit_tail(self, limit: int = 50) -> list[dict[str, Any]]:
         from archipel.store.schema import audit_log
