@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook|gateway|control ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook|gateway|control|headroom ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -18,6 +18,8 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``outlook`` (outlook.py): 10^5 scenarios evaluated, SAA on 1,000, 1 vs 2 worker processes.
 - ``gateway`` (gateway.py): the gateway on loopback: CPU per request, added latency, memory,
   streaming, faults (starts processes pinned to cores 0 and 1).
+- ``headroom`` (headroom.py): plan cost and first-token SLO attainment against each service's
+  ``max_utilization`` (reads ../shared/data).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ NAMES = (
     "outlook",
     "gateway",
     "control",
+    "headroom",
 )
 DEFAULT = ("main", "build", "scale", "quality")
 
@@ -64,6 +67,7 @@ def main(argv: list[str]) -> None:
     import build_ratio
     import control
     import gateway
+    import headroom
     import main_job
     import outlook
     import quality
@@ -83,6 +87,7 @@ def main(argv: list[str]) -> None:
         "control": control.main,
         "outlook": outlook.main,
         "gateway": gateway.main,
+        "headroom": headroom.main,
     }
     for name, args in split(argv):
         runners[name](args)

@@ -19,8 +19,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archipel.catalog.model import Catalog, Offering, PurchaseOption
+from archipel.plan.inputs import prepare
 from archipel.plan.planner import PlanOptions, make_plan
 from archipel.plan.result import Plan, Status
+from archipel.plan.verify import verify
 from archipel.spec.models import (
     AcceleratorDecl,
     CatalogSelection,
@@ -175,6 +177,31 @@ def test_peak_demand_sizes_capacity() -> None:
     plan = run(select(spec_with(services=[chat], periods=1), ["H100"], [OD]), small_catalog())
     assert [a.nodes for a in plan.allocations] == [9.0]
     assert plan.objective_usd == pytest.approx(1_399_680)
+
+
+def test_headroom_plans_more_replicas_and_the_verifier_holds_plans_to_it() -> None:
+    """The same peak of 177.9 requests/s with max_utilization 0.9: a node may carry 18 of its
+    20 requests/s, so ceil(177.9 / 18) = 10 ovh nodes: 10 × 72 × 2160 = 1,555,200; the greedy
+    planner sizes the same. The plan sized at full throughput (9 nodes) fails the verifier
+    against the spec that asks for the headroom."""
+    chat = InferenceService(
+        id="chat",
+        model="m70",
+        demand=DemandGrowth(base_by_geography={"eu": 100.0}, growth_pct_per_year=100.0),
+        peak_to_average=1.5,
+    )
+    base = select(spec_with(services=[chat], periods=1), ["H100"], [OD])
+    roomy = base.model_copy(update={"services": [chat.model_copy(update={"max_utilization": 0.9})]})
+    plan = run(roomy, small_catalog())
+    assert [a.nodes for a in plan.allocations] == [10.0]
+    assert plan.objective_usd == pytest.approx(1_555_200)
+    assert plan.allocations[0].utilisation == pytest.approx(177.9 / 180, abs=1e-3)
+    greedy = make_plan(roomy, small_catalog(), "greedy")
+    assert greedy.verified and sum(a.nodes for a in greedy.allocations) == 10.0
+    tight = run(base, small_catalog())
+    report = verify(tight, prepare(roomy, small_catalog()))
+    assert not report.ok
+    assert any("at most 162 requests/s" in p for p in report.problems), report.problems
 
 
 MELANGE = two_class_model(l4_long_per_replica=0.125)

@@ -40,7 +40,9 @@ INTERNAL = (
 
 
 def _group_utilisation(built: Built, x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """[cells] share of each unit cell's capacity group used in its period (base case)."""
+    """[cells] share of each unit cell's capacity group used in its period (base case): of the
+    planned capacity, throughput × the service's ``max_utilization`` (the headroom a service
+    asks for is planned, not unused; physical utilisation is this × max_utilization)."""
     cells, car, T = built.serving, built.carriers, built.problem.num_periods
     Q = max(cells.q_s.size, 1)
     rate = cells.q_rate[car.group, cells.class_local[car.cls]] if car.col.size else np.zeros(0)

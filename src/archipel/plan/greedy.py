@@ -110,7 +110,7 @@ def _serving(inputs: PlanInputs, svc: InferenceService) -> _Serving:
             out.replicas[i] = 1.0 / out.step[i]
         else:
             continue
-        per_replica = 1.0 / sum(
+        per_replica = svc.max_utilization / sum(
             c.share / prof.requests_per_s_per_replica[c.name] for c in svc.request_classes
         )
         out.mix[i] = out.replicas[i] * per_replica * o.availability

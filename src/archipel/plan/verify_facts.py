@@ -200,8 +200,11 @@ def _serving(model: ModelSpec | None, svc: InferenceService, inputs: PlanInputs)
         k = prof.accelerators_per_replica
         out.per_replica[o.accelerator] = k
         out.source[o.accelerator] = prof.source
-        per_replica = np.array(
-            [prof.requests_per_s_per_replica[c.name] for c in svc.request_classes]
+        per_replica = np.array(  # the planned share of it: headroom is a rule too
+            [
+                prof.requests_per_s_per_replica[c.name] * svc.max_utilization
+                for c in svc.request_classes
+            ]
         )
         if o.accelerators_per_node >= k:
             out.replicas_per_node[i] = o.accelerators_per_node // k

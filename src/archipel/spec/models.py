@@ -412,6 +412,14 @@ class InferenceService(Frozen):
         description="At most this share of the service's serving capacity in a period may be "
         "spot (counted after derating by spot availability).",
     )
+    max_utilization: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="Plan capacity so that the peak load uses at most this share of each "
+        "replica's throughput: headroom for bursts and the first-token SLO (queues grow as "
+        "load nears capacity). 1: sized at full throughput.",
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> InferenceService:

@@ -51,7 +51,7 @@ class ServingCells:
     q_s: IntArray
     q_r: IntArray
     q_spot: BoolArray
-    q_rate: FloatArray  # [Q, Cmax] requests/s per replica of each class of the service
+    q_rate: FloatArray  # [Q, Cmax] requests/s per replica of each class, × max_utilization
     q_profile: tuple[ServingProfile, ...]
     # flow cells (s, c, g, r, t); c is a global class index
     f_s: IntArray
@@ -190,8 +190,9 @@ def serving_cells(prob: Problem) -> ServingCells:
             r, p = divmod(rp, len(profiles) + 1)
             prof = profiles[p]
             rate = np.zeros(n_max_c)
-            rate[: len(svc.request_classes)] = [
-                prof.requests_per_s_per_replica[c.name] for c in svc.request_classes
+            rate[: len(svc.request_classes)] = [  # planned: at most max_utilization of it
+                prof.requests_per_s_per_replica[c.name] * svc.max_utilization
+                for c in svc.request_classes
             ]
             q_s.append(s)
             q_r.append(r)
