@@ -119,6 +119,11 @@ def test_fluid_mode_replays_two_weeks_and_an_outage_costs_capacity(small_plan: P
     out = json.loads(runner.invoke(app, [*base, "--outage", "provider:nebius@0-86400"]).stdout)
     hit = out["runs"][0]
     assert hit["served_share"] < run["served_share"] and hit["worst_step_served_share"] == 0.0
+    # a 429 window everywhere (small.yaml plans nebius only) turns its traffic away: lost
+    shed = runner.invoke(app, [*base, "--errors", "provider:nebius@0-86400=1"])
+    assert json.loads(shed.stdout)["runs"][0]["served_share"] == pytest.approx(hit["served_share"])
+    spike = runner.invoke(app, [*base, "--latency", "provider:nebius@0-600=500"])
+    assert spike.exit_code == 2 and "a latency spike cannot act" in " ".join(spike.output.split())
 
 
 def test_hung_replicas_fail_their_requests_at_the_timeout_and_are_retried(small_plan: Path) -> None:

@@ -259,6 +259,12 @@ def simulate(
     spec, catalog = _load(spec_path, catalog_path)
     inputs = prepare(spec, catalog)  # type: ignore[arg-type]
     if fluid:
+        if latency:
+            raise typer.BadParameter(
+                "fluid mode measures traffic served, not latency, so a latency spike cannot "
+                "act there: drop --fluid (per-request replay) or --latency",
+                param_hint="--latency",
+            )
         _fluid(plans, inputs, period, faults, as_json)
         return
     source = _public(

@@ -10,8 +10,11 @@ steps, no retries: fluid mode answers "how much traffic could the plan serve", n
 
 Availability per step and deployment (:func:`available_fraction`): outages remove the deployment
 for the part of the step they cover; preemptions and hangs remove ``value`` replicas for the part
-they cover; latency spikes and 429 windows are not modelled here (they cost latency and retries,
-which the per-request mode measures).
+they cover. A 429 window (:func:`accepted_fraction`) leaves capacity alone but turns away a
+share ``value`` of what is sent there for the part of the step it covers; that traffic goes to
+the service's other deployments that are up, in proportion to their weights (what failover does
+to it), and is lost when there are none. Latency spikes are not modelled here (fluid mode
+measures traffic served, not latency: the per-request mode does).
 """
 
 from __future__ import annotations
@@ -69,6 +72,28 @@ def available_fraction(
     return np.clip(1.0 - down, 0.0, 1.0) * np.clip(1.0 - lost / reps, 0.0, 1.0)
 
 
+def accepted_fraction(
+    table: DeploymentTable, faults: FaultSchedule, step_s: float, steps: int
+) -> FloatArray:
+    """[T, D] share of the traffic sent to each deployment that it accepts (429 windows turn
+    away ``value`` of it for the part of the step they cover)."""
+    refused = np.zeros((steps, table.size))
+    edges = np.arange(steps + 1) * step_s
+    for f in faults.faults:
+        if f.kind is not FaultKind.CAPACITY_ERROR:
+            continue
+        lo = max(0, int(f.start_s // step_s))
+        hi = min(steps, int(np.ceil(f.end_s / step_s)))
+        if hi <= lo:
+            continue
+        cover = (
+            np.minimum(edges[lo + 1 : hi + 1], f.end_s) - np.maximum(edges[lo:hi], f.start_s)
+        ) / step_s
+        refused[lo:hi, f.mask(table)] += f.value * cover[:, None]
+    out: FloatArray = np.clip(1.0 - refused, 0.0, 1.0)
+    return out
+
+
 def fluid(
     table: DeploymentTable,
     service: int,
@@ -77,8 +102,10 @@ def fluid(
     available: FloatArray | None = None,
     step_s: float = 60.0,
     block: int = 65536,
+    accepted: FloatArray | None = None,
 ) -> FluidResult:
-    """``demand_rps`` is [T, G]; ``capacity_rps`` [D]; ``available`` [T, D] (default all 1)."""
+    """``demand_rps`` is [T, G]; ``capacity_rps`` [D]; ``available`` and ``accepted`` [T, D]
+    (default all 1)."""
     T, G = demand_rps.shape
     D = table.size
     mine = (table.service == service).astype(np.float64)
@@ -89,6 +116,8 @@ def fluid(
         hi = min(T, lo + block)
         av = np.ones((hi - lo, D)) if available is None else available[lo:hi]
         up = (av > 0).astype(np.float64)
+        if accepted is not None:  # traffic a 429 turns away goes where the rest goes
+            up = up * accepted[lo:hi]
         wt = w[None, :, :] * up[:, None, :]  # [t, G, D]
         norm = wt.sum(axis=2, keepdims=True)
         share = np.divide(wt, norm, out=np.zeros_like(wt), where=norm > 0)

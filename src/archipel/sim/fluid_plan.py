@@ -5,7 +5,8 @@ Each (service, geography) demands ``peak × r(t) / max r`` requests/s at step ``
 peak flow of the period times the trace's rate relative to its own peak, so the busiest window
 of the two weeks is the load the plan was sized for. Capacity per deployment is its replicas at
 the service's request-class mix (``mixed_capacity``); faults remove capacity as
-``available_fraction`` says. No queueing or retries: how much the plan could serve.
+``available_fraction`` says, and 429 windows send traffic elsewhere (``accepted_fraction``). No
+queueing or retries: how much the plan could serve.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from archipel.plan.inputs import PlanInputs
 from archipel.plan.result import Plan
 from archipel.route.types import DeploymentTable
 from archipel.sim.faults import FaultSchedule
-from archipel.sim.fluid import available_fraction, fluid, mixed_capacity
+from archipel.sim.fluid import accepted_fraction, available_fraction, fluid, mixed_capacity
 from archipel.sim.traces import RateWindows
 
 
@@ -43,6 +44,7 @@ def fluid_replay(
     step = windows.window_s
     T, G = shape.size, len(table.geographies)
     avail = available_fraction(table, faults, step, T)
+    accept = accepted_fraction(table, faults, step, T)
     by_id = {s.id: s for s in inputs.spec.services}
     demand_total = served_total = 0.0
     lost: dict[str, float] = {}
@@ -59,7 +61,13 @@ def fluid_replay(
         classes = by_id[sid].request_classes
         mix[: len(classes)] = [c.share for c in classes]
         result = fluid(
-            table, s, shape[:, None] * peak[None, :], mixed_capacity(table, mix), avail, step
+            table,
+            s,
+            shape[:, None] * peak[None, :],
+            mixed_capacity(table, mix),
+            avail,
+            step,
+            accepted=accept,
         )
         demand_total += float(result.demand.sum())
         served_total += float(result.served.sum())
