@@ -5,7 +5,9 @@ keeps the same contract (real Redis)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -113,25 +115,33 @@ def run_sync(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
+@contextlib.asynccontextmanager
+async def two_clients(url: str) -> AsyncIterator[tuple[RedisLimits, RedisLimits]]:
+    """Two clients of one Redis state (as two gateway processes), under a fresh prefix that is
+    deleted afterwards."""
+    prefix = f"archipel:test:{uuid.uuid4().hex}"
+    a, b = RedisLimits(url, prefix), RedisLimits(url, prefix)
+    try:
+        yield a, b
+    finally:
+        keys = [k async for k in a._redis.scan_iter(prefix + "*")]
+        if keys:
+            await a._redis.delete(*keys)
+        await a.close()
+        await b.close()
+
+
 def test_redis_backend_admits_exactly_n_under_concurrency() -> None:
     url = need("redis")
-    prefix = f"archipel:test:{uuid.uuid4().hex}"
 
     async def run() -> tuple[int, int]:
-        a, b = RedisLimits(url, prefix), RedisLimits(url, prefix)  # two clients, one budget
         t = q(Tenant(id="t", budget_usd=25 * 1234 / NANO, tokens_per_minute=10**9))
-        try:
+        async with two_clients(url) as (a, b):
             results = await asyncio.gather(*(x.admit(t, 0.0, 1234) for x in [a, b] * 40))
             admitted = sum(r is None for r in results)
             for _ in range(admitted):
                 await a.settle(t, 0.0, 1234, 1000, 5)
             return admitted, await b.spent_nusd(t[0])
-        finally:
-            keys = [k async for k in a._redis.scan_iter(prefix + ":*")]
-            if keys:
-                await a._redis.delete(*keys)
-            await a.close()
-            await b.close()
 
     admitted, spent = asyncio.run(run())
     assert admitted == 25 and spent == 25 * 1000
@@ -141,14 +151,12 @@ def test_redis_backend_holds_a_key_and_its_tenant_across_clients() -> None:
     """The Lua admission checks every quota before counting toward any: a refusal by the
     tenant's budget leaves the key's count untouched."""
     url = need("redis")
-    prefix = f"archipel:test:{uuid.uuid4().hex}"
     t = Tenant(id="t", budget_usd=6 * 100 / NANO)
     k = Key(sha256="0" * 64, tenant="t", name="k", budget_usd=4 * 100 / NANO)
     limited = (Quota.of("key", "t/k", k), *q(t))
 
     async def run() -> tuple[list[str | None], list[int]]:
-        a, b = RedisLimits(url, prefix), RedisLimits(url, prefix)
-        try:
+        async with two_clients(url) as (a, b):
             seen = []
             for i in range(8):  # the limited key on a, the tenant's other keys on b
                 x, quotas = (a, limited) if i % 2 == 0 else (b, q(t))
@@ -157,12 +165,6 @@ def test_redis_backend_holds_a_key_and_its_tenant_across_clients() -> None:
                 if r is None:
                     await x.settle(quotas, 0.0, 100, 100, 0)
             return seen, [await b.spent_nusd(x) for x in limited]
-        finally:
-            keys = [k async for k in a._redis.scan_iter(prefix + "*")]
-            if keys:
-                await a._redis.delete(*keys)
-            await a.close()
-            await b.close()
 
     seen, spent = asyncio.run(run())
     assert seen == [None] * 6 + ["t", "t"]

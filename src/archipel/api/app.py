@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from importlib.metadata import version
 from typing import Annotated, Any
 
@@ -31,7 +30,7 @@ from archipel.catalog.snapshot import load_builtin
 from archipel.errors import UserError
 from archipel.plan.result import Plan
 from archipel.report.diff import diff_plans
-from archipel.store.repo import Conflict, Key, NotFound, Store
+from archipel.store.repo import Conflict, Key, KeyInfo, NotFound, Store
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": models.ErrorOut, "description": text}
@@ -157,10 +156,10 @@ def create_key(body: models.KeyIn, key: Admin, store: StoreDep) -> models.KeyOut
     return models.KeyOut(id=made.id, name=made.name, role=made.role, group=made.group, key=token)
 
 
-@router.get("/api/keys", response_model=list[models.KeyInfoOut], responses=ERRORS, tags=["admin"])
-def list_keys(key: Admin, store: StoreDep) -> list[models.KeyInfoOut]:
+@router.get("/api/keys", response_model=list[KeyInfo], responses=ERRORS, tags=["admin"])
+def list_keys(key: Admin, store: StoreDep) -> list[KeyInfo]:
     """Every API key (admin): id, name, role, group, whether revoked; never a secret."""
-    return [models.KeyInfoOut(**asdict(k)) for k in store.list_keys()]
+    return store.list_keys()
 
 
 @router.delete("/api/keys/{key_id}", status_code=204, responses=ERRORS, tags=["admin"])

@@ -47,15 +47,6 @@ class KeyOut(BaseModel):
     key: str = Field(description="The API key; shown once, only its hash is stored.")
 
 
-class KeyInfoOut(BaseModel):
-    id: str
-    name: str
-    role: str
-    group: str
-    revoked: bool
-    created_at: str
-
-
 class SubmitIn(_In):
     spec_yaml: str = Field(min_length=1, max_length=2_000_000, description="The spec's text.")
     planner: Literal["lp", "greedy"] = "lp"

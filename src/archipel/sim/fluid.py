@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archipel.route.types import DeploymentTable, FloatArray
-from archipel.sim.faults import FaultKind, FaultSchedule
+from archipel.sim.faults import Fault, FaultKind, FaultSchedule
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ def mixed_capacity(table: DeploymentTable, mix: FloatArray) -> FloatArray:
         return np.where(per_request > 0, table.replicas / per_request, 0.0)
 
 
+def _cover(f: Fault, step_s: float, steps: int) -> tuple[int, int, FloatArray]:
+    """The steps ``[lo, hi)`` that fault ``f`` touches and the share of each it covers."""
+    lo = max(0, int(f.start_s // step_s))
+    hi = min(steps, int(np.ceil(f.end_s / step_s)))
+    edges = np.arange(lo, max(lo, hi) + 1) * step_s
+    cover = (np.minimum(edges[1:], f.end_s) - np.maximum(edges[:-1], f.start_s)) / step_s
+    return lo, hi, cover
+
+
 def available_fraction(
     table: DeploymentTable, faults: FaultSchedule, step_s: float, steps: int
 ) -> FloatArray:
@@ -52,17 +61,12 @@ def available_fraction(
     D = table.size
     down = np.zeros((steps, D))
     lost = np.zeros((steps, D))
-    edges = np.arange(steps + 1) * step_s
     for f in faults.faults:
         if f.kind not in (FaultKind.OUTAGE, FaultKind.PREEMPTION, FaultKind.HUNG):
             continue
-        lo = max(0, int(f.start_s // step_s))
-        hi = min(steps, int(np.ceil(f.end_s / step_s)))
+        lo, hi, cover = _cover(f, step_s, steps)
         if hi <= lo:
             continue
-        cover = (
-            np.minimum(edges[lo + 1 : hi + 1], f.end_s) - np.maximum(edges[lo:hi], f.start_s)
-        ) / step_s
         mask = f.mask(table)
         if f.kind is FaultKind.OUTAGE:
             down[lo:hi, mask] += cover[:, None]
@@ -78,17 +82,12 @@ def accepted_fraction(
     """[T, D] share of the traffic sent to each deployment that it accepts (429 windows turn
     away ``value`` of it for the part of the step they cover)."""
     refused = np.zeros((steps, table.size))
-    edges = np.arange(steps + 1) * step_s
     for f in faults.faults:
         if f.kind is not FaultKind.CAPACITY_ERROR:
             continue
-        lo = max(0, int(f.start_s // step_s))
-        hi = min(steps, int(np.ceil(f.end_s / step_s)))
+        lo, hi, cover = _cover(f, step_s, steps)
         if hi <= lo:
             continue
-        cover = (
-            np.minimum(edges[lo + 1 : hi + 1], f.end_s) - np.maximum(edges[lo:hi], f.start_s)
-        ) / step_s
         refused[lo:hi, f.mask(table)] += f.value * cover[:, None]
     out: FloatArray = np.clip(1.0 - refused, 0.0, 1.0)
     return out
