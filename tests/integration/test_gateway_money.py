@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,11 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> PlanFiles:
 def fakes(plan: PlanFiles) -> Iterator[list[Fake]]:
     with running_fakes(plan.table.size) as started:
         yield started
+
+
+def eu_tenant(id_: str, key: str, **limits: Any) -> dict[str, Any]:
+    """A tenant of EU personal data in Paris with one key (and ``limits``)."""
+    return {"id": id_, "key": key, "data_class": "eu-personal", "geography": "paris", **limits}
 
 
 def _one_eu_deployment(plan: PlanFiles, fakes: list[Fake]) -> tuple[int, Fake]:
@@ -65,13 +71,7 @@ def test_budget_of_n_requests_admits_exactly_n_and_rates_hold(
     keep, _ = _one_eu_deployment(plan, fakes)
     price = plan.price_nusd[keep][0]
     tenants = [
-        {
-            "id": "budget",
-            "key": "b-key",
-            "data_class": "eu-personal",
-            "geography": "paris",
-            "budget_usd": N * price / NANO,
-        },
+        eu_tenant("budget", "b-key", budget_usd=N * price / NANO),
         {"id": "rpm", "key": "r-key", "geography": "virginia", "requests_per_minute": 5},
         {  # two keys: one with a budget of 2 requests of its own, one bound by the tenant's
             "id": "keyed",
@@ -83,13 +83,7 @@ def test_budget_of_n_requests_admits_exactly_n_and_rates_hold(
                 {"key": "k-rest", "name": "rest"},
             ],
         },
-        {
-            "id": "tpm",
-            "key": "t-key",
-            "data_class": "eu-personal",
-            "geography": "paris",
-            "tokens_per_minute": 3 * sum(plan.class_tokens) + 1,
-        },
+        eu_tenant("tpm", "t-key", tokens_per_minute=3 * sum(plan.class_tokens) + 1),
     ]
     gw = _gateway(plan, fakes, tmp_path_factory.mktemp("gw"), [])
     try:
@@ -136,13 +130,7 @@ def test_two_processes_sharing_redis_cannot_overspend(
     n = 20
     prefix = f"archipel:test:{uuid.uuid4().hex}"
     tenants = [
-        {
-            "id": "shared",
-            "key": "s-key",
-            "data_class": "eu-personal",
-            "geography": "paris",
-            "budget_usd": n * price / NANO,
-        },
+        eu_tenant("shared", "s-key", budget_usd=n * price / NANO),
     ]
     folder = tmp_path_factory.mktemp("gw2")
     extra = ["--redis", url, "--redis-prefix", prefix]
@@ -184,7 +172,7 @@ def test_a_reload_keeps_an_open_breaker_open(
     Now the breaker of a deployment that kept its endpoint survives the reload."""
     keep, _ = _one_eu_deployment(plan, fakes)
     other = next(k for k in allowed_keys(plan.table, "eu-personal") if k != plan.table.key[keep])
-    tenants = [{"id": "eu", "key": "e-key", "data_class": "eu-personal", "geography": "paris"}]
+    tenants = [eu_tenant("eu", "e-key")]
     # no active check after the first (at start): only the carried breaker keeps it open
     extra = ["--reload-s", "0.1", "--health-interval", "600"]
     gw = _gateway(plan, fakes, tmp_path_factory.mktemp("gw3"), extra)
@@ -227,13 +215,7 @@ def test_two_workers_share_one_port_one_budget_and_one_metrics_page(
     price = plan.price_nusd[keep][0]
     prefix = f"archipel:test:{uuid.uuid4().hex}"
     tenants = [
-        {
-            "id": "pair",
-            "key": "p-key",
-            "data_class": "eu-personal",
-            "geography": "paris",
-            "budget_usd": N * price / NANO,
-        },
+        eu_tenant("pair", "p-key", budget_usd=N * price / NANO),
         {"id": "free", "key": "f-key", "geography": "virginia"},
     ]
     extra = ["--workers", "2", "--redis", url, "--redis-prefix", prefix]
