@@ -379,3 +379,10 @@ def test_items_set_aside_do_not_cause_unknown_reference_noise() -> None:
 def test_validate_returns_the_spec_when_clean() -> None:
     spec = validate_text(BASE, "f.yaml", small_catalog())
     assert spec.services[0].id == "chat"
+
+
+def test_rule_ids_are_optional_and_unique() -> None:
+    rule = "  - {kind: diversification, id: spread, max_share: 0.6}\n"
+    assert check(base=BASE + "rules:\n" + rule) == []
+    issue = one(base=BASE + "rules:\n" + rule + rule)
+    assert issue.path == "rules[1].id" and issue.message.startswith("duplicate id 'spread'")

@@ -348,3 +348,12 @@ def test_any_path_text_is_applied_or_refused_with_a_user_error(text: str, drop: 
         apply_changes(SMALL_DOC, [change])
     except UserError:
         pass
+
+
+def test_a_rule_with_an_id_is_selected_by_it() -> None:
+    doc = read_document(
+        SMALL + "  - {kind: residency, id: fr-only, data_class: x, countries: [FR]}\n", "s"
+    )
+    assert read_path(doc.data, "rules[fr-only].countries") == ["FR"]
+    changed = apply_changes(doc, [parse_set("rules[fr-only].countries=[DE]")])
+    assert read_path(changed.document.data, "rules[1].countries") == ["DE"]

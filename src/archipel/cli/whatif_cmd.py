@@ -347,7 +347,7 @@ def whatif(
 
     The changes apply to the spec's YAML before it is checked, so every check runs on the changed spec; a problem they cause names the option (--set contracts\[aws].discount_pct=150: …). Quote PATHs in a shell: brackets are patterns there.
 
-    A PATH is dotted keys, list items in brackets: by index, by id or name, by kind when one item has it (rules have no id), or by field=value. A VALUE is YAML. Every PATH refers to the spec as written; the --sets apply in order, then the --drops, then --lose-provider.
+    A PATH is dotted keys, list items in brackets: by index, by id or name, by kind when one item has it (rules without an id), or by field=value. A VALUE is YAML. Every PATH refers to the spec as written; the --sets apply in order, then the --drops, then --lose-provider.
 
     The base is the spec as written, planned now, or the plan given with --base. The diff is the one `archipel diff` prints; when no plan meets the changed spec, the reasons instead.
 

@@ -88,6 +88,19 @@ def _unique_ids(ctx: Ctx) -> Iterator[Issue]:
                 )
             else:
                 first[item.id] = i
+    named: dict[str, int] = {}
+    for i, rule in enumerate(ctx.spec.rules):
+        if rule.id is None:
+            continue
+        if rule.id in named:
+            j = ctx.src.original(("rules", named[rule.id]))[1]
+            yield ctx.src.issue(
+                ("rules", i, "id"),
+                f"duplicate id '{rule.id}' (also used by rules[{j}])",
+                "give each rule its own id",
+            )
+        else:
+            named[rule.id] = i
 
 
 def _references(ctx: Ctx) -> Iterator[Issue]:

@@ -3,7 +3,8 @@
 A PATH is dotted keys, list items selected in brackets: ``contracts[aws-2025].discount_pct``,
 ``services[0].demand.growth_pct_per_year``, ``rules[residency]``. A selector is an index (from
 0), ``field=value`` (``offerings[instance_type=t1-node]``), or a name: the item whose ``id`` or
-``name`` it is, else the one item of that ``kind`` (rules carry no id). Brackets on a mapping
+``name`` it is, else the one item of that ``kind`` (for rules written without an ``id``).
+Brackets on a mapping
 select a key (``by_geography["eu.west"]``).
 
 :func:`resolve` follows a PATH through plain spec data, typed by the spec models, so a key

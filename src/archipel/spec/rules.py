@@ -17,7 +17,15 @@ from archipel.spec.types import (
 )
 
 
-class ResidencyRule(Frozen):
+class _Rule(Frozen):
+    id: Id | None = Field(
+        None,
+        description="An optional name for the rule: `archipel whatif` paths (rules[eu-only]) "
+        "and messages can then name it.",
+    )
+
+
+class ResidencyRule(_Rule):
     """Workloads of ``data_class`` run only in regions carrying one of ``jurisdictions``/``countries``."""
 
     kind: Literal["residency"] = "residency"
@@ -34,14 +42,14 @@ class ResidencyRule(Frozen):
         return self
 
 
-class CloudActExclusionRule(Frozen):
+class CloudActExclusionRule(_Rule):
     """Workloads of these data classes never run on a provider subject to the US CLOUD Act."""
 
     kind: Literal["cloud_act_exclusion"] = "cloud_act_exclusion"
     data_classes: list[Name] = Field(min_length=1)
 
 
-class ExclusivityRule(Frozen):
+class ExclusivityRule(_Rule):
     """Until ``until``, the model is served and trained only on ``providers``."""
 
     kind: Literal["exclusivity"] = "exclusivity"
@@ -50,14 +58,14 @@ class ExclusivityRule(Frozen):
     until: PlanDate
 
 
-class DiversificationRule(Frozen):
+class DiversificationRule(_Rule):
     """No provider takes more than ``max_share`` of the total compute spend over the horizon."""
 
     kind: Literal["diversification"] = "diversification"
     max_share: Share
 
 
-class SurvivabilityRule(Frozen):
+class SurvivabilityRule(_Rule):
     """After the loss of any one provider (or region), the rest still serves ``served_fraction``."""
 
     kind: Literal["survivability"] = "survivability"
@@ -71,7 +79,7 @@ class SurvivabilityRule(Frozen):
     )
 
 
-class MinProvidersRule(Frozen):
+class MinProvidersRule(_Rule):
     """Each service runs on at least ``count`` providers, each with ``min_share`` of its demand."""
 
     kind: Literal["min_providers"] = "min_providers"
@@ -95,7 +103,7 @@ class RampStep(Frozen):
         return self
 
 
-class TrafficRampRule(Frozen):
+class TrafficRampRule(_Rule):
     """A service's share of demand on a provider, step by step: a test phase at a few percent,
     then progressive production. A period takes the step in force at its start; before the
     first step the rule says nothing (docs/semantics.md, "Traffic ramps")."""
@@ -112,7 +120,7 @@ class TrafficRampRule(Frozen):
         return steps
 
 
-class MigrationLimitRule(Frozen):
+class MigrationLimitRule(_Rule):
     """Between consecutive periods with demand, each provider's share of a service's demand
     changes by at most ``max_shift`` (up or down): traffic moves between providers gradually."""
 
