@@ -134,4 +134,4 @@ def test_the_real_command_piped_is_plain_80_columns_even_with_force_color(tmp_pa
 def test_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.stdout == f"archipel {version('archipel')}\n"
+    assert result.stdout == f"archipel {version('archipel')}, HiGHS {version('highspy')}\n"

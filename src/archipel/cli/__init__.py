@@ -69,7 +69,11 @@ def _print_version(value: bool) -> None:
         number = version("archipel")
     except PackageNotFoundError:  # run from a source tree that was never installed
         from archipel import __version__ as number
-    typer.echo(f"archipel {number}")
+    try:
+        solver = f", HiGHS {version('highspy')}"
+    except PackageNotFoundError:
+        solver = ""
+    typer.echo(f"archipel {number}{solver}")
     raise typer.Exit()
 
 

@@ -2,7 +2,9 @@
 
 The model goes to HiGHS as arrays in one ``passModel`` call (CSR matrix, bounds, integrality).
 HiGHS prints a banner on the process's standard output the first time a solver object is made;
-it is sent to standard error instead, so that ``--json`` output stays pure. Ctrl-C cancels a
+it is dropped, so that ``--json`` output stays pure and standard error carries only what the
+user needs (``archipel --version`` names the solver's version; ``--log`` shows HiGHS's own
+log). Ctrl-C cancels a
 running solve at once and raises ``KeyboardInterrupt`` (the CLI exits 130).
 """
 
@@ -50,22 +52,24 @@ class Solution:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Point file descriptor 1 at standard error for a moment (C code writes there directly)."""
+def _stdout_dropped() -> Iterator[None]:
+    """Point file descriptor 1 at /dev/null for a moment (C code writes there directly)."""
     sys.stdout.flush()
     saved = os.dup(1)
+    sink = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(sink, 1)
         yield
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(sink)
 
 
 @functools.cache
 def _banner_shown() -> bool:
-    """Make the process's first HiGHS object, whose banner then goes to standard error."""
-    with _stdout_to_stderr():
+    """Make the process's first HiGHS object, whose banner is then dropped."""
+    with _stdout_dropped():
         highspy.Highs()
     return True
 
