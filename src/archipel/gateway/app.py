@@ -154,6 +154,12 @@ class Gateway:
             for d in range(t.size)
         ]
         self._service_latency = [m.latency.labels(s) for s in t.services]
+        m.commitment.clear()
+        m.planned_serving.clear()
+        for c in st.fleet.commitments:
+            labels = (c.provider, c.contract, str(c.year))
+            m.commitment.labels(*labels).set(c.committed_usd)
+            m.planned_serving.labels(*labels).set(c.serving_usd)
         for g in st.gate.gates:
             m.ramp_cap.labels(t.services[g.service], g.provider).set(st.gate.cap(g))
 

@@ -11,6 +11,7 @@ per token from there: its share of the class's nominal tokens (input + output) a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping
@@ -45,6 +46,47 @@ class Fleet:
     price_nusd: tuple[tuple[int, ...], ...]  # [D][C] per nominal request of class c
     class_tokens: tuple[tuple[int, ...], ...]  # [S][C] nominal input + output tokens
     contracts: tuple[tuple[tuple[str, float], ...], ...]  # [D] (contract, share of spend)
+    commitments: tuple[Commitment, ...] = ()  # contract years running in the period
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A contract year that runs during the served period, with what the plan expects of the
+    served deployments: the anchor the gateway's metered spend is compared with."""
+
+    contract: str
+    provider: str
+    year: int
+    committed_usd: float  # the year's commitment inside the horizon (the plan's)
+    # what this period's serving allocations are planned to spend toward it, priced as the
+    # gateway meters spend (after the year's average discount)
+    serving_usd: float
+
+
+def commitments(plan: Plan, inputs: PlanInputs, period: int) -> tuple[Commitment, ...]:
+    """The plan's contract years overlapping ``period``, with what its serving allocations of
+    that period are planned to spend toward each."""
+    p = inputs.periods[period]
+    counted: dict[tuple[str, int], float] = {}
+    for a in plan.allocations:
+        if a.period == period and a.workload_kind == "service":
+            for share in a.contract_spend:
+                key = (share.contract, share.year)
+                counted[key] = counted.get(key, 0.0) + share.list_usd
+    out = []
+    for y in plan.contracts:
+        paid = 1.0 - (y.discount_usd / y.list_usd if y.list_usd > 0 else 0.0)
+        start = dt.datetime.fromisoformat(y.start) if y.start else None
+        end = dt.datetime.fromisoformat(y.end) if y.end else None
+        if (
+            start is not None
+            and end is not None
+            and not (start < p.end.replace(tzinfo=None) and p.start.replace(tzinfo=None) < end)
+        ):
+            continue
+        serving = counted.get((y.contract, y.year), 0.0) * paid
+        out.append(Commitment(y.contract, y.provider, y.year, y.committed_usd, serving))
+    return tuple(out)
 
 
 def price_nusd(plan: Plan, table: DeploymentTable) -> tuple[tuple[int, ...], ...]:
@@ -97,9 +139,10 @@ def build_fleet(
     """The fleet of ``plan`` in ``period`` with ``endpoints`` (their keys checked by the caller
     against this period's table, which may be passed as ``table``)."""
     table = deployment_table(plan, inputs, period) if table is None else table
-    return fleet_from_table(
+    fleet = fleet_from_table(
         table, endpoints, price_nusd(plan, table), _contracts(plan, table), inputs, env
     )
+    return dataclasses.replace(fleet, commitments=commitments(plan, inputs, table.period))
 
 
 def fleet_from_table(

@@ -76,6 +76,21 @@ class Metrics:
             registry=r,
             multiprocess_mode="mostrecent",
         )
+        self.commitment = Gauge(
+            p + "commitment_usd",
+            "Commitment of each contract year running in the served period (the plan's)",
+            ["provider", "contract", "year"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.planned_serving = Gauge(
+            p + "planned_serving_usd",
+            "What the period's planned serving deployments spend toward each contract year over "
+            "the period, priced as spend_usd is (compare with spend_usd's increase)",
+            ["provider", "contract", "year"],
+            registry=r,
+            multiprocess_mode="max",
+        )
         self.refused = Counter(
             p + "refused",
             "Requests refused by limits, by quota ('tenant' or 'tenant/key') and kind",
