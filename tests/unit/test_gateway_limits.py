@@ -169,3 +169,28 @@ def test_redis_backend_holds_a_key_and_its_tenant_across_clients() -> None:
     seen, spent = asyncio.run(run())
     assert seen == [None] * 6 + ["t", "t"]
     assert spent == [300, 600]
+
+
+def test_a_failover_to_a_dearer_deployment_tops_the_reservation_up() -> None:
+    """Budget 1000: admitted at 600, topped up by 300 (a failover to a deployment at 900), a
+    second top-up of 200 would pass the budget and is refused; settled at 850 spent. In memory
+    and in Redis alike, with a key's quota and its tenant's."""
+    t = Tenant(id="t", budget_usd=1000 / NANO)
+    k = Key(sha256="0" * 64, tenant="t", name="k", budget_usd=2000 / NANO)
+    quotas = (Quota.of("key", "t/k", k), *q(t))
+
+    async def walk(m: MemoryLimits | RedisLimits) -> tuple[object, ...]:
+        first = await m.admit(quotas, 0.0, 600)
+        up = await m.top_up(quotas, 0.0, 300)
+        over = await m.top_up(quotas, 0.0, 200)
+        spends = await m.settle(quotas, 0.0, 900, 850, 10)
+        return first, up, None if over is None else over.quota, spends
+
+    assert asyncio.run(walk(MemoryLimits())) == (None, None, "t", [850, 850])
+    url = need("redis")
+
+    async def on_redis() -> tuple[object, ...]:
+        async with two_clients(url) as (a, _):
+            return await walk(a)
+
+    assert asyncio.run(on_redis()) == (None, None, "t", [850, 850])

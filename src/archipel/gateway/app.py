@@ -515,9 +515,14 @@ class Gateway:
             if not allowed[d] or table.service[d] != s:  # fail-closed, whatever the decision says
                 self.metrics.residency_blocks.inc()
                 raise Reply(503, "service_unavailable", "residency_block", "no allowed deployment")
+            price = st.fleet.price_nusd[d][c] if c < len(st.fleet.price_nusd[d]) else 0
             if hold.nusd < 0:
-                price = st.fleet.price_nusd[d][c] if c < len(st.fleet.price_nusd[d]) else 0
                 refusal = await self.limits.admit(caller.quotas, time.time(), price)
+                if refusal is not None:
+                    self._refused(refusal)
+                hold.nusd = price
+            elif price > hold.nusd:  # failing over to a dearer deployment: reserve the difference
+                refusal = await self.limits.top_up(caller.quotas, time.time(), price - hold.nusd)
                 if refusal is not None:
                     self._refused(refusal)
                 hold.nusd = price

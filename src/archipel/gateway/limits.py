@@ -16,7 +16,9 @@ Two backends with one contract (:class:`Limits`):
 Rates are counted in fixed one-minute windows (``floor(now / 60)``): ``requests_per_minute``
 counts admissions; ``tokens_per_minute`` counts the tokens backends reported, and admits while
 the window's count is under the limit (one request may take it past; the next is refused).
-The budget is spent + reserved; a request is admitted when its reservation fits.
+The budget is spent + reserved; a request is admitted when its reservation fits. A failover to
+a dearer deployment tops the reservation up (:meth:`Limits.top_up`) before the attempt, so a
+budget is never overspent by requests in flight; a cheaper one keeps it (settled later).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class Limits(Protocol):
         self, quotas: Sequence[Quota], now: float, reserved_nusd: int, spent_nusd: int, tokens: int
     ) -> list[int]:
         """Reconcile; the spend of each quota afterwards (nano-USD), in order."""
+        ...
+
+    async def top_up(self, quotas: Sequence[Quota], now: float, more_nusd: int) -> Refusal | None:
+        """Reserve ``more_nusd`` on top of an admitted request's reservation (a failover to a
+        dearer deployment): budgets only, no request counted again."""
         ...
 
     async def spent_nusd(self, quota: Quota) -> int: ...
@@ -103,6 +110,16 @@ class MemoryLimits:
             self._req[(*s, w)] = self._req.get((*s, w), 0) + 1
         return None
 
+    async def top_up(self, quotas: Sequence[Quota], now: float, more_nusd: int) -> Refusal | None:
+        for q in quotas:
+            spent = self._spent.get((q.scope, q.id), 0)
+            if q.budget_nusd >= 0 and spent + more_nusd > q.budget_nusd:
+                return _refusal(3, q)
+        for q in quotas:
+            s = (q.scope, q.id)
+            self._spent[s] = self._spent.get(s, 0) + more_nusd
+        return None
+
     async def settle(
         self, quotas: Sequence[Quota], now: float, reserved_nusd: int, spent_nusd: int, tokens: int
     ) -> list[int]:
@@ -153,6 +170,20 @@ end
 return 0
 """
 
+# KEYS: one per quota (spent); ARGV: cost, then one budget per quota. 0, or the refusing
+# quota's position (from 1).
+_TOP_UP = """
+local cost = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local budget = tonumber(ARGV[1 + i])
+  if budget >= 0 and tonumber(redis.call('GET', KEYS[i]) or '0') + cost > budget then
+    return i
+  end
+end
+for i = 1, #KEYS do redis.call('INCRBY', KEYS[i], cost) end
+return 0
+"""
+
 # KEYS: two per quota (tokens in the window, spent); ARGV: spend change, tokens, ttl.
 # Returns each quota's spend afterwards.
 _SETTLE = """
@@ -179,6 +210,7 @@ class RedisLimits:
         self._prefix = prefix
         self._admit = self._redis.register_script(_ADMIT)
         self._settle = self._redis.register_script(_SETTLE)
+        self._top_up = self._redis.register_script(_TOP_UP)
 
     def _base(self, q: Quota) -> str:
         return f"{self._prefix}:{q.id}" if q.scope == "tenant" else f"{self._prefix}/key:{q.id}"
@@ -193,6 +225,13 @@ class RedisLimits:
             args += [q.requests_per_minute, q.tokens_per_minute, q.budget_nusd]
         code = int(await self._admit(keys=keys, args=args))
         return None if code == 0 else _refusal(code % 10, quotas[code // 10 - 1])
+
+    async def top_up(self, quotas: Sequence[Quota], now: float, more_nusd: int) -> Refusal | None:
+        keys = [f"{self._base(q)}:spent" for q in quotas]
+        code = int(
+            await self._top_up(keys=keys, args=[more_nusd, *(q.budget_nusd for q in quotas)])
+        )
+        return None if code == 0 else _refusal(3, quotas[code - 1])
 
     async def settle(
         self, quotas: Sequence[Quota], now: float, reserved_nusd: int, spent_nusd: int, tokens: int
