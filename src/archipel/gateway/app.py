@@ -17,7 +17,9 @@ Residency is checked once more on the decision itself (fail-closed: a decision o
 ``table.allowed`` is refused and counted, never sent).
 
 Every response of a proxied request carries ``x-archipel-deployment`` (the deployment that
-served it, or ``-``) and ``x-archipel-attempts``. Errors are OpenAI-shaped:
+served it, or ``-``), ``x-archipel-attempts``, ``x-archipel-retries`` (new rounds after a
+backoff) and ``x-archipel-failovers`` (attempts sent right after a failed one, to another
+deployment). Errors are OpenAI-shaped:
 ``{"error": {"type", "code", "message"}}``.
 
 Streams are relayed chunk by chunk as they arrive. A failure before the first content byte
@@ -342,7 +344,14 @@ class Gateway:
         t0 = time.perf_counter()
         st = self.state
         tenant = self._tenant(scope)
-        ctx: dict[str, Any] = {"op": op, "attempts": 0, "upstream_s": 0.0, "deployment": "-"}
+        ctx: dict[str, Any] = {
+            "op": op,
+            "attempts": 0,
+            "retries": 0,
+            "failovers": 0,
+            "upstream_s": 0.0,
+            "deployment": "-",
+        }
         try:
             if tenant is None:
                 raise Reply(401, "invalid_request_error", "invalid_api_key", "unknown API key")
@@ -358,7 +367,7 @@ class Gateway:
                 _error_body(r.kind, r.code, str(r)),
                 (
                     (b"x-archipel-deployment", r.deployment.encode()),
-                    (b"x-archipel-attempts", str(ctx["attempts"]).encode()),
+                    *_counts(ctx),
                 ),
             )
             self.metrics.requests.labels(ctx.get("service", "-"), r.code).inc()
@@ -495,6 +504,7 @@ class Gateway:
             if dec.action is Action.RETRY:
                 await asyncio.sleep(max(0.0, (dec.at_s or now) - now))
                 req = replace(req, attempt=req.attempt + 1, tried=())
+                ctx["retries"] += 1
                 continue
             if dec.action is Action.QUEUE:
                 assert self._freed is not None
@@ -514,6 +524,8 @@ class Gateway:
                 hold.nusd = price
             if req.attempt > 0 or req.tried:
                 self.metrics.failovers.labels(service).inc()
+            if req.tried:
+                ctx["failovers"] += 1
             served = await self._try(op, st, d, payload, body, stream, req, ctx, send, t0)
             if served is None:
                 req = replace(req, attempt=req.attempt + 1, tried=(*req.tried, d))
@@ -594,7 +606,7 @@ class Gateway:
         head = [
             *(out.headers or []),
             (b"x-archipel-deployment", key.encode()),
-            (b"x-archipel-attempts", str(ctx["attempts"]).encode()),
+            *_counts(ctx),
         ]
         ctx["deployment"] = key
         ctx["status"] = out.status
@@ -687,6 +699,14 @@ class _Hold:
 
     nusd: int = -1
     settled: bool = False
+
+
+def _counts(ctx: dict[str, Any]) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        (b"x-archipel-attempts", str(ctx["attempts"]).encode()),
+        (b"x-archipel-retries", str(ctx["retries"]).encode()),
+        (b"x-archipel-failovers", str(ctx["failovers"]).encode()),
+    )
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
