@@ -228,8 +228,17 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="Unix time: import and wait, then bind the port at this moment (a restart on time).",
     )
+    p.add_argument(
+        "--behaviour",
+        default="{}",
+        help="JSON of Behaviour fields, over the options above (e.g. the per-token times).",
+    )
     args = p.parse_args(argv)
     b = Behaviour(args.name, args.service_time, args.ttft, args.chunks, args.status)
+    try:
+        b = dataclasses.replace(b, **json.loads(args.behaviour))
+    except (ValueError, TypeError) as exc:
+        p.error(f"--behaviour: {exc}")
     try:
         import uvloop
 

@@ -1,0 +1,234 @@
+"""The simulator with the gateway's view of health (``SimConfig.health = "observed"``).
+
+The default engine (:mod:`archipel.sim.engine`) lets the policy see outages and hangs the moment
+they start (``health.up`` is false for a deployment that is down or has no replica left), so no
+request is ever sent to a dead deployment. A real driver does not know that: the gateway
+(:mod:`archipel.gateway.health`, :mod:`archipel.gateway.app`) learns it from its own attempts.
+This engine drives the same policy with what the gateway would know:
+
+- ``up`` is the circuit breaker alone: closed, or half-open with no probe in flight. After
+  ``breaker_failures`` consecutive failed attempts the circuit opens for ``breaker_open_s``; then
+  it is half-open: up for exactly one attempt (the probe, ``up`` false while it is in flight); any
+  failure on the deployment while half-open opens it again, any success closes it. ``load`` is
+  in flight over ``replicas · batch`` whatever the faults.
+- OUTAGE (the process is gone): an attempt sent there fails at once (connection refused); at the
+  start, in-flight attempts before their first token fail (another deployment is tried), and
+  streams past their first token are cut: the request fails (the client already has bytes; the
+  gateway sends a terminal error event, it cannot fail over).
+- HUNG (the whole deployment stops answering; ``value`` must cover every replica, a partial hang
+  is not modelled here): an attempt sent there, or in flight before its first token, fails when
+  the gateway abandons it, ``attempt_share`` of the time left to its target (the first-token
+  deadline, else the deadline) after it was sent; a stream past its first token is cut
+  ``chunk_timeout_s`` after its last chunk (``stream_chunks`` chunks, the first at the time to
+  first token, the others evenly spaced up to the end). A request with a first-token SLO is a
+  stream (the gateway sets a first-token deadline for streams only).
+- CAPACITY_ERROR, LATENCY and PREEMPTION as in the default engine.
+
+Every failure reaches the breaker at the time the gateway would see it (a hang's at its timeout).
+"""
+
+from __future__ import annotations
+
+import math
+
+from archipel.route.types import DeploymentTable, Request
+from archipel.sim.engine import _BREAKER, _COMPLETE, Policy, _Sim
+from archipel.sim.faults import FaultKind, FaultSchedule
+from archipel.sim.records import FAILED, SimConfig, Workload
+
+
+class ObservedSim(_Sim):
+    def __init__(
+        self, table: DeploymentTable, w: Workload, policy: Policy, fs: FaultSchedule, cfg: SimConfig
+    ) -> None:
+        D = table.size
+        # set before the base class refreshes every deployment with them
+        self.half_open = [False] * D
+        self.probing = [False] * D
+        self.capacity = [max(1, int(r) * cfg.service.batch) for r in table.replicas]
+        super().__init__(table, w, policy, fs, cfg)
+        for f in fs.faults:
+            if f.kind is FaultKind.HUNG:
+                for d in f.mask(table).nonzero()[0]:
+                    if f.value < self.replicas[d]:
+                        raise ValueError(
+                            f"observed health models whole-deployment hangs only: {f} hangs "
+                            f"{f.value:g} of {self.replicas[d]} replicas of {table.key[d]}"
+                        )
+        self.hung = [0] * D
+        self.sent_t: dict[int, float] = {}  # attempt -> when it was sent
+        self.doom: dict[int, str] = {}  # attempt -> "H" (abandoned) or "C" (cut), at its event
+
+    def _refresh(self, d: int, now: float = 0.0) -> None:
+        self.up[d] = self.broken_until[d] <= now and not self.probing[d]
+        self.load[d] = len(self.inflight[d]) / self.capacity[d]
+
+    def _breaker_event(self, d: int, now: float) -> None:
+        if self.broken_until[d] <= now and not self.half_open[d]:  # not stale: half-open now
+            self.half_open[d] = True
+            self.probing[d] = False
+            self._refresh(d, now)
+            if self.rec:
+                self.log.append((now, "B", d, 2))
+
+    def _timeout_at(self, i: int, t: float) -> float:
+        req = self.reqs[i]
+        assert req is not None
+        target = req.ttft_deadline_s if req.ttft_deadline_s is not None else req.deadline_s
+        return t + max(0.001, (target - t) * self.cfg.attempt_share)
+
+    def _send(self, i: int, d: int, t: float) -> None:
+        if not 0 <= d < self.table.size:
+            raise ValueError(f"policy chose deployment {d}, not in the table")
+        if self.half_open[d] and not self.probing[d]:  # this attempt is the probe
+            self.probing[d] = True
+            self.up[d] = False
+        if self.hung[d] and not self.down[d]:  # accepted, never answered
+            self.n_att[i] += 1
+            self.sent[d] += 1
+            if self.rec:
+                self.log.append((t, "S", i, d))
+            k = self.w_k[i]
+            if not self.allowed[self.no_class if k < 0 else k][d]:
+                self.outside[i] = True
+            a = self.next_att
+            self.next_att += 1
+            self.att[a] = (i, d, -1, math.nan, math.nan)
+            self.inflight[d][a] = -1
+            self.load[d] = len(self.inflight[d]) / self.capacity[d]
+            self._doom(a, self._timeout_at(i, t), "H")
+            return
+        a = self.next_att
+        super()._send(i, d, t)
+        if self.next_att > a:
+            self.sent_t[a] = t
+
+    def _doom(self, a: int, t: float, code: str) -> None:
+        self.doom[a] = code
+        self._push(t, _COMPLETE, a)
+
+    def _complete(self, a: int, t: float) -> None:
+        code = self.doom.get(a)
+        if code is None:
+            rec = self.att.get(a)
+            if rec is None:  # failed or doomed since
+                return
+            self.sent_t.pop(a, None)
+            d = rec[1]
+            if self.half_open[d]:  # a success closes a half-open circuit
+                self.half_open[d] = self.probing[d] = False
+                self._refresh(d, t)
+            super()._complete(a, t)
+            return
+        del self.doom[a]
+        i, d = self.att.pop(a)[:2]
+        self.sent_t.pop(a, None)
+        del self.inflight[d][a]
+        self.load[d] = len(self.inflight[d]) / self.capacity[d]
+        if code == "H":
+            self._fail(i, d, t, "H")
+        else:
+            self._cut(i, d, t)
+
+    def _breaker_fail(self, d: int, t: float) -> None:
+        """A failed attempt on ``d`` seen at ``t``."""
+        self.fails_in_row[d] += 1
+        if self.half_open[d] or (
+            self.fails_in_row[d] >= self.cfg.breaker_failures and self.broken_until[d] <= t
+        ):
+            self.half_open[d] = self.probing[d] = False
+            self.broken_until[d] = t + self.cfg.breaker_open_s
+            self.up[d] = False
+            self._push(self.broken_until[d], _BREAKER, d)
+            if self.rec:
+                self.log.append((t, "B", d, 0))
+
+    def _fail(self, i: int, d: int, t: float, code: str) -> None:
+        self.had_failure[i] = True
+        self._breaker_fail(d, t)
+        req = self.reqs[i]
+        assert req is not None
+        self.reqs[i] = Request(
+            req.service,
+            req.geography,
+            req.request_class,
+            req.arrival_s,
+            req.deadline_s,
+            req.ttft_deadline_s,
+            req.data_class,
+            req.attempt + 1,
+            (*req.tried, d),
+        )
+        if self.rec:
+            self.log.append((t, code, i, d))
+        self._schedule(t, i)
+
+    def _cut(self, i: int, d: int, t: float) -> None:
+        """A stream past its first token broke: the request fails (no failover)."""
+        self.had_failure[i] = True
+        self._breaker_fail(d, t)
+        if self.rec:
+            self.log.append((t, "C", i, d))
+        self._end(i, t, FAILED, "cut")
+
+    def _streaming(self, i: int) -> bool:
+        req = self.reqs[i]
+        return req is not None and req.ttft_deadline_s is not None
+
+    def _fault(self, k: int, t: float, sign: int) -> None:
+        f = self.fs.faults[k]
+        if f.kind is not FaultKind.OUTAGE and f.kind is not FaultKind.HUNG:
+            super()._fault(k, t, sign)
+            return
+        if self.rec:
+            self.log.append((t, "+" if sign > 0 else "-", k, int(f.kind)))
+        for d in self.masks[k]:
+            count = self.down if f.kind is FaultKind.OUTAGE else self.hung
+            count[d] += sign
+            if sign > 0 and count[d] == 1:
+                self._struck(d, t, f.kind)
+            elif sign < 0 and count[d] == 0:  # queues were lost: every slot free now
+                self._reset_slots(d, t, 0, (self.replicas[d] - self.lost[d]) * self.batch)
+            self._refresh(d, t)
+
+    def _struck(self, d: int, t: float, kind: FaultKind) -> None:
+        """What an outage or a hang starting at ``t`` does to ``d``'s attempts in flight."""
+        chunks = self.cfg.stream_chunks
+        for a, slot in sorted(self.inflight[d].items()):
+            if a in self.doom:  # already hung
+                continue
+            i, _, _, ttft, e2e = self.att[a]
+            arrival = self.w_t[i]
+            first = arrival + ttft
+            past_first = self._streaming(i) and first <= t
+            if kind is FaultKind.OUTAGE:
+                del self.att[a]
+                del self.inflight[d][a]
+                self.sent_t.pop(a, None)
+                if past_first:
+                    self._cut(i, d, t)
+                else:
+                    self._fail(i, d, t, "K")
+                continue
+            # hung: the attempt stays in flight until the gateway gives up on it
+            if past_first:
+                gap = (e2e - ttft) / (chunks - 1) if chunks > 1 else 0.0
+                last = first + (math.floor((t - first) / gap) * gap if gap > 0 else 0.0)
+                at, code = last + self.cfg.chunk_timeout_s, "C"
+            else:
+                at, code = self._timeout_at_sent(i, a), "H"
+            b = self.next_att  # a new attempt id: the pending completion event goes stale
+            self.next_att += 1
+            self.att[b] = self.att.pop(a)
+            del self.inflight[d][a]
+            self.inflight[d][b] = slot
+            self.sent_t[b] = self.sent_t.pop(a, t)
+            self._doom(b, max(at, t), code)
+        for s in range(len(self.version[d])):  # nothing is served until the hang ends
+            self.version[d][s] += 1
+        self.load[d] = len(self.inflight[d]) / self.capacity[d]
+
+    def _timeout_at_sent(self, i: int, a: int) -> float:
+        sent = self.sent_t.get(a)
+        assert sent is not None
+        return self._timeout_at(i, sent)
