@@ -20,8 +20,13 @@ This engine drives the same policy with what the gateway would know:
   the gateway abandons it, ``attempt_share`` of the time left to its target (the first-token
   deadline, else the deadline) after it was sent; a stream past its first token is cut
   ``chunk_timeout_s`` after its last chunk (``stream_chunks`` chunks, the first at the time to
-  first token, the others evenly spaced up to the end). A request with a first-token SLO is a
+  first token, the others evenly spaced up to the end). When the hang ends, what is still held
+  goes on where it stopped (a request held at its start is served from then, a stream sends its
+  next chunk), everything after it later by the hang; unless its timeout comes first. A request with a first-token SLO is a
   stream (the gateway sets a first-token deadline for streams only).
+- Any attempt whose first token would come later than that timeout is abandoned at it (a
+  retried request past its first-token deadline gets a timeout of a millisecond, as in the
+  gateway, and its failure counts against the deployment's breaker).
 - CAPACITY_ERROR, LATENCY and PREEMPTION as in the default engine.
 
 Every failure reaches the breaker at the time the gateway would see it (a hang's at its timeout).
@@ -57,7 +62,9 @@ class ObservedSim(_Sim):
                         )
         self.hung = [0] * D
         self.sent_t: dict[int, float] = {}  # attempt -> when it was sent
-        self.doom: dict[int, str] = {}  # attempt -> "H" (abandoned) or "C" (cut), at its event
+        # attempt -> ("H" abandoned or "U" cut, when): its completion event fails it then
+        self.doom: dict[int, tuple[str, float]] = {}
+        self.hung_since = [0.0] * D
 
     def _refresh(self, d: int, now: float = 0.0) -> None:
         self.up[d] = self.broken_until[d] <= now and not self.probing[d]
@@ -102,14 +109,25 @@ class ObservedSim(_Sim):
         super()._send(i, d, t)
         if self.next_att > a:
             self.sent_t[a] = t
+            if self.rec:  # when its first token is due (logged ahead, for who compares)
+                self.log.append((self.w_t[i] + self.att[a][3], "T", i, d))
+            # the gateway abandons an attempt whose first bytes come after its timeout
+            at = self._timeout_at(i, t)
+            if self.w_t[i] + self.att[a][3] > at:
+                b = self.next_att
+                self.next_att += 1
+                self.att[b] = self.att.pop(a)
+                self.inflight[d][b] = self.inflight[d].pop(a)
+                self.sent_t[b] = self.sent_t.pop(a)
+                self._doom(b, at, "H")
 
     def _doom(self, a: int, t: float, code: str) -> None:
-        self.doom[a] = code
+        self.doom[a] = (code, t)
         self._push(t, _COMPLETE, a)
 
     def _complete(self, a: int, t: float) -> None:
-        code = self.doom.get(a)
-        if code is None:
+        doomed = self.doom.get(a)
+        if doomed is None:
             rec = self.att.get(a)
             if rec is None:  # failed or doomed since
                 return
@@ -118,9 +136,11 @@ class ObservedSim(_Sim):
             if self.half_open[d]:  # a success closes a half-open circuit
                 self.half_open[d] = self.probing[d] = False
                 self._refresh(d, t)
+                if self.rec:
+                    self.log.append((t, "B", d, 1))
             super()._complete(a, t)
             return
-        del self.doom[a]
+        code = self.doom.pop(a)[0]
         i, d = self.att.pop(a)[:2]
         self.sent_t.pop(a, None)
         del self.inflight[d][a]
@@ -168,7 +188,7 @@ class ObservedSim(_Sim):
         self.had_failure[i] = True
         self._breaker_fail(d, t)
         if self.rec:
-            self.log.append((t, "C", i, d))
+            self.log.append((t, "U", i, d))
         self._end(i, t, FAILED, "cut")
 
     def _streaming(self, i: int) -> bool:
@@ -189,11 +209,15 @@ class ObservedSim(_Sim):
                 self._struck(d, t, f.kind)
             elif sign < 0 and count[d] == 0:  # queues were lost: every slot free now
                 self._reset_slots(d, t, 0, (self.replicas[d] - self.lost[d]) * self.batch)
+                if f.kind is FaultKind.HUNG and not self.down[d]:
+                    self._resume(d, t)
             self._refresh(d, t)
 
     def _struck(self, d: int, t: float, kind: FaultKind) -> None:
         """What an outage or a hang starting at ``t`` does to ``d``'s attempts in flight."""
         chunks = self.cfg.stream_chunks
+        if kind is FaultKind.HUNG:
+            self.hung_since[d] = t
         for a, slot in sorted(self.inflight[d].items()):
             if a in self.doom:  # already hung
                 continue
@@ -232,3 +256,47 @@ class ObservedSim(_Sim):
         sent = self.sent_t.get(a)
         assert sent is not None
         return self._timeout_at(i, sent)
+
+    def _resume(self, d: int, t: float) -> None:
+        """The hang on ``d`` ended at ``t``: what it held goes on where it stopped (a stream
+        at its next chunk, a request held at its start from the start), unless the gateway
+        gave up on it first (its timeout or chunk timeout comes before its next bytes)."""
+        hs = self.hung_since[d]
+        chunks = self.cfg.stream_chunks
+        for a in sorted(self.inflight[d]):
+            doomed = self.doom.get(a)
+            if doomed is None:
+                continue
+            code, at = doomed
+            i, _, slot, ttft, e2e = self.att[a]
+            arrival = self.w_t[i]
+            if ttft != ttft:  # held from its start: served from now
+                pre, dec = self._times(i, d)
+                due, shift, end0 = t, 0.0, t + pre + dec
+                first = t + pre
+            else:
+                first, end0 = arrival + ttft, arrival + e2e
+                gap = (e2e - ttft) / (chunks - 1) if chunks > 1 else 0.0
+                due = first
+                if code == "U" and gap > 0:  # the chunk after the last one before the hang
+                    due = first + (math.floor((hs - first) / gap) + 1) * gap
+                shift = max(0.0, t - due)
+                if code == "H":
+                    first += shift
+            if (first if code == "H" else due + shift) >= at:
+                continue  # abandoned before it would have answered
+            del self.doom[a]
+            b = self.next_att
+            self.next_att += 1
+            self.att[b] = (i, d, slot, first - arrival, end0 + shift - arrival)
+            del self.att[a]
+            self.inflight[d][b] = self.inflight[d].pop(a)
+            self.sent_t[b] = self.sent_t.pop(a, t)
+            self._push(end0 + shift, _COMPLETE, b)
+
+    def _times(self, i: int, d: int) -> tuple[float, float]:
+        """(prefill, decode) seconds of request ``i`` on ``d`` (:meth:`ServiceModel.times`)."""
+        c = self.w_c[i]
+        return self.sm.times(
+            self.slot_s[d][c], self.typical[self.w_s[i]][c], self.w_in[i], self.w_out[i]
+        )
