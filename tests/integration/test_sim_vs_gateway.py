@@ -71,15 +71,24 @@ def _replay(plan: PlanFiles, kind: str) -> Replay:
 @pytest.mark.parametrize("kind", ["outage", "hang", "429", "both-429"])
 def test_counts_equal(plan: PlanFiles, kind: str) -> None:
     rep = _replay(plan, kind)
-    sim = run_sim(rep).counts()
-    gw = run_gateway(rep, SPEC, plan.plan).side.counts()
+    sim_side = run_sim(rep)
+    gw_side = run_gateway(rep, SPEC, plan.plan).side
+    sim, gw = sim_side.counts(), gw_side.counts()
     assert sim["requests"] == gw["requests"] == rep.size
     assert sim["failed_over"] > 0, "the fault should have sent requests elsewhere"
     if kind in ("outage", "hang"):
         assert sim["failed"] > 0, "streams past their first token fail with the deployment"
     if kind == "both-429":
         assert sim["retried"] > 0, "with both deployments failing some requests retry"
-    assert {k: gw[k] for k in COUNTS} == {k: sim[k] for k in COUNTS}
+    differ = [
+        (i, round(float(rep.arrival_s[i]), 3), sim_side.deployment[i], gw_side.deployment[i])
+        for i in range(rep.size)
+        if (sim_side.served[i], sim_side.failovers[i] > 0, sim_side.retries[i] > 0)
+        != (gw_side.served[i], gw_side.failovers[i] > 0, gw_side.retries[i] > 0)
+    ]
+    got = {k: gw[k] for k in COUNTS}
+    want = {k: sim[k] for k in COUNTS}
+    assert got == want, f"{kind}, faults {rep.faults.faults}: requests that differ {differ}"
 
 
 def test_bad_schedules_are_refused(plan: PlanFiles) -> None:
