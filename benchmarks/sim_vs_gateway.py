@@ -115,7 +115,7 @@ def main(argv: list[str]) -> None:
         "429": [fault("429", a, b, first)],
         "both-429": [fault("429", a, a + 0.6, first), fault("429", a, a + 0.6, second)],
     }
-    settings = Settings(speedup=args.speedup, chunk_timeout_s=1.0, ttft_slo_s=5.0, open_s=1.0)
+    settings = Settings(speedup=args.speedup, chunk_timeout_s=5.0, ttft_slo_s=5.0, open_s=1.0)
     with tempfile.TemporaryDirectory() as tmp:
         plan_path = Path(tmp) / "plan.json"
         save_plan(plan, plan_path)

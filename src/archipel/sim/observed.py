@@ -26,7 +26,9 @@ This engine drives the same policy with what the gateway would know:
   stream (the gateway sets a first-token deadline for streams only).
 - Any attempt whose first token would come later than that timeout is abandoned at it (a
   retried request past its first-token deadline gets a timeout of a millisecond, as in the
-  gateway, and its failure counts against the deployment's breaker).
+  gateway, and its failure counts against the deployment's breaker); a stream whose chunks
+  come further apart than ``chunk_timeout_s`` is cut that long after its first (the request
+  fails, the breaker counts it).
 - CAPACITY_ERROR, LATENCY and PREEMPTION as in the default engine.
 
 Every failure reaches the breaker at the time the gateway would see it (a hang's at its timeout).
@@ -111,15 +113,26 @@ class ObservedSim(_Sim):
             self.sent_t[a] = t
             if self.rec:  # when its first token is due (logged ahead, for who compares)
                 self.log.append((self.w_t[i] + self.att[a][3], "T", i, d))
-            # the gateway abandons an attempt whose first bytes come after its timeout
+            # the gateway abandons an attempt whose first bytes come after its timeout, and
+            # cuts a stream whose chunks come further apart than its chunk timeout
             at = self._timeout_at(i, t)
-            if self.w_t[i] + self.att[a][3] > at:
-                b = self.next_att
-                self.next_att += 1
-                self.att[b] = self.att.pop(a)
-                self.inflight[d][b] = self.inflight[d].pop(a)
-                self.sent_t[b] = self.sent_t.pop(a)
-                self._doom(b, at, "H")
+            _, _, _, ttft, e2e = self.att[a]
+            first = self.w_t[i] + ttft
+            chunks = self.cfg.stream_chunks
+            gap = (e2e - ttft) / (chunks - 1) if chunks > 1 else 0.0
+            if first > at:
+                self._rekey(a, d, at, "H")
+            elif self._streaming(i) and gap > self.cfg.chunk_timeout_s:
+                self._rekey(a, d, first + self.cfg.chunk_timeout_s, "U")
+
+    def _rekey(self, a: int, d: int, at: float, code: str) -> None:
+        """Attempt ``a`` fails at ``at`` instead (its pending completion event goes stale)."""
+        b = self.next_att
+        self.next_att += 1
+        self.att[b] = self.att.pop(a)
+        self.inflight[d][b] = self.inflight[d].pop(a)
+        self.sent_t[b] = self.sent_t.pop(a)
+        self._doom(b, at, code)
 
     def _doom(self, a: int, t: float, code: str) -> None:
         self.doom[a] = (code, t)
@@ -219,13 +232,14 @@ class ObservedSim(_Sim):
         if kind is FaultKind.HUNG:
             self.hung_since[d] = t
         for a, slot in sorted(self.inflight[d].items()):
-            if a in self.doom:  # already hung
+            if a in self.doom and kind is FaultKind.HUNG:  # already failing
                 continue
             i, _, _, ttft, e2e = self.att[a]
             arrival = self.w_t[i]
             first = arrival + ttft
             past_first = self._streaming(i) and first <= t
             if kind is FaultKind.OUTAGE:
+                self.doom.pop(a, None)
                 del self.att[a]
                 del self.inflight[d][a]
                 self.sent_t.pop(a, None)
@@ -238,7 +252,7 @@ class ObservedSim(_Sim):
             if past_first:
                 gap = (e2e - ttft) / (chunks - 1) if chunks > 1 else 0.0
                 last = first + (math.floor((t - first) / gap) * gap if gap > 0 else 0.0)
-                at, code = last + self.cfg.chunk_timeout_s, "C"
+                at, code = last + self.cfg.chunk_timeout_s, "U"
             else:
                 at, code = self._timeout_at_sent(i, a), "H"
             b = self.next_att  # a new attempt id: the pending completion event goes stale
