@@ -16,7 +16,8 @@ the ``*_per_*`` fields set, a request's first chunk comes after ``ttft_s + ttft_
 · p`` and its last after a further ``service_time_s + s_per_prompt_token · p +
 s_per_completion_token · c``, where ``p`` is the prompt's whitespace-separated words (the
 messages' contents, or ``prompt``) and ``c`` is the body's ``max_tokens`` (else
-``completion_tokens``); ``usage`` then reports ``p`` and ``c``.
+``completion_tokens``); ``usage`` then reports ``p`` and ``c``. Any field can be given at start
+as JSON (``--behaviour``).
 
 Run: ``python -m archipel.gateway.fake --port 9001 --name eu-1 --service-time 0.05``.
 """
