@@ -78,13 +78,13 @@ def main(argv: list[str]) -> None:
     from archipel.gateway.replay import (
         Settings,
         Tenant,
-        _simulate,
         compare,
         fault,
         make_replay,
         risk,
         run_sim,
         settle,
+        simulate_replay,
     )
     from archipel.gateway.replay_run import run_gateway
     from archipel.plan.inputs import prepare
@@ -151,7 +151,7 @@ def main(argv: list[str]) -> None:
                         for f in rep.faults.faults
                     ],
                     "settle_shift_s": shift,
-                    "settle_risk": risk(rep, _simulate(rep)),
+                    "settle_risk": risk(rep, simulate_replay(rep)),
                     **compare(sim, gw.side),
                     "gateway_wall_s": gw.wall_s,
                     **gw.cpu,

@@ -13,7 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archipel.gateway.replay import Replay, Settings, Tenant, fault, make_replay, run_sim, settle
+from archipel.gateway.replay import (
+    Replay,
+    Settings,
+    Tenant,
+    fault,
+    make_replay,
+    risk,
+    run_sim,
+    settle,
+    simulate_replay,
+)
 from archipel.gateway.replay_run import run_gateway
 from archipel.sim.faults import Fault, FaultKind, schedule
 from archipel.sim.traces import Trace
@@ -50,13 +60,14 @@ def _trace(n: int = 160, rate: float = 15.0, seed: int = 11) -> Trace:
 
 
 def _replay(plan: PlanFiles, kind: str) -> Replay:
-    """``kind`` on the first choice from 3 to 7 s; ``both-429``: both deployments answer 429
-    from 3 to 3.6 s (no one is left: requests retry after a backoff)."""
+    """``kind`` on the first choice from 3 to 7 s (429: to 5 s); ``both-429``: both deployments
+    answer 429 from 3 to 3.6 s (no one is left: requests retry after a backoff)."""
     first, second = _choices(plan)
     if kind == "both-429":
         faults = [fault("429", 3.0, 3.6, first), fault("429", 3.0, 3.6, second)]
     else:
-        faults = [fault(kind, 3.0, 7.0, first)]
+        # a shorter 429 window: fewer half-open probes, each an instant to keep clear of
+        faults = [fault(kind, 3.0, 5.0 if kind == "429" else 7.0, first)]
     rep = make_replay(
         plan.table,
         _trace(),
@@ -65,7 +76,9 @@ def _replay(plan: PlanFiles, kind: str) -> Replay:
         (plan.class_tokens,),
         SETTINGS,
     )
-    return settle(rep)[0]
+    rep = settle(rep)[0]
+    assert risk(rep, simulate_replay(rep)) == 0, "no shift keeps the schedule clear of close calls"
+    return rep
 
 
 @pytest.mark.parametrize("kind", ["outage", "hang", "429", "both-429"])

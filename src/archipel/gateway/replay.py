@@ -292,13 +292,14 @@ def sim_config(rep: Replay) -> SimConfig:
     )
 
 
-def _simulate(rep: Replay) -> SimResult:
+def simulate_replay(rep: Replay) -> SimResult:
+    """The simulator's run of the replay (its log and outcomes)."""
     return simulate(scaled_table(rep), workload(rep), decide, rep.faults, sim_config(rep))
 
 
 def run_sim(rep: Replay) -> Side:
     """The simulator's side of the replay."""
-    res = _simulate(rep)
+    res = simulate_replay(rep)
     o = res.outcomes
     n = rep.size
     failovers = np.zeros(n, dtype=np.int64)
@@ -331,10 +332,13 @@ def risk(rep: Replay, res: SimResult, margin_s: float = 0.015, tick_s: float = 0
     circuit opening (the gateway learns of them a little later), and completions there, (ten
     each) fault edges and, while another faulted circuit is out, arrivals within a half-open
     circuit's first ``tick_s`` (the gateway half-opens it on its tick, up to that much later:
-    an old attempt's success may close it first, another request may probe)."""
+    an old attempt's success may close it first, another request may probe), and successes
+    within ``margin_s`` of a failure on the same deployment (which one resets the breaker's
+    count first)."""
     hit = np.zeros(rep.table.size, dtype=bool)
     for f in rep.faults.faults:
         hit |= f.mask(rep.table)
+    score = 0
     edges = [x for f in rep.faults.faults for x in (f.start_s, f.end_s)]
     instants = list(edges)
     starts = [f.start_s for f in rep.faults.faults]
@@ -352,9 +356,18 @@ def risk(rep: Replay, res: SimResult, margin_s: float = 0.015, tick_s: float = 0
         elif code in ("S", "T", "C", "U", "X", "E", "K", "H") and hit[b]:
             events.append(t)
     done = np.array([t for t, code, _, b in res.log if code in ("C", "U") and hit[b]])
+    ok = {
+        d: np.sort([t for t, c, _, b in res.log if c == "C" and b == d])
+        for d in np.flatnonzero(hit).tolist()
+    }
+    for t, code, _, b in res.log:  # a success next to a failure: which resets the breaker's count
+        if code in ("X", "E", "K", "H", "U") and hit[b]:
+            near_ok = ok[b][
+                np.searchsorted(ok[b], t - margin_s) : np.searchsorted(ok[b], t + margin_s)
+            ]
+            score += int(near_ok.size)
     ev = np.sort(np.array(events))
     arrivals = rep.arrival_s
-    score = 0
     for x in instants:  # events at the instant itself are its own doing (kills, the opening)
         near = ev[np.searchsorted(ev, x - margin_s) : np.searchsorted(ev, x + margin_s)]
         score += int(np.count_nonzero(np.abs(near - x) > 1e-9))
@@ -386,7 +399,7 @@ def settle(rep: Replay, max_shift_s: float = 2.0, step_s: float = 0.01) -> tuple
             if any(f.start_s < 0 for f in faults):
                 continue
             moved = replace(rep, faults=replace(rep.faults, faults=faults))
-            score = risk(moved, _simulate(moved))
+            score = risk(moved, simulate_replay(moved))
             if best is None or score < best[0]:
                 best = (score, shift, moved)
             if score == 0:
