@@ -410,13 +410,19 @@ def settle(rep: Replay, max_shift_s: float = 2.0, step_s: float = 0.01) -> tuple
 
 def compare(sim: Side, gw: Side) -> dict[str, object]:
     """Both sides' counts and latency percentiles, whether the counts are equal and whether each
-    percentile is within 10 % (relative to the simulator's), and the share of served requests
-    both served on the same deployment."""
+    percentile is within 10 % (relative to the simulator's), the share of served requests
+    both served on the same deployment, and the first 20 requests counted differently."""
     cs, cg = sim.counts(), gw.counts()
     ls, lg = sim.latency(), gw.latency()
     rel = {k: round((lg[k] - ls[k]) / ls[k], 4) if ls[k] else float("nan") for k in ls}
     both = sim.served & gw.served
     same = sum(1 for i in np.flatnonzero(both) if sim.deployment[i] == gw.deployment[i])
+
+    def flags(x: Side, i: int) -> list[int]:
+        return [int(x.served[i]), int(x.retries[i] > 0), int(x.failovers[i] > 0)]
+
+    differ = [[i, flags(sim, i), flags(gw, i)] for i in range(sim.served.size)]
+    differ = [d for d in differ if d[1] != d[2]]
     return {
         "sim": {**cs, **ls},
         "gateway": {**cg, **lg},
@@ -424,6 +430,8 @@ def compare(sim: Side, gw: Side) -> dict[str, object]:
         "latency_rel_diff": rel,
         "latency_within_10pct": {k: bool(abs(v) <= 0.10) for k, v in rel.items()},
         "same_deployment_share": round(same / int(both.sum()), 4) if both.any() else float("nan"),
+        # requests counted differently: [index, [served, retried, failed over] sim, gateway]
+        "differing_requests": differ[:20],
     }
 
 
