@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook|gateway|control|headroom ...]``.
+"""Run the benchmarks: ``python benchmarks/run.py [main|build|scale|quality|solvers|route|sim|outlook|gateway|sim_vs_gateway|control|headroom ...]``.
 
 Each benchmark prints JSON lines of its figures (wall and CPU seconds, with the load average).
 Arguments after a benchmark's name are its own, up to the next name, e.g.
@@ -18,6 +18,8 @@ lists them. With no name: main, build, scale and quality (solvers needs other in
 - ``outlook`` (outlook.py): 10^5 scenarios evaluated, SAA on 1,000, 1 vs 2 worker processes.
 - ``gateway`` (gateway.py): the gateway on loopback: CPU per request, added latency, memory,
   streaming, faults (starts processes pinned to cores 0 and 1).
+- ``sim_vs_gateway`` (sim_vs_gateway.py): one trace and fault schedule through the simulator and
+  the real gateway on loopback: counts and p50/p99 latency side by side.
 - ``headroom`` (headroom.py): plan cost and first-token SLO attainment against each service's
   ``max_utilization`` (reads ../shared/data).
 """
@@ -39,6 +41,7 @@ NAMES = (
     "sim",
     "outlook",
     "gateway",
+    "sim_vs_gateway",
     "control",
     "headroom",
 )
@@ -74,6 +77,7 @@ def main(argv: list[str]) -> None:
     import route_policy
     import scale
     import sim
+    import sim_vs_gateway
     import solvers
 
     runners = {
@@ -87,6 +91,7 @@ def main(argv: list[str]) -> None:
         "control": control.main,
         "outlook": outlook.main,
         "gateway": gateway.main,
+        "sim_vs_gateway": sim_vs_gateway.main,
         "headroom": headroom.main,
     }
     for name, args in split(argv):

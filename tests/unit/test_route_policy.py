@@ -177,3 +177,13 @@ def test_a_deployment_further_than_the_deadline_is_not_used() -> None:
     )
     d = decide(req(data_class=None, deadline_s=0.04), t, health([True, True]), 0.0, 0.5)
     assert (d.action, d.deployment) == (Action.FAILOVER, 1)
+
+
+def test_an_attempt_races_the_first_token_deadline_then_the_deadline() -> None:
+    """Once the first-token deadline has passed, an attempt still gets the time left to the
+    end-to-end deadline (it used to get none: it failed at once and re-opened a half-open
+    breaker, keeping a recovered deployment out)."""
+    req = Request("chat", "eu", "default", 0.0, 30.0, ttft_deadline_s=2.0)
+    assert req.attempt_target_s(1.0) == 2.0
+    assert req.attempt_target_s(2.5) == 30.0
+    assert Request("chat", "eu", "default", 0.0, 30.0).attempt_target_s(1.0) == 30.0

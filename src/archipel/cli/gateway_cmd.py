@@ -123,6 +123,15 @@ def serve(
             max=1.0,
         ),
     ] = 0.5,
+    chunk_timeout: Annotated[
+        float,
+        typer.Option(
+            "--chunk-timeout",
+            help="Streams: the longest silence between two chunks before the stream counts as "
+            "cut (s).",
+            min=0.01,
+        ),
+    ] = 30.0,
     failures_to_open: Annotated[
         int, typer.Option(help="Consecutive failed attempts that open a breaker.", min=1)
     ] = 3,
@@ -190,6 +199,7 @@ def serve(
             "deadline_s": deadline,
             "ttft_s": ttft,
             "attempt_share": attempt_share,
+            "chunk_timeout_s": chunk_timeout,
             "health_interval_s": health_interval,
             "reload_s": reload_s,
             "access_log": access_log,

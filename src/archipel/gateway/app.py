@@ -10,15 +10,17 @@ the table's first; the request class is ``x-archipel-request-class``, else the s
 Then, until served or refused, the pure policy (:func:`archipel.route.policy.decide`) picks a
 deployment from the tenant's allowed set with wall-clock time and the health board, the limits
 (the key's own, if it has any, and the tenant's) reserve the price of one nominal request there
-(once), and one attempt is made. A failed
-attempt (connect error, 5xx, 429, no first byte within half the time left to the TTFT deadline
-for streams or to the deadline otherwise: a hung backend is abandoned with time left to fail
-over) is fed to the breaker and the policy is asked again with the deployment in ``tried``.
+(once; the difference again before a failover to a dearer deployment), and one attempt is
+made. A failed attempt (connect error, 5xx, 429, no first byte within half the time left to the
+TTFT deadline for streams while it is ahead, else to the deadline: a hung backend is abandoned
+with time left to fail over) is fed to the breaker and the policy is asked again with the deployment in ``tried``.
 Residency is checked once more on the decision itself (fail-closed: a decision outside
 ``table.allowed`` is refused and counted, never sent).
 
 Every response of a proxied request carries ``x-archipel-deployment`` (the deployment that
-served it, or ``-``) and ``x-archipel-attempts``. Errors are OpenAI-shaped:
+served it, or ``-``), ``x-archipel-attempts``, ``x-archipel-retries`` (new rounds after a
+backoff) and ``x-archipel-failovers`` (attempts sent right after a failed one, to another
+deployment). Errors are OpenAI-shaped:
 ``{"error": {"type", "code", "message"}}``.
 
 Streams are relayed chunk by chunk as they arrive. A failure before the first content byte
@@ -349,7 +351,14 @@ class Gateway:
         t0 = time.perf_counter()
         st = self.state
         caller = self._caller(scope)
-        ctx: dict[str, Any] = {"op": op, "attempts": 0, "upstream_s": 0.0, "deployment": "-"}
+        ctx: dict[str, Any] = {
+            "op": op,
+            "attempts": 0,
+            "retries": 0,
+            "failovers": 0,
+            "upstream_s": 0.0,
+            "deployment": "-",
+        }
         try:
             if caller is None:
                 raise Reply(401, "invalid_request_error", "invalid_api_key", "unknown API key")
@@ -367,7 +376,7 @@ class Gateway:
                 _error_body(r.kind, r.code, str(r)),
                 (
                     (b"x-archipel-deployment", r.deployment.encode()),
-                    (b"x-archipel-attempts", str(ctx["attempts"]).encode()),
+                    *_counts(ctx),
                 ),
             )
             self.metrics.requests.labels(ctx.get("service", "-"), r.code).inc()
@@ -504,6 +513,7 @@ class Gateway:
             if dec.action is Action.RETRY:
                 await asyncio.sleep(max(0.0, (dec.at_s or now) - now))
                 req = replace(req, attempt=req.attempt + 1, tried=())
+                ctx["retries"] += 1
                 continue
             if dec.action is Action.QUEUE:
                 assert self._freed is not None
@@ -516,26 +526,18 @@ class Gateway:
                 self.metrics.residency_blocks.inc()
                 raise Reply(503, "service_unavailable", "residency_block", "no allowed deployment")
             price = st.fleet.price_nusd[d][c] if c < len(st.fleet.price_nusd[d]) else 0
-            if hold.nusd < 0:
-                refusal = await self.limits.admit(caller.quotas, time.time(), price)
-                if refusal is not None:
-                    self._refused(refusal)
-                hold.nusd = price
-            elif price > hold.nusd:  # failing over to a dearer deployment: reserve the difference
-                refusal = await self.limits.top_up(caller.quotas, time.time(), price - hold.nusd)
-                if refusal is not None:
-                    self._refused(refusal)
-                hold.nusd = price
+            await self._reserve(caller, hold, price)
             if req.attempt > 0 or req.tried:
                 self.metrics.failovers.labels(service).inc()
+            if req.tried:
+                ctx["failovers"] += 1
             served = await self._try(op, st, d, payload, body, stream, req, ctx, send, t0)
             if served is None:
                 req = replace(req, attempt=req.attempt + 1, tried=(*req.tried, d))
                 continue
             tokens = served
-            price_d = st.fleet.price_nusd[d][c] if c < len(st.fleet.price_nusd[d]) else 0
             nominal = st.fleet.class_tokens[s][c] if c < len(st.fleet.class_tokens[s]) else 0
-            spent = price_d if tokens <= 0 or nominal <= 0 else round(price_d * tokens / nominal)
+            spent = price if tokens <= 0 or nominal <= 0 else round(price * tokens / nominal)
             hold.settled = True
             spends = await self.limits.settle(
                 caller.quotas, time.time(), hold.nusd, spent, max(tokens, 0)
@@ -548,6 +550,20 @@ class Gateway:
                 child.inc(usd * share)
             ctx["cost_usd"] = usd
             return
+
+    async def _reserve(self, caller: Caller, hold: _Hold, price: int) -> None:
+        """Reserve a request's price before its first attempt; before a failover to a dearer
+        deployment, the difference too (a budget is never overspent in flight). Raises the
+        refusal (429) when a quota has no room."""
+        if hold.nusd < 0:
+            refusal = await self.limits.admit(caller.quotas, time.time(), price)
+        elif price > hold.nusd:
+            refusal = await self.limits.top_up(caller.quotas, time.time(), price - hold.nusd)
+        else:
+            return
+        if refusal is not None:
+            self._refused(refusal)
+        hold.nusd = price
 
     def _count(self, counter: Any, *labels: str) -> None:
         """``counter.labels(*labels).inc()``, the child kept (labels() costs a lock and a hash)."""
@@ -600,8 +616,7 @@ class Gateway:
             board.start(d)
             board.finish(d, False, now)
             return None
-        target = req.ttft_deadline_s if req.ttft_deadline_s is not None else req.deadline_s
-        timeout = max(0.001, (target - now) * self.opt.attempt_share)
+        timeout = max(0.001, (req.attempt_target_s(now) - now) * self.opt.attempt_share)
         body = (
             raw
             if fleet.model[d] == payload["model"]
@@ -621,7 +636,7 @@ class Gateway:
         head = [
             *(out.headers or []),
             (b"x-archipel-deployment", key.encode()),
-            (b"x-archipel-attempts", str(ctx["attempts"]).encode()),
+            *_counts(ctx),
         ]
         ctx["deployment"] = key
         ctx["status"] = out.status
@@ -714,6 +729,14 @@ class _Hold:
 
     nusd: int = -1
     settled: bool = False
+
+
+def _counts(ctx: dict[str, Any]) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        (b"x-archipel-attempts", str(ctx["attempts"]).encode()),
+        (b"x-archipel-retries", str(ctx["retries"]).encode()),
+        (b"x-archipel-failovers", str(ctx["failovers"]).encode()),
+    )
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

@@ -33,6 +33,13 @@ class Request:
     attempt: int = 0  # 0 for the first try
     tried: tuple[int, ...] = ()  # deployments already tried for this request (table indices)
 
+    def attempt_target_s(self, now_s: float) -> float:
+        """What an attempt made at ``now_s`` races: the first-token deadline while it is ahead,
+        else the end-to-end deadline. (Racing a first-token deadline already past gave attempts
+        no time at all: each failed at once and re-opened a half-open breaker.)"""
+        ttft = self.ttft_deadline_s
+        return ttft if ttft is not None and ttft > now_s else self.deadline_s
+
 
 @dataclass(frozen=True)
 class DeploymentTable:

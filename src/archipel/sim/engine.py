@@ -19,6 +19,12 @@ on a 429 (drawn from the same stream, after one RTT), or when an outage, preempt
 its replica while in flight; the request then comes back to the policy with ``attempt + 1`` and the
 deployment added to ``tried``. ``breaker_failures`` consecutive failures open a deployment's
 circuit for ``breaker_open_s``. A request that needs more than ``max_decisions`` decisions fails.
+
+``SimConfig.health = "observed"`` runs :class:`archipel.sim.observed.ObservedSim` instead: the
+driver knows only what a gateway learns from its attempts (breakers with a half-open probe,
+attempt timeouts for hangs, streams cut after their first token), for comparing with the real
+gateway (:mod:`archipel.gateway.replay`). ``SimConfig.rtt_scale`` scales the network round trip
+the requests take (not the policy's estimate in the table): 0 on loopback.
 """
 
 from __future__ import annotations
@@ -74,6 +80,10 @@ def simulate(
     config: SimConfig | None = None,
 ) -> SimResult:
     cfg = config or SimConfig()
+    if cfg.health == "observed":
+        from archipel.sim.observed import ObservedSim
+
+        return ObservedSim(table, workload, policy, faults or FaultSchedule(()), cfg).run()
     return _Sim(table, workload, policy, faults or FaultSchedule(()), cfg).run()
 
 
@@ -87,7 +97,7 @@ class _Sim:
         self.batch = cfg.service.batch
         self.pw = cfg.service.prefill_weight
         self.slot_s = cfg.service.slot_seconds(table).tolist()
-        self.rtt = (table.rtt_ms / 1000.0).tolist()
+        self.rtt = (table.rtt_ms * (cfg.rtt_scale / 1000.0)).tolist()
         self.allowed = table.allowed.tolist()
         self.no_class = len(table.data_classes)
         self.replicas = [int(r) for r in table.replicas]
@@ -210,9 +220,7 @@ class _Sim:
             elif prio == _FAULT_END:
                 self._fault(a, now, -1)
             else:
-                self._refresh(a, now)
-                if self.rec:
-                    self.log.append((now, "B", a, int(self.up[a])))
+                self._breaker_event(a, now)
         for d in range(self.table.size):
             self._account(d, now)
         o = Outcomes(
@@ -227,6 +235,12 @@ class _Sim:
             np.array(self.outside, bool),
         )
         return SimResult(o, self.log, np.array(self.rep_s), now)
+
+    def _breaker_event(self, d: int, now: float) -> None:
+        """``d``'s circuit was opened until now."""
+        self._refresh(d, now)
+        if self.rec:
+            self.log.append((now, "B", d, int(self.up[d])))
 
     def _arrive(self, i: int, t: float) -> None:
         tb = self.table

@@ -47,6 +47,23 @@ class SimConfig:
     record_log: bool = True
     hung_timeout_s: float = 10.0  # a request on a replica that hangs fails this much later
     share_window_s: float = 60.0  # provider_share: sends over the previous window of this length
+    rtt_scale: float = 1.0  # the network round trip requests take, as a share of table.rtt_ms
+    # "oracle": health.up knows outages and hangs at once; "observed": only what a gateway
+    # learns from its attempts (archipel.sim.observed); the fields below are for "observed"
+    health: str = "oracle"
+    attempt_share: float = 0.5  # an attempt is abandoned after this share of the time left
+    chunk_timeout_s: float = 30.0  # a stream silent this long after its first token is cut
+    stream_chunks: int = 4  # chunks of a streamed response, evenly spaced after the first
+
+    def __post_init__(self) -> None:
+        if self.health not in ("oracle", "observed"):
+            raise ValueError(f"health is 'oracle' or 'observed', not {self.health!r}")
+        if not 0.0 < self.attempt_share <= 1.0:
+            raise ValueError("attempt_share must be in (0, 1]")
+        if not self.rtt_scale >= 0.0:
+            raise ValueError("rtt_scale must be non-negative")
+        if self.stream_chunks < 1 or not self.chunk_timeout_s > 0.0:
+            raise ValueError("stream_chunks must be at least 1 and chunk_timeout_s positive")
 
 
 @dataclass
