@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,3 +157,20 @@ def test_a_reload_keeps_breakers_of_unchanged_backends_and_ramp_steps() -> None:
     again = RampGate(_table(ramp=[1.0, 0.6, 1.0]), rc, 9.0)
     again.carry(gate, [0, 1, 2])
     assert again.table.ramp[1] == 0.15  # a stopped ramp starts again at its first step
+
+
+def test_a_breaker_half_opens_on_time_at_the_first_request_not_the_next_tick() -> None:
+    """due(now) is the request path's check: nothing until open_s has passed, then the tick."""
+    b = HealthBoard(_table(), [True, True, True], HealthConfig(failures_to_open=1, open_s=1.0))
+    b.start(0)
+    b.finish(0, False, 10.0)
+    assert b.next_half_open == 11.0
+    b.due(10.999)
+    assert b.state[0] == Breaker.OPEN
+    b.due(11.0)
+    assert b.state[0] == Breaker.HALF_OPEN and b.next_half_open == math.inf
+    carried = HealthBoard(_table(), [True, True, True], HealthConfig(open_s=1.0))
+    b.start(0)
+    b.finish(0, False, 12.0)  # the probe failed: open again
+    carried.carry(b, [0, 1, 2])
+    assert carried.next_half_open == 13.0

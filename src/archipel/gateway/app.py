@@ -507,6 +507,7 @@ class Gateway:
         board = st.board
         while True:
             now = time.monotonic()
+            board.due(now)  # a breaker half-opens on time, not on the next tick
             dec = decide(req, st.gate.table, board.health, now, rng.random())
             if dec.action is Action.REJECT:
                 raise Reply(503, "service_unavailable", "no_deployment", dec.reason)

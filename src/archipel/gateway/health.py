@@ -5,8 +5,10 @@ without sleeping.
 
 - **Circuit breaker** per deployment: CLOSED; after ``failures_to_open`` consecutive failed
   attempts (connect error, timeout before the first byte, 5xx, 429) or one failed active probe
-  it OPENs for ``open_s``; then HALF-OPEN: ``up`` again for exactly one request, the probe, while
-  it is in flight; its success closes the breaker, its failure opens it again. A successful
+  it OPENs for ``open_s``; then HALF-OPEN (at the first request or tick at or after
+  ``opened + open_s``: :meth:`HealthBoard.due` is one comparison on the request path, so the
+  half-open time does not drift with the tick): ``up`` again for exactly one request, the probe,
+  while it is in flight; its success closes the breaker, its failure opens it again. A successful
   active probe of an open breaker past ``open_s`` makes it half-open too. A deployment without an
   endpoint is always open.
 - **Load**: in-flight requests over ``replicas · slots_per_replica``.
@@ -54,6 +56,7 @@ class HealthBoard:
         self.opened_at = [-math.inf] * n
         self.probing = [False] * n
         self.inflight = [0] * n
+        self.next_half_open = math.inf  # the earliest time an open breaker may half-open
         self.capacity = [max(1, int(r) * cfg.slots_per_replica) for r in table.replicas]
         self.health = Health(
             up=np.array(has_endpoint, dtype=bool),
@@ -73,21 +76,29 @@ class HealthBoard:
 
     def tick(self, now: float) -> None:
         """Open breakers whose ``open_s`` has passed become half-open (one probe allowed)."""
+        nxt = math.inf
         for d, st in enumerate(self.state):
-            if (
-                st == Breaker.OPEN
-                and self.has_endpoint[d]
-                and now - self.opened_at[d] >= self.cfg.open_s
-            ):
+            if st != Breaker.OPEN or not self.has_endpoint[d]:
+                continue
+            if now - self.opened_at[d] >= self.cfg.open_s:
                 self.state[d] = Breaker.HALF_OPEN
                 self.probing[d] = False
                 self.health.up[d] = True
+            else:
+                nxt = min(nxt, self.opened_at[d] + self.cfg.open_s)
+        self.next_half_open = nxt
+
+    def due(self, now: float) -> None:
+        """:meth:`tick` when a breaker may half-open by now (one comparison otherwise)."""
+        if now >= self.next_half_open:
+            self.tick(now)
 
     def _open(self, d: int, now: float) -> None:
         self.state[d] = Breaker.OPEN
         self.opened_at[d] = now
         self.probing[d] = False
         self.health.up[d] = False
+        self.next_half_open = min(self.next_half_open, now + self.cfg.open_s)
 
     def start(self, d: int) -> None:
         """An attempt on ``d`` begins (after the policy chose it)."""
@@ -141,6 +152,8 @@ class HealthBoard:
             self.fails[d] = old.fails[o]
             self.opened_at[d] = old.opened_at[o]
             self.health.up[d] = old.state[o] != Breaker.OPEN
+            if old.state[o] == Breaker.OPEN:
+                self.next_half_open = min(self.next_half_open, old.opened_at[o] + self.cfg.open_s)
 
     # -- provider shares --------------------------------------------------------------------
 
