@@ -534,7 +534,7 @@ class Gateway:
                 ctx["failovers"] += 1
             served = await self._try(op, st, d, payload, body, stream, req, ctx, send, t0)
             if served is None:
-                req = replace(req, attempt=req.attempt + 1, tried=(*req.tried, d))
+                req = req.after_failure(d)
                 continue
             tokens = served
             nominal = st.fleet.class_tokens[s][c] if c < len(st.fleet.class_tokens[s]) else 0

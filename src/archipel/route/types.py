@@ -33,6 +33,21 @@ class Request:
     attempt: int = 0  # 0 for the first try
     tried: tuple[int, ...] = ()  # deployments already tried for this request (table indices)
 
+    def after_failure(self, d: int) -> Request:
+        """The request as the policy sees it after a failed attempt on ``d`` (positional: this
+        runs once per failure on the simulator's hot path, where ``replace`` costs more)."""
+        return Request(
+            self.service,
+            self.geography,
+            self.request_class,
+            self.arrival_s,
+            self.deadline_s,
+            self.ttft_deadline_s,
+            self.data_class,
+            self.attempt + 1,
+            (*self.tried, d),
+        )
+
     def attempt_target_s(self, now_s: float) -> float:
         """What an attempt made at ``now_s`` races: the first-token deadline while it is ahead,
         else the end-to-end deadline. (Racing a first-token deadline already past gave attempts

@@ -366,17 +366,7 @@ class _Sim:
                 self.log.append((t, "B", d, 0))
         req = self.reqs[i]
         assert req is not None
-        self.reqs[i] = Request(
-            req.service,
-            req.geography,
-            req.request_class,
-            req.arrival_s,
-            req.deadline_s,
-            req.ttft_deadline_s,
-            req.data_class,
-            req.attempt + 1,
-            (*req.tried, d),
-        )
+        self.reqs[i] = req.after_failure(d)
         if self.rec:
             self.log.append((t, code, i, d))
         self._schedule(t, i)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 
-from archipel.route.types import DeploymentTable, Request
+from archipel.route.types import DeploymentTable
 from archipel.sim.engine import _BREAKER, _COMPLETE, Policy, _Sim
 from archipel.sim.faults import FaultKind, FaultSchedule
 from archipel.sim.records import FAILED, SimConfig, Workload
@@ -181,17 +181,7 @@ class ObservedSim(_Sim):
         self._breaker_fail(d, t)
         req = self.reqs[i]
         assert req is not None
-        self.reqs[i] = Request(
-            req.service,
-            req.geography,
-            req.request_class,
-            req.arrival_s,
-            req.deadline_s,
-            req.ttft_deadline_s,
-            req.data_class,
-            req.attempt + 1,
-            (*req.tried, d),
-        )
+        self.reqs[i] = req.after_failure(d)
         if self.rec:
             self.log.append((t, code, i, d))
         self._schedule(t, i)
