@@ -50,34 +50,38 @@ import os
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
 
-from archipel.gateway.config import Caller, Tenant
+from archipel.gateway.config import Caller
 from archipel.gateway.fleet import NANO
 from archipel.gateway.health import Breaker
 from archipel.gateway.limits import Limits, Refusal
 from archipel.gateway.metrics import Metrics
+from archipel.gateway.request import (
+    Receive,
+    Reply,
+    Scope,
+    Send,
+    count_headers,
+    error_body,
+    parse_request,
+    read_body,
+    send_json,
+)
 from archipel.gateway.state import State, carry_over
 from archipel.gateway.upstream import attempt, make_session, probe, stream_usage, usage_tokens
 from archipel.route.policy import decide
 from archipel.route.types import Action, Request
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-MAX_BODY_BYTES = 16 * 1024 * 1024
 PROXIED = {
     "/v1/chat/completions": "chat/completions",
     "/v1/completions": "completions",
     "/v1/embeddings": "embeddings",
 }
-JSON = [(b"content-type", b"application/json")]
 log = logging.getLogger("archipel.gateway")
 
 
@@ -92,26 +96,6 @@ class Options:
     tick_s: float = 0.05
     reload_s: float = 1.0  # 0: never watch the files
     access_log: bool = True
-
-
-class Reply(Exception):
-    """A final answer for the client, raised from deep in the request path."""
-
-    def __init__(self, status: int, kind: str, code: str, message: str, deployment: str = "-"):
-        super().__init__(message)
-        self.status, self.kind, self.code, self.deployment = status, kind, code, deployment
-
-
-def _error_body(kind: str, code: str, message: str) -> bytes:
-    return json.dumps({"error": {"type": kind, "code": code, "message": message}}).encode()
-
-
-async def _send_json(
-    send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
-) -> None:
-    headers = [*JSON, (b"content-length", str(len(body)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class Gateway:
@@ -296,10 +280,10 @@ class Gateway:
         elif path == "/v1/models" and method == "GET":
             await self._models(scope, send)
         elif path == "/health":
-            await _send_json(send, 200, b'{"status":"ok"}')
+            await send_json(send, 200, b'{"status":"ok"}')
         elif path == "/ready":
             up = any(self.state.board.health.up)
-            await _send_json(send, 200 if up else 503, json.dumps({"ready": up}).encode())
+            await send_json(send, 200 if up else 503, json.dumps({"ready": up}).encode())
         elif path == "/metrics":
             body = self.metrics.render()
             await send(
@@ -311,10 +295,10 @@ class Gateway:
             )
             await send({"type": "http.response.body", "body": body})
         else:
-            await _send_json(
+            await send_json(
                 send,
                 404,
-                _error_body("invalid_request_error", "not_found", f"no route {method} {path}"),
+                error_body("invalid_request_error", "not_found", f"no route {method} {path}"),
             )
 
     def _caller(self, scope: Scope) -> Caller | None:
@@ -334,16 +318,16 @@ class Gateway:
     async def _models(self, scope: Scope, send: Send) -> None:
         caller = self._caller(scope)
         if caller is None:
-            await _send_json(
+            await send_json(
                 send,
                 401,
-                _error_body("invalid_request_error", "invalid_api_key", "unknown API key"),
+                error_body("invalid_request_error", "invalid_api_key", "unknown API key"),
             )
             return
         allowed = caller.tenant.services
         names = [s for s in self.state.fleet.table.services if allowed is None or s in allowed]
         data = [{"id": s, "object": "model", "owned_by": "archipel"} for s in names]
-        await _send_json(send, 200, json.dumps({"object": "list", "data": data}).encode())
+        await send_json(send, 200, json.dumps({"object": "list", "data": data}).encode())
 
     # -- proxy ------------------------------------------------------------------------------
 
@@ -365,18 +349,18 @@ class Gateway:
             ctx["tenant"] = caller.tenant.id
             if caller.key:
                 ctx["key"] = caller.key
-            body = await _read_body(receive)
+            body = await read_body(receive)
             await self._serve(op, scope, body, caller, st, ctx, send, t0)
         except Reply as r:
             ctx["status"] = r.status
             ctx["outcome"] = r.code
-            await _send_json(
+            await send_json(
                 send,
                 r.status,
-                _error_body(r.kind, r.code, str(r)),
+                error_body(r.kind, r.code, str(r)),
                 (
                     (b"x-archipel-deployment", r.deployment.encode()),
-                    *_counts(ctx),
+                    *count_headers(ctx),
                 ),
             )
             self.metrics.requests.labels(ctx.get("service", "-"), r.code).inc()
@@ -390,75 +374,6 @@ class Gateway:
             }
             self._access.append(json.dumps({**line, **ctx}, default=str))
 
-    def _parse(
-        self, op: str, scope: Scope, body: bytes, tenant: Tenant, st: State, ctx: dict[str, Any]
-    ) -> tuple[dict[str, Any], int, int, bool, Request]:
-        """The body, service, request class, stream flag and the policy's Request."""
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise Reply(
-                400, "invalid_request_error", "invalid_json", "the body is not JSON"
-            ) from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("model"), str):
-            raise Reply(
-                400,
-                "invalid_request_error",
-                "missing_model",
-                "the body needs a 'model' (a service)",
-            )
-        service = payload["model"]
-        s = st.service_index.get(service)
-        if s is None:
-            raise Reply(
-                404,
-                "invalid_request_error",
-                "model_not_found",
-                f"no service {service!r} in the plan",
-            )
-        ctx["service"] = service
-        if tenant.services is not None and service not in tenant.services:
-            raise Reply(
-                403,
-                "permission_error",
-                "service_not_allowed",
-                f"tenant {tenant.id!r} may not call {service!r}",
-            )
-        stream = op != "embeddings" and payload.get("stream") is True
-        hdr = _headers(scope)
-        table = st.fleet.table
-        geography = (
-            hdr.get(b"x-archipel-geography", b"").decode()
-            or tenant.geography
-            or table.geographies[0]
-        )
-        if geography not in st.geo_index:
-            raise Reply(
-                400,
-                "invalid_request_error",
-                "unknown_geography",
-                f"unknown geography {geography!r}",
-            )
-        cls_name = hdr.get(b"x-archipel-request-class", b"").decode()
-        c = st.class_index[s].get(cls_name, 0) if cls_name else 0
-        request_class = table.request_classes[s][c] if table.request_classes[s] else ""
-        now = time.monotonic()
-        deadline_s = self.opt.deadline_s
-        given = hdr.get(b"x-archipel-deadline-ms")
-        if given is not None:
-            with contextlib.suppress(ValueError):
-                deadline_s = min(deadline_s, max(0.0, float(given) / 1000.0))
-        req = Request(
-            service=service,
-            geography=geography,
-            request_class=request_class,
-            arrival_s=now,
-            deadline_s=now + deadline_s,
-            ttft_deadline_s=now + min(self.opt.ttft_s, deadline_s) if stream else None,
-            data_class=tenant.data_class,
-        )
-        return payload, s, c, stream, req
-
     async def _serve(
         self,
         op: str,
@@ -470,7 +385,9 @@ class Gateway:
         send: Send,
         t0: float,
     ) -> None:
-        payload, s, c, stream, req = self._parse(op, scope, body, caller.tenant, st, ctx)
+        payload, s, c, stream, req = parse_request(
+            op, scope, body, caller.tenant, st, ctx, self.opt.deadline_s, self.opt.ttft_s
+        )
         table = st.fleet.table
         k = st.dc_index[caller.tenant.data_class]
         allowed = table.allowed[k]
@@ -637,7 +554,7 @@ class Gateway:
         head = [
             *(out.headers or []),
             (b"x-archipel-deployment", key.encode()),
-            *_counts(ctx),
+            *count_headers(ctx),
         ]
         ctx["deployment"] = key
         ctx["status"] = out.status
@@ -730,31 +647,3 @@ class _Hold:
 
     nusd: int = -1
     settled: bool = False
-
-
-def _counts(ctx: dict[str, Any]) -> tuple[tuple[bytes, bytes], ...]:
-    return (
-        (b"x-archipel-attempts", str(ctx["attempts"]).encode()),
-        (b"x-archipel-retries", str(ctx["retries"]).encode()),
-        (b"x-archipel-failovers", str(ctx["failovers"]).encode()),
-    )
-
-
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return {k: v for k, v in scope["headers"] if k.startswith(b"x-archipel-")}
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts = []
-    size = 0
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            raise Reply(400, "invalid_request_error", "disconnected", "the client went away")
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise Reply(413, "invalid_request_error", "too_large", "the body is over 16 MiB")
-        parts.append(chunk)
-        if not msg.get("more_body"):
-            return b"".join(parts)
