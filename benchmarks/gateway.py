@@ -42,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from archipel.gateway.replay_run import wait_ready
 from measure import ROOT, emit, loadavg
 
 SPEC = ROOT / "examples" / "gateway.yaml"
@@ -105,19 +106,10 @@ def _pin(core: int) -> Any:
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
-    import urllib.request
-
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args[:4]} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
+    try:
+        wait_ready(url, proc, timeout_s)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 class Setup:

@@ -48,7 +48,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    """Until ``url`` answers 200; RuntimeError when ``proc`` exits first or time runs out."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         if proc.poll() is not None:
@@ -91,7 +92,7 @@ class Processes:
             for d in range(rep.table.size):
                 self.fakes.append(self._fake(d, free_port()))
             for p in self.fakes:
-                _wait(f"http://127.0.0.1:{p.port}/_fake/stats", p.proc, 30)
+                wait_ready(f"http://127.0.0.1:{p.port}/_fake/stats", p.proc, 30)
             self.gateway = self._gateway(spec, plan)
         except BaseException:
             self.stop()
@@ -157,7 +158,7 @@ class Processes:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
         log.close()  # the child holds its own descriptor
         gw = _Proc(port, proc)
-        _wait(f"http://127.0.0.1:{port}/ready", proc, 90)
+        wait_ready(f"http://127.0.0.1:{port}/ready", proc, 90)
         return gw
 
     def kill(self, d: int, restart_at_unix: float) -> None:
